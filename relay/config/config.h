@@ -1,0 +1,57 @@
+/// The relay's configuration: a TOML file, or the embedded defaults of `--dev`.
+///
+/// Every key is documented in README.md. Unknown keys, wrong types, bad values and unreadable
+/// files are `file:line: message` errors before anything listens. Relative paths resolve
+/// against the config file's folder.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "relay/base/result.h"
+
+namespace tg {
+
+struct ListenAddress {
+  std::string host;    // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
+  std::uint16_t port;  // 0 is refused
+  std::string text;    // as written, for messages
+};
+
+struct Config {
+  std::string source;        // the file it came from ("<dev>" for --dev)
+  unsigned workers = 0;      // 0 = one per online core
+  std::string domain;        // public names are NAME.DOMAIN
+  std::string state_dir;     // holds the stable-name secret (created on first start)
+
+  // [https]
+  std::vector<ListenAddress> https_listen;
+  std::string https_cert;     // PEM chain covering *.DOMAIN
+  std::string https_key;      // PEM key
+  std::string https_dev_ca;   // --dev: CA (cert+key PEM) that signs a leaf per name on demand
+  std::uint16_t public_port = 0;  // port shown in URLs; 0 = the first https listen port
+                                  // (omitted from URLs when 443)
+
+  // [ssh]
+  std::vector<ListenAddress> ssh_listen;
+  std::vector<std::string> ssh_host_keys;
+  std::string ssh_authorized_keys;
+
+  // [limits]
+  std::uint32_t max_head_bytes = 16 * 1024;
+  std::uint32_t handshake_timeout_ms = 10'000;
+  std::uint32_t idle_timeout_ms = 300'000;     // keep-alive idle between requests
+  std::uint32_t shutdown_grace_ms = 4'000;     // SIGTERM: time given to open exchanges
+};
+
+/// Reads and checks a TOML config file. Errors read `file:line: message`.
+Result<Config> load_config(const std::string& path);
+
+/// Parses TOML text as if it came from `path` (used by load_config and the tests).
+Result<Config> parse_config(std::string_view text, const std::string& path);
+
+/// Parses "host:port", "[v6]:port".
+Result<ListenAddress> parse_listen_address(std::string_view text);
+
+}  // namespace tg

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs everything tunnelgate needs on Debian 12, idempotently:
+#   - the build toolchain and libraries from Debian's archive;
+#   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk);
+#   - wolfSSL, built from Debian's own source package of the release's libwolfssl with
+#     the x86-64 assembly enabled (Debian's prebuilt library runs AES-GCM about 30x slower),
+#     installed into $TUNNELGATE_DEPS (default /opt/tunnelgate-deps) where CMake finds it.
+# A second run checks and returns in seconds.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+DEPS_PREFIX="${TUNNELGATE_DEPS:-/opt/tunnelgate-deps}"
+WOLFSSL_FLAGS=(
+  --enable-tls13 --enable-sni --enable-alpn --enable-session-ticket
+  --enable-aesni --enable-intelasm --enable-sp --enable-sp-asm
+  --enable-curve25519 --enable-ed25519 --enable-ecc --enable-aesgcm
+  --enable-chacha --enable-poly1305 --enable-certgen --enable-keygen
+  --enable-certext --enable-secure-renegotiation-info --disable-oldtls
+  --enable-static --disable-shared --disable-examples --disable-crypttests
+)
+# The flags are part of the install's identity: change them and the library is rebuilt.
+FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
+WOLFSSL_PREFIX="$DEPS_PREFIX/wolfssl-$FLAGS_ID"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  autoconf automake libtool dpkg-dev
+  liburing-dev libssh-dev libsimdjson-dev libmimalloc-dev libtomlplusplus-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssh-client openssh-server curl openssl nginx-light wrk
+  nodejs npm clang-format clang-tidy
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# npm ships with the nodejs package of some other repositories: only ask for it where absent.
+if command -v npm >/dev/null 2>&1; then
+  filtered=(); for p in "${missing[@]}"; do [ "$p" = npm ] || [ "$p" = nodejs ] || filtered+=("$p"); done
+  missing=("${filtered[@]+"${filtered[@]}"}")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  # Installing nginx and sshd must not leave services running on the machine's ports.
+  as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  for svc in nginx ssh; do
+    as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    as_root service "$svc" stop >/dev/null 2>&1 || true
+  done
+fi
+
+if [ -f "$WOLFSSL_PREFIX/lib/libwolfssl.a" ] && [ -f "$WOLFSSL_PREFIX/.complete" ]; then
+  say "wolfSSL ready in $WOLFSSL_PREFIX"
+else
+  say "building wolfSSL from Debian's source package into $WOLFSSL_PREFIX"
+  # A deb-src entry derived from the machine's own apt sources (same mirrors and suites).
+  if ! apt-get source --print-uris wolfssl 2>/dev/null | grep -q '\.dsc'; then
+    # A deb-src entry derived from the machine's own Debian apt sources (same mirrors, suites).
+    src_list=/etc/apt/sources.list.d/tunnelgate-deb-src.sources
+    tmp=$(mktemp)
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] && [ "$f" != "$src_list" ] || continue
+      grep -q 'debian-archive-keyring' "$f" || continue
+      sed -e 's/^Types:.*/Types: deb-src/' "$f" >>"$tmp"; echo >>"$tmp"
+    done
+    if [ -f /etc/apt/sources.list ]; then
+      grep -E '^deb ' /etc/apt/sources.list | sed -e 's/^deb /deb-src /' >>"${tmp}.list" || true
+      [ -s "${tmp}.list" ] && as_root cp "${tmp}.list" /etc/apt/sources.list.d/tunnelgate-deb-src.list
+    fi
+    [ -s "$tmp" ] && as_root cp "$tmp" "$src_list"
+    rm -f "$tmp" "${tmp}.list"
+    as_root apt-get update -qq
+  fi
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+  (cd "$work" && apt-get source -qq --download-only wolfssl >/dev/null 2>&1 && dpkg-source -x --no-check ./*.dsc src >/dev/null)
+  cd "$work/src"
+  [ -x ./configure ] || ./autogen.sh >/dev/null 2>&1 || autoreconf -fi >/dev/null
+  ./configure --prefix="$WOLFSSL_PREFIX" "${WOLFSSL_FLAGS[@]}" CFLAGS="-O2 -fPIC" >configure.log 2>&1 ||
+    { tail -30 configure.log; exit 1; }
+  make -j"$(nproc)" >make.log 2>&1 || { tail -30 make.log; exit 1; }
+  as_root make install >/dev/null
+  as_root touch "$WOLFSSL_PREFIX/.complete"
+  cd /
+  say "wolfSSL installed"
+fi
+as_root ln -sfn "$WOLFSSL_PREFIX" "$DEPS_PREFIX/wolfssl"
+
+# The official MCP SDK for the MCP smoke test, pinned by tests/mcp/package-lock.json.
+
+if [ -f "$HERE/tests/mcp/package-lock.json" ] && [ ! -d "$HERE/tests/mcp/node_modules/@modelcontextprotocol" ]; then
+  say "installing the MCP SDK for the smoke test"
+  (cd "$HERE/tests/mcp" && npm ci --no-audit --no-fund --silent)
+fi
+say "done"
