@@ -1,0 +1,300 @@
+// load_config / parse_config: the TOML file walked key by key, each value checked for type
+// and range, every problem reported as `file:line: message` before anything listens.
+#include "relay/config/config.h"
+
+#include <fcntl.h>
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+
+#include "relay/names.h"
+
+namespace tg {
+namespace {
+
+// A config file is a few hundred bytes; anything near this is a mistake (a log, a binary).
+constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+constexpr std::size_t kMaxDomain = 253;
+
+// One table of the file as the checks see it: its values, how to name it in messages, and
+// the line to blame for keys missing from it.
+struct Section {
+  const toml::table& table;
+  std::string_view name;  // "" for the top level, else "https", "ssh", "limits"
+  int line;
+};
+
+// Walks the parsed document into a Config. Each check returns false after recording its
+// error; the first error ends the walk (later ones are often consequences of it).
+class ConfigReader {
+ public:
+  explicit ConfigReader(const std::string& path)
+      : path_(path), dir_(std::filesystem::path(path).parent_path()) {}
+
+  Result<Config> read(const toml::table& root);
+
+ private:
+  bool fail(int line, const std::string& message) {
+    error_ = path_ + ":" + std::to_string(line > 0 ? line : 1) + ": " + message;
+    return false;
+  }
+  bool fail(const toml::source_region& where, const std::string& message) {
+    return fail(static_cast<int>(where.begin.line), message);
+  }
+
+  // `"key"` or `"key" in [https]`, the way messages name a key.
+  static std::string describe(const Section& section, std::string_view key) {
+    return "\"" + std::string(key) + "\"" + in(section);
+  }
+  static std::string in(const Section& section) {
+    return section.name.empty() ? "" : " in [" + std::string(section.name) + "]";
+  }
+
+  std::string resolve(const std::string& path) const {
+    std::filesystem::path p(path);
+    return p.is_absolute() || dir_.empty() ? path : (dir_ / p).string();
+  }
+
+  bool section(const toml::table& parent, std::string_view key, bool required,
+               std::optional<Section>& out);
+  bool known_keys(const Section& section, std::initializer_list<std::string_view> keys);
+  const toml::node* find(const Section& section, std::string_view key, bool required);
+  template <typename T>
+  bool integer(const Section& section, std::string_view key, std::int64_t min, std::int64_t max,
+               T& out);
+  bool string(const Section& section, std::string_view key, bool required, std::string& out);
+  bool path(const Section& section, std::string_view key, bool required, std::string& out);
+  bool strings(const Section& section, std::string_view key, std::vector<std::string>& out);
+  bool listen(const Section& section, std::string_view key, std::vector<ListenAddress>& out);
+  bool domain(const Section& section, std::string& out);
+
+  bool read_top(const Section& top, Config& config);
+  bool read_https(const Section& https, Config& config);
+  bool read_ssh(const Section& ssh, Config& config);
+  bool read_limits(const Section& limits, Config& config);
+
+  std::string path_;
+  std::filesystem::path dir_;
+  std::string error_;
+};
+
+bool ConfigReader::section(const toml::table& parent, std::string_view key, bool required,
+                           std::optional<Section>& out) {
+  const toml::node* node = parent.get(key);
+  if (node == nullptr) {
+    return !required || fail(1, "missing required table [" + std::string(key) + "]");
+  }
+  const toml::table* table = node->as_table();
+  if (table == nullptr) return fail(node->source(), "\"" + std::string(key) + "\" must be a table");
+  out.emplace(Section{*table, key, static_cast<int>(node->source().begin.line)});
+  return true;
+}
+
+// Reports the earliest unknown key: the table iterates in key order, not file order.
+bool ConfigReader::known_keys(const Section& section,
+                              std::initializer_list<std::string_view> keys) {
+  const toml::key* unknown = nullptr;
+  for (auto&& [key, value] : section.table) {
+    bool known = false;
+    for (std::string_view k : keys) known = known || key.str() == k;
+    if (!known && (unknown == nullptr || key.source().begin.line < unknown->source().begin.line)) {
+      unknown = &key;
+    }
+  }
+  if (unknown == nullptr) return true;
+  return fail(unknown->source(), "unknown key " + describe(section, unknown->str()));
+}
+
+const toml::node* ConfigReader::find(const Section& section, std::string_view key, bool required) {
+  const toml::node* node = section.table.get(key);
+  if (node == nullptr && required) {
+    fail(section.line, "missing required key " + describe(section, key));
+  }
+  return node;
+}
+
+template <typename T>
+bool ConfigReader::integer(const Section& section, std::string_view key, std::int64_t min,
+                           std::int64_t max, T& out) {
+  static_assert(std::numeric_limits<T>::max() >= 0);
+  const toml::node* node = find(section, key, false);
+  if (node == nullptr) return true;
+  const auto* value = node->as_integer();
+  if (value == nullptr) return fail(node->source(), describe(section, key) + " must be an integer");
+  std::int64_t v = value->get();
+  if (v < min || v > max) {
+    return fail(node->source(), describe(section, key) + " must be from " + std::to_string(min) +
+                                    " to " + std::to_string(max) + ", not " + std::to_string(v));
+  }
+  out = static_cast<T>(v);
+  return true;
+}
+
+bool ConfigReader::string(const Section& section, std::string_view key, bool required,
+                          std::string& out) {
+  const toml::node* node = find(section, key, required);
+  if (node == nullptr) return !required;
+  const auto* value = node->as_string();
+  if (value == nullptr) return fail(node->source(), describe(section, key) + " must be a string");
+  if (value->get().empty()) {
+    return fail(node->source(), describe(section, key) + " must not be empty");
+  }
+  out = value->get();
+  return true;
+}
+
+bool ConfigReader::path(const Section& section, std::string_view key, bool required,
+                        std::string& out) {
+  if (!string(section, key, required, out)) return false;
+  if (!out.empty()) out = resolve(out);
+  return true;
+}
+
+bool ConfigReader::strings(const Section& section, std::string_view key,
+                           std::vector<std::string>& out) {
+  const toml::node* node = find(section, key, true);
+  if (node == nullptr) return false;
+  const toml::array* array = node->as_array();
+  std::string what = describe(section, key);
+  if (array == nullptr) return fail(node->source(), what + " must be an array of strings");
+  if (array->empty()) return fail(node->source(), what + " must list at least one entry");
+  for (const toml::node& element : *array) {
+    const auto* value = element.as_string();
+    if (value == nullptr) return fail(element.source(), what + " must be an array of strings");
+    if (value->get().empty()) return fail(element.source(), what + " must not hold \"\"");
+    out.push_back(value->get());
+  }
+  return true;
+}
+
+bool ConfigReader::listen(const Section& section, std::string_view key,
+                          std::vector<ListenAddress>& out) {
+  std::vector<std::string> texts;
+  if (!strings(section, key, texts)) return false;
+  const toml::array& array = *section.table.get(key)->as_array();
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    auto address = parse_listen_address(texts[i]);
+    if (!address) {
+      return fail(array[i].source(), describe(section, key) + ": " + address.error().message);
+    }
+    out.push_back(std::move(*address));
+  }
+  return true;
+}
+
+// Lower-cased, one trailing dot dropped, then every label must be a valid name.
+bool ConfigReader::domain(const Section& section, std::string& out) {
+  if (!string(section, "domain", true, out)) return false;
+  out = normalize_host(out);
+  bool valid = !out.empty() && out.size() <= kMaxDomain;
+  for (std::size_t start = 0; valid && start <= out.size();) {
+    std::size_t end = std::min(out.find('.', start), out.size());
+    valid = !validate_name(std::string_view(out).substr(start, end - start));
+    start = end + 1;
+  }
+  if (valid) return true;
+  const toml::node& node = *section.table.get("domain");
+  return fail(node.source(),
+              "\"domain\" must be a DNS name such as \"tunnels.example.com\", not \"" +
+                  std::string(*node.value<std::string_view>()) + "\"");
+}
+
+bool ConfigReader::read_top(const Section& top, Config& config) {
+  config.state_dir = "state";  // resolved like a configured one when the key is absent
+  return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "limits"}) &&
+         integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
+         path(top, "state_dir", false, config.state_dir);
+}
+
+bool ConfigReader::read_https(const Section& https, Config& config) {
+  if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port"}) ||
+      !listen(https, "listen", config.https_listen) ||
+      !path(https, "dev_ca", false, config.https_dev_ca)) {
+    return false;
+  }
+  // A real certificate, or the dev CA that mints them; both would leave unclear which wins.
+  bool dev = !config.https_dev_ca.empty();
+  if (dev && (https.table.contains("cert") || https.table.contains("key"))) {
+    return fail(https.table.get("dev_ca")->source(),
+                "[https] takes \"cert\" and \"key\", or \"dev_ca\", not both");
+  }
+  return path(https, "cert", !dev, config.https_cert) &&
+         path(https, "key", !dev, config.https_key) &&
+         integer(https, "public_port", 1, 65535, config.public_port);
+}
+
+bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
+  if (!known_keys(ssh, {"listen", "host_keys", "authorized_keys"}) ||
+      !listen(ssh, "listen", config.ssh_listen) ||
+      !strings(ssh, "host_keys", config.ssh_host_keys)) {
+    return false;
+  }
+  for (std::string& key : config.ssh_host_keys) key = resolve(key);
+  return path(ssh, "authorized_keys", true, config.ssh_authorized_keys);
+}
+
+bool ConfigReader::read_limits(const Section& limits, Config& config) {
+  return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "idle_timeout_ms",
+                             "shutdown_grace_ms"}) &&
+         integer(limits, "max_head_bytes", 1024, 1024 * 1024, config.max_head_bytes) &&
+         integer(limits, "handshake_timeout_ms", 1, 300'000, config.handshake_timeout_ms) &&
+         integer(limits, "idle_timeout_ms", 1, 86'400'000, config.idle_timeout_ms) &&
+         integer(limits, "shutdown_grace_ms", 1, 600'000, config.shutdown_grace_ms);
+}
+
+Result<Config> ConfigReader::read(const toml::table& root) {
+  Config config;
+  config.source = path_;
+  Section top{root, "", 1};
+  std::optional<Section> https, ssh, limits;
+  bool ok = read_top(top, config) && section(root, "https", true, https) &&
+            read_https(*https, config) && section(root, "ssh", true, ssh) &&
+            read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
+            (!limits || read_limits(*limits, config));
+  if (!ok) return make_error(error_);
+  return config;
+}
+
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const std::string& path) {
+  // toml++ reports syntax errors by exception; they stop here, at start-up, as values.
+  try {
+    toml::table root = toml::parse(text, std::string_view(path));
+    return ConfigReader(path).read(root);
+  } catch (const toml::parse_error& e) {
+    return make_error(path + ":" + std::to_string(std::max<int>(1, e.source().begin.line)) + ": " +
+                      std::string(e.description()));
+  } catch (const std::exception& e) {
+    return make_error(path + ": cannot load: " + e.what());
+  }
+}
+
+Result<Config> load_config(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(path + ": cannot read: " + std::strerror(errno));
+  std::string text;
+  std::string problem;
+  try {
+    char buffer[16 * 1024];
+    for (ssize_t n; problem.empty() && (n = ::read(fd, buffer, sizeof buffer)) != 0;) {
+      if (n < 0 && errno != EINTR) problem = std::strerror(errno);
+      if (n > 0) text.append(buffer, static_cast<std::size_t>(n));
+      if (text.size() > kMaxConfigBytes) problem = "larger than 1 MiB, not a config file";
+    }
+  } catch (const std::exception& e) {
+    problem = e.what();
+  }
+  ::close(fd);
+  if (!problem.empty()) return make_error(path + ": cannot read: " + problem);
+  return parse_config(text, path);
+}
+
+}  // namespace tg

@@ -1,0 +1,280 @@
+#include "relay/config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace tg {
+namespace {
+
+// Each test gets its own folder under /tmp, removed afterwards.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/tg-config-test-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    dir_ = pattern;
+    path_ = dir_ + "/tunnelgate.toml";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  Result<Config> load(const std::string& text) {
+    std::ofstream(path_) << text;
+    return load_config(path_);
+  }
+  // The error for `text`, with the file's path replaced by "F" for readable expectations.
+  std::string error(const std::string& text) {
+    auto result = load(text);
+    if (result.ok()) return "(no error)";
+    std::string message = result.error().message;
+    if (message.compare(0, path_.size(), path_) == 0) message.replace(0, path_.size(), "F");
+    return message;
+  }
+
+  std::string dir_;
+  std::string path_;
+};
+
+// The smallest valid file, as lines so tests can swap one out.
+constexpr std::string_view kMinimal = R"(domain = "tunnels.example.com"
+[https]
+listen = ["0.0.0.0:443"]
+cert = "cert.pem"
+key = "key.pem"
+[ssh]
+listen = ["0.0.0.0:2222"]
+host_keys = ["ssh_host_ed25519_key"]
+authorized_keys = "authorized_keys"
+)";
+
+TEST_F(ConfigTest, ReadsAFullConfig) {
+  auto config = load(R"(# tunnelgate
+workers = 4
+domain = "Tunnels.Example.COM."
+state_dir = "/var/lib/tunnelgate"
+
+[https]
+listen = ["0.0.0.0:443", "[::]:443", "localhost:8443"]
+cert = "tls/fullchain.pem"
+key = "/etc/tunnelgate/privkey.pem"
+public_port = 443
+
+[ssh]
+listen = ["[::1]:2222"]
+host_keys = ["keys/ed25519", "/etc/ssh/ssh_host_rsa_key"]
+authorized_keys = "authorized_keys"
+
+[limits]
+max_head_bytes = 32768
+handshake_timeout_ms = 5000
+idle_timeout_ms = 60000
+shutdown_grace_ms = 2000
+)");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->source, path_);
+  EXPECT_EQ(config->workers, 4u);
+  EXPECT_EQ(config->domain, "tunnels.example.com");
+  EXPECT_EQ(config->state_dir, "/var/lib/tunnelgate");
+  ASSERT_EQ(config->https_listen.size(), 3u);
+  EXPECT_EQ(config->https_listen[0].host, "0.0.0.0");
+  EXPECT_EQ(config->https_listen[0].port, 443);
+  EXPECT_EQ(config->https_listen[1].host, "::");
+  EXPECT_EQ(config->https_listen[1].text, "[::]:443");
+  EXPECT_EQ(config->https_listen[2].host, "127.0.0.1");
+  EXPECT_EQ(config->https_listen[2].port, 8443);
+  EXPECT_EQ(config->https_cert, dir_ + "/tls/fullchain.pem");
+  EXPECT_EQ(config->https_key, "/etc/tunnelgate/privkey.pem");
+  EXPECT_EQ(config->https_dev_ca, "");
+  EXPECT_EQ(config->public_port, 443);
+  ASSERT_EQ(config->ssh_listen.size(), 1u);
+  EXPECT_EQ(config->ssh_listen[0].host, "::1");
+  EXPECT_EQ(config->ssh_listen[0].port, 2222);
+  EXPECT_EQ(config->ssh_host_keys,
+            (std::vector<std::string>{dir_ + "/keys/ed25519", "/etc/ssh/ssh_host_rsa_key"}));
+  EXPECT_EQ(config->ssh_authorized_keys, dir_ + "/authorized_keys");
+  EXPECT_EQ(config->max_head_bytes, 32768u);
+  EXPECT_EQ(config->handshake_timeout_ms, 5000u);
+  EXPECT_EQ(config->idle_timeout_ms, 60000u);
+  EXPECT_EQ(config->shutdown_grace_ms, 2000u);
+}
+
+TEST_F(ConfigTest, FillsDefaultsAndResolvesStateDir) {
+  auto config = load(std::string(kMinimal));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->workers, 0u);
+  EXPECT_EQ(config->state_dir, dir_ + "/state");
+  EXPECT_EQ(config->public_port, 0);
+  EXPECT_EQ(config->max_head_bytes, 16u * 1024);
+  EXPECT_EQ(config->handshake_timeout_ms, 10'000u);
+  EXPECT_EQ(config->idle_timeout_ms, 300'000u);
+  EXPECT_EQ(config->shutdown_grace_ms, 4'000u);
+}
+
+TEST_F(ConfigTest, DevCaReplacesCertAndKey) {
+  auto config = load(R"(domain = "localhost"
+state_dir = "run/state"
+[https]
+listen = ["127.0.0.1:8443"]
+dev_ca = "dev-ca.pem"
+[ssh]
+listen = ["127.0.0.1:2222"]
+host_keys = ["host_key"]
+authorized_keys = "/home/me/.ssh/authorized_keys"
+)");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->domain, "localhost");
+  EXPECT_EQ(config->state_dir, dir_ + "/run/state");
+  EXPECT_EQ(config->https_dev_ca, dir_ + "/dev-ca.pem");
+  EXPECT_EQ(config->https_cert, "");
+  EXPECT_EQ(config->https_key, "");
+}
+
+TEST_F(ConfigTest, PathsResolveAgainstARelativeConfigFolder) {
+  auto config = parse_config(kMinimal, "conf/tunnelgate.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->https_cert, "conf/cert.pem");
+  EXPECT_EQ(config->state_dir, "conf/state");
+  config = parse_config(kMinimal, "tunnelgate.toml");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->https_cert, "cert.pem");
+}
+
+TEST_F(ConfigTest, UnknownKeys) {
+  EXPECT_EQ(error("wrokers = 2\n" + std::string(kMinimal)), "F:1: unknown key \"wrokers\"");
+  EXPECT_EQ(error(std::string(kMinimal) + "[http]\nlisten = []\n"), "F:10: unknown key \"http\"");
+  std::string text(kMinimal);
+  text.insert(text.find("cert ="), "certificate = \"x\"\n");
+  EXPECT_EQ(error(text), "F:4: unknown key \"certificate\" in [https]");
+  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nmax_body_bytes = 1\nz = 2\n"),
+            "F:11: unknown key \"max_body_bytes\" in [limits]");
+  EXPECT_EQ(error(std::string(kMinimal) + "[ssh.extra]\n"), "F:10: unknown key \"extra\" in [ssh]");
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+  EXPECT_EQ(error("workers = \"4\"\n" + std::string(kMinimal)),
+            "F:1: \"workers\" must be an integer");
+  EXPECT_EQ(error("workers = 4.0\n" + std::string(kMinimal)),
+            "F:1: \"workers\" must be an integer");
+  std::string text(kMinimal);
+  text.replace(text.find("domain = \"tunnels.example.com\""), 30, "domain = 7");
+  EXPECT_EQ(error(text), "F:1: \"domain\" must be a string");
+  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nidle_timeout_ms = true\n"),
+            "F:11: \"idle_timeout_ms\" in [limits] must be an integer");
+  text = kMinimal;
+  text.replace(text.find("listen = [\"0.0.0.0:443\"]"), 24, "listen = \"0.0.0.0:443\"");
+  EXPECT_EQ(error(text), "F:3: \"listen\" in [https] must be an array of strings");
+  text = kMinimal;
+  text.replace(text.find("[\"ssh_host_ed25519_key\"]"), 24, "[\"a\", 5]");
+  EXPECT_EQ(error(text), "F:8: \"host_keys\" in [ssh] must be an array of strings");
+  EXPECT_EQ(error("limits = 5\n" + std::string(kMinimal)), "F:1: \"limits\" must be a table");
+}
+
+TEST_F(ConfigTest, ValuesOutOfRange) {
+  EXPECT_EQ(error("workers = 257\n" + std::string(kMinimal)),
+            "F:1: \"workers\" must be from 0 to 256, not 257");
+  EXPECT_EQ(error("workers = -1\n" + std::string(kMinimal)),
+            "F:1: \"workers\" must be from 0 to 256, not -1");
+  std::string text(kMinimal);
+  text.insert(text.find("[ssh]"), "public_port = 65536\n");
+  EXPECT_EQ(error(text), "F:6: \"public_port\" in [https] must be from 1 to 65535, not 65536");
+  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nmax_head_bytes = 512\n"),
+            "F:11: \"max_head_bytes\" in [limits] must be from 1024 to 1048576, not 512");
+  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nshutdown_grace_ms = 0\n"),
+            "F:11: \"shutdown_grace_ms\" in [limits] must be from 1 to 600000, not 0");
+}
+
+TEST_F(ConfigTest, MissingRequiredKeys) {
+  std::string text(kMinimal);
+  text.erase(0, text.find('\n') + 1);
+  EXPECT_EQ(error(text), "F:1: missing required key \"domain\"");
+  text = kMinimal;
+  text.erase(text.find("[ssh]"));
+  EXPECT_EQ(error(text), "F:1: missing required table [ssh]");
+  text = kMinimal;
+  text.erase(text.find("key = \"key.pem\"\n"), 16);
+  EXPECT_EQ(error(text), "F:2: missing required key \"key\" in [https]");
+  text = kMinimal;
+  text.erase(text.find("authorized_keys = "));
+  EXPECT_EQ(error(text), "F:6: missing required key \"authorized_keys\" in [ssh]");
+  text = kMinimal;
+  text.replace(text.find("[\"ssh_host_ed25519_key\"]"), 24, "[]");
+  EXPECT_EQ(error(text), "F:8: \"host_keys\" in [ssh] must list at least one entry");
+}
+
+TEST_F(ConfigTest, BadValues) {
+  std::string text(kMinimal);
+  text.replace(text.find("tunnels.example.com"), 19, "tunnels..example.com");
+  EXPECT_EQ(error(text),
+            "F:1: \"domain\" must be a DNS name such as \"tunnels.example.com\", not "
+            "\"tunnels..example.com\"");
+  text = kMinimal;
+  text.replace(text.find("\"0.0.0.0:2222\""), 14, "\n  \"0.0.0.0:2222\",\n  \"0.0.0.0\"");
+  EXPECT_EQ(error(text),
+            "F:9: \"listen\" in [ssh]: listen address \"0.0.0.0\" has no port: write HOST:PORT, "
+            "e.g. \"0.0.0.0:443\"");
+  text = kMinimal;
+  text.insert(text.find("[ssh]"), "dev_ca = \"ca.pem\"\n");
+  EXPECT_EQ(error(text), "F:6: [https] takes \"cert\" and \"key\", or \"dev_ca\", not both");
+  text = kMinimal;
+  text.replace(text.find("\"cert.pem\""), 10, "\"\"");
+  EXPECT_EQ(error(text), "F:4: \"cert\" in [https] must not be empty");
+}
+
+TEST_F(ConfigTest, SyntaxErrorsCarryTheLine) {
+  std::string message = error(std::string(kMinimal) + "[limits]\nidle_timeout_ms = = 5\n");
+  EXPECT_EQ(message.substr(0, 6), "F:11: ") << message;
+  message = error("domain = \"a.b\"\ndomain = \"c.d\"\n");
+  EXPECT_EQ(message.substr(0, 5), "F:2: ") << message;
+}
+
+TEST_F(ConfigTest, UnreadableFiles) {
+  auto missing = load_config(dir_ + "/absent.toml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, dir_ + "/absent.toml: cannot read: No such file or directory");
+  auto folder = load_config(dir_);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_EQ(folder.error().message, dir_ + ": cannot read: Is a directory");
+}
+
+TEST(ListenAddress, ParsesHostAndPort) {
+  auto v4 = parse_listen_address("1.2.3.4:443");
+  ASSERT_TRUE(v4.ok()) << v4.error().message;
+  EXPECT_EQ(v4->host, "1.2.3.4");
+  EXPECT_EQ(v4->port, 443);
+  EXPECT_EQ(v4->text, "1.2.3.4:443");
+  auto v6 = parse_listen_address("[::1]:65535");
+  ASSERT_TRUE(v6.ok()) << v6.error().message;
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 65535);
+  auto local = parse_listen_address("localhost:1");
+  ASSERT_TRUE(local.ok()) << local.error().message;
+  EXPECT_EQ(local->host, "127.0.0.1");
+  EXPECT_EQ(local->port, 1);
+}
+
+TEST(ListenAddress, RefusesTheRest) {
+  for (std::string_view text :
+       {"", "1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:443x", "1.2.3.4:-1",
+        "1.2.3.4: 443", "1.2.3:443", "example.com:443", ":443", "::1:443", "[::1]", "[::1]443",
+        "[1.2.3.4]:443", "[::1:443", "[]:443", "1.2.3.4:4430000", "256.0.0.1:80"}) {
+    auto result = parse_listen_address(text);
+    EXPECT_FALSE(result.ok()) << text;
+    if (!result.ok()) {
+      EXPECT_EQ(result.error().message.rfind("listen address \"" + std::string(text) + "\" ", 0),
+                0u)
+          << result.error().message;
+    }
+  }
+  EXPECT_EQ(parse_listen_address("1.2.3.4:0").error().message,
+            "listen address \"1.2.3.4:0\" has a bad port: use 1 to 65535");
+  EXPECT_EQ(parse_listen_address("::1:443").error().message,
+            "listen address \"::1:443\" needs brackets around its IPv6 address, e.g. "
+            "\"[::1]:443\"");
+}
+
+}  // namespace
+}  // namespace tg
