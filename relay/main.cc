@@ -1,8 +1,187 @@
+// tunnelgate: publishes localhost services reached through stock `ssh -R` at public HTTPS
+// addresses. This file reads the command line and configuration, starts one worker thread
+// per configured core, and turns SIGTERM/SIGINT into a graceful drain.
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <libssh/libssh.h>
 
 #include "relay/base/version.h"
+#include "relay/config/config.h"
+#include "relay/dev/dev_state.h"
+#include "relay/log/log.h"
+#include "relay/worker/shared.h"
+#include "relay/worker/worker.h"
+#include "tls/tls.h"
 
-int main() {
-  std::printf("tunnelgate %s\n", tg::version());
-  return 0;
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tunnelgate --config FILE\n"
+    "       tunnelgate --check-config FILE\n"
+    "       tunnelgate --dev [--state-dir DIR] [--https-port N] [--ssh-port N]\n"
+    "       tunnelgate --version\n";
+
+struct Options {
+  std::string config_path;
+  bool check_only = false;
+  bool dev = false;
+  tg::DevOptions dev_options;
+};
+
+bool parse_port(const char* text, std::uint16_t& port) {
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (end == text || *end != '\0' || value < 1 || value > 65535) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "tunnelgate: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
+    if (arg == "--config" || arg == "--check-config") {
+      const char* path = value();
+      if (path == nullptr) return fail(arg + " needs a file\n" + kUsage);
+      options.config_path = path;
+      options.check_only = arg == "--check-config";
+    } else if (arg == "--dev") {
+      options.dev = true;
+    } else if (arg == "--state-dir") {
+      const char* dir = value();
+      if (dir == nullptr) return fail("--state-dir needs a folder");
+      options.dev_options.state_dir = dir;
+    } else if (arg == "--https-port" || arg == "--ssh-port") {
+      const char* text = value();
+      std::uint16_t& port =
+          arg == "--https-port" ? options.dev_options.https_port : options.dev_options.ssh_port;
+      if (text == nullptr || !parse_port(text, port)) return fail(arg + " needs a port 1-65535");
+    } else if (arg == "--version") {
+      std::printf("tunnelgate %s\n", tg::version());
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    } else {
+      return fail("unknown argument \"" + arg + "\"\n" + kUsage);
+    }
+  }
+  if (options.dev == !options.config_path.empty()) return fail(std::string("say what to run\n") + kUsage);
+
+  ssh_init();
+  const std::string tls_line = tg::tls::init_library();
+  auto config = options.dev ? tg::prepare_dev(options.dev_options)
+                            : tg::load_config(options.config_path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  if (options.check_only) {
+    std::printf("%s: ok\n", options.config_path.c_str());
+    return 0;
+  }
+  auto secret = tg::load_or_create_name_secret(config->state_dir);
+  if (!secret) {
+    std::fprintf(stderr, "%s\n", secret.error().message.c_str());
+    return 1;
+  }
+
+  unsigned workers = config->workers;
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  if (workers == 0) workers = cores;
+
+  // Signals are taken by this thread alone (sigtimedwait below); workers never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  tg::Shared shared(std::move(*config), workers, std::move(*secret));
+  tg::log::write_now(tg::log::JsonLine("starting")
+                         .add("version", tg::version())
+                         .add("tls", tls_line)
+                         .add("libssh", ssh_version(0))
+                         .add("workers", workers)
+                         .add("config", shared.config.source)
+                         .finish());
+
+  std::vector<std::unique_ptr<tg::Worker>> worker_objects;
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < workers; ++i) {
+    worker_objects.push_back(std::make_unique<tg::Worker>(i, shared));
+  }
+  for (unsigned i = 0; i < workers; ++i) {
+    threads.emplace_back([&, i] {
+      if (workers <= cores) {
+        // Thread per core: keep each worker's caches and its ring on one CPU.
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(i % cores, &set);
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+      }
+      worker_objects[i]->run();
+    });
+  }
+
+  bool announced = false;
+  int exit_code = 0;
+  for (;;) {
+    timespec wait{0, 50'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (shared.workers_failed.load() > 0) {
+      exit_code = 1;
+      shared.stopping.store(true);
+      break;
+    }
+    if (!announced && shared.workers_ready.load() == workers) {
+      announced = true;
+      auto line = tg::log::JsonLine("ready");
+      line.add("workers", workers);
+      for (const auto& address : shared.config.https_listen) line.add("https", address.text);
+      for (const auto& address : shared.config.ssh_listen) line.add("ssh", address.text);
+      line.add("domain", shared.config.domain);
+      if (options.dev) {
+        const std::string commands = tg::dev_instructions(shared.config);
+        line.add("try", commands);
+        std::fprintf(stderr, "\ntunnelgate --dev is ready. State: %s\nTry:\n  %s\n\n",
+                     shared.config.state_dir.c_str(), commands.c_str());
+        const auto newline = commands.find('\n');
+        std::fprintf(stderr, "(then run a service on localhost:8080; the second command is\n"
+                             " how anyone on this machine reaches it: %s)\n\n",
+                     commands.substr(newline + 1).c_str());
+      }
+      tg::log::write_now(line.finish());
+    }
+    if (sig == SIGTERM || sig == SIGINT) {
+      tg::log::write_now(tg::log::JsonLine("stopping").add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT").finish());
+      shared.stopping.store(true);
+      break;
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  worker_objects.clear();
+  tg::log::write_now(tg::log::JsonLine("stopped").add("exit_code", exit_code).finish());
+  ssh_finalize();
+  return exit_code;
 }

@@ -17,6 +17,8 @@ WOLFSSL_FLAGS=(
   --enable-chacha --enable-poly1305 --enable-certgen --enable-keygen
   --enable-certext --enable-secure-renegotiation-info --disable-oldtls
   --enable-static --disable-shared --disable-examples --disable-crypttests
+  # Leaf certificates with subjectAltName for --dev, and PEM output for its files.
+  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM"
 )
 # The flags are part of the install's identity: change them and the library is rebuilt.
 FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
@@ -81,7 +83,17 @@ else
   fi
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  (cd "$work" && apt-get source -qq --download-only wolfssl >/dev/null 2>&1 && dpkg-source -x --no-check ./*.dsc src >/dev/null)
+  # The newest source version can be missing from a mirror while its binaries are there;
+  # fall back through the versions apt knows, newest first.
+  fetched=0
+  for version in "" $(apt-cache showsrc wolfssl 2>/dev/null | sed -n 's/^Version: //p' | sort -rV); do
+    rm -rf "${work:?}"/*
+    if (cd "$work" && apt-get source -qq --download-only "wolfssl${version:+=$version}" >/dev/null 2>&1); then
+      fetched=1; break
+    fi
+  done
+  [ "$fetched" = 1 ] || { say "cannot download wolfSSL's source package"; exit 1; }
+  (cd "$work" && dpkg-source -x --no-check ./*.dsc src >/dev/null)
   cd "$work/src"
   [ -x ./configure ] || ./autogen.sh >/dev/null 2>&1 || autoreconf -fi >/dev/null
   ./configure --prefix="$WOLFSSL_PREFIX" "${WOLFSSL_FLAGS[@]}" CFLAGS="-O2 -fPIC" >configure.log 2>&1 ||

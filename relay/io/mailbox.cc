@@ -1,0 +1,31 @@
+#include "relay/io/mailbox.h"
+
+namespace tg::io {
+
+Mailboxes::Mailboxes(unsigned workers)
+    : workers_(workers), queues_(static_cast<std::size_t>(workers) * workers), targets_(workers) {}
+
+void Mailboxes::attach(unsigned worker, int ring_fd, Completion* wake) {
+  targets_[worker].ring_fd = ring_fd;
+  targets_[worker].wake = wake;
+}
+
+std::unique_ptr<Message> Mailboxes::send(Ring& ring, unsigned from, unsigned to,
+                                         std::unique_ptr<Message> message) {
+  Queue& q = queue(from, to);
+  const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
+  if (tail - q.head.load(std::memory_order_acquire) >= kCapacity) return message;
+  q.slots[tail & (kCapacity - 1)] = message.release();
+  q.tail.store(tail + 1, std::memory_order_release);
+
+  Target& target = targets_[to];
+  if (target.wake_pending.exchange(true, std::memory_order_acq_rel)) return nullptr;
+  io_uring_sqe* sqe = ring.sqe();
+  io_uring_prep_msg_ring(sqe, target.ring_fd, 0, reinterpret_cast<std::uint64_t>(target.wake), 0);
+  // Only the receiver needs a completion; a successful send posts nothing on ours.
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data(sqe, nullptr);
+  return nullptr;
+}
+
+}  // namespace tg::io

@@ -1,0 +1,82 @@
+/// Cross-worker messages: the one mechanism by which a worker asks another to act.
+///
+/// Each ordered pair of workers has a single-producer single-consumer ring of message
+/// pointers, so sending never takes a lock and never contends with a third worker. After
+/// queueing, the sender wakes the receiver with IORING_OP_MSG_RING on its own ring (one
+/// completion lands on the receiver's ring; wake-ups are coalesced while one is pending).
+/// A full ring refuses the message: the caller handles the refusal (a visitor connection is
+/// closed cleanly, never lost in flight).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <sys/socket.h>
+#include <vector>
+
+#include "relay/io/ring.h"
+
+namespace tg::io {
+
+struct Message {
+  enum class Kind {
+    kVisitor,       // a visitor's socket and its first bytes, for the tunnel's owner
+    kCloseSession,  // a newer session of the same key took a name over
+  };
+  Kind kind = Kind::kVisitor;
+  int fd = -1;
+  std::string bytes;  // kVisitor: what was read before the handoff (the ClientHello)
+  std::string name;   // kVisitor: the tunnel; kCloseSession: the name taken over
+  sockaddr_storage peer{};
+  std::uint64_t session_id = 0;
+};
+
+class Mailboxes {
+ public:
+  explicit Mailboxes(unsigned workers);
+
+  /// Each worker registers its ring fd and the completion its wake-ups should carry.
+  void attach(unsigned worker, int ring_fd, Completion* wake);
+
+  /// Queues `message` from `from` to `to` and wakes `to` through `ring` (the sender's).
+  /// On a full queue returns the message back to the caller.
+  std::unique_ptr<Message> send(Ring& ring, unsigned from, unsigned to,
+                                std::unique_ptr<Message> message);
+
+  /// Takes every message queued for `worker`. Call from the receiving worker only.
+  template <typename Fn>
+  void drain(unsigned worker, Fn&& handle) {
+    targets_[worker].wake_pending.store(false, std::memory_order_release);
+    for (unsigned from = 0; from < workers_; ++from) {
+      Queue& q = queue(from, worker);
+      std::uint64_t head = q.head.load(std::memory_order_relaxed);
+      const std::uint64_t tail = q.tail.load(std::memory_order_acquire);
+      for (; head != tail; ++head) {
+        std::unique_ptr<Message> message(q.slots[head & (kCapacity - 1)]);
+        handle(std::move(message));
+      }
+      q.head.store(head, std::memory_order_release);
+    }
+  }
+
+ private:
+  static constexpr std::uint64_t kCapacity = 4096;
+  struct Queue {
+    alignas(64) std::atomic<std::uint64_t> head{0};  // consumer's
+    alignas(64) std::atomic<std::uint64_t> tail{0};  // producer's
+    std::unique_ptr<Message*[]> slots = std::make_unique<Message*[]>(kCapacity);
+  };
+  struct Target {
+    int ring_fd = -1;
+    Completion* wake = nullptr;
+    alignas(64) std::atomic<bool> wake_pending{false};
+  };
+  Queue& queue(unsigned from, unsigned to) { return queues_[from * workers_ + to]; }
+
+  unsigned workers_;
+  std::vector<Queue> queues_;
+  std::vector<Target> targets_;
+};
+
+}  // namespace tg::io

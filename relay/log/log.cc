@@ -1,0 +1,122 @@
+#include "relay/log/log.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace tg::log {
+namespace {
+
+void write_all(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // nowhere to log to: dropping is better than blocking the loop
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void append_timestamp(std::string& out) {
+  const auto now = std::chrono::system_clock::now();
+  const auto micros =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  const int n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                              utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
+                              utc.tm_min, utc.tm_sec, static_cast<int>(micros % 1'000'000));
+  out.append(text, static_cast<std::size_t>(n));
+}
+
+}  // namespace
+
+void append_escaped(std::string& out, std::string_view value) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x20 || c == 0x7f) {
+      out.append("\\u00");
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    } else if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      // Keep valid UTF-8 sequences, replace anything else with U+FFFD.
+      std::size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      bool valid = len > 0 && i + len <= value.size();
+      for (std::size_t k = 1; valid && k < len; ++k) {
+        valid = (static_cast<unsigned char>(value[i + k]) >> 6) == 2;
+      }
+      if (valid) {
+        out.append(value.substr(i, len));
+        i += len - 1;
+      } else {
+        out.append("\\ufffd");
+      }
+    }
+  }
+}
+
+JsonLine::JsonLine(std::string_view event) {
+  text_.reserve(256);
+  text_.append("{\"ts\":\"");
+  append_timestamp(text_);
+  text_.append("\",\"event\":\"");
+  append_escaped(text_, event);
+  text_.push_back('"');
+}
+
+void JsonLine::key(std::string_view name) {
+  text_.append(",\"");
+  append_escaped(text_, name);
+  text_.append("\":");
+}
+
+JsonLine& JsonLine::add(std::string_view name, std::string_view value) {
+  key(name);
+  text_.push_back('"');
+  append_escaped(text_, value);
+  text_.push_back('"');
+  return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view name, std::int64_t value) {
+  key(name);
+  text_.append(std::to_string(value));
+  return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view name, std::uint64_t value) {
+  key(name);
+  text_.append(std::to_string(value));
+  return *this;
+}
+
+JsonLine& JsonLine::add(std::string_view name, bool value) {
+  key(name);
+  text_.append(value ? "true" : "false");
+  return *this;
+}
+
+std::string JsonLine::finish() {
+  text_.append("}\n");
+  return std::move(text_);
+}
+
+void write_now(std::string_view line) { write_all(line); }
+
+void Buffer::flush() {
+  if (pending_.empty()) return;
+  write_all(pending_);
+  pending_.clear();
+}
+
+}  // namespace tg::log

@@ -1,0 +1,688 @@
+#include "relay/proxy/visitor_connection.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "relay/log/log.h"
+#include "relay/names.h"
+#include "relay/worker/worker.h"
+
+namespace tg {
+namespace {
+
+// Caps on what one connection may hold; together they bound its memory whatever the peers do.
+constexpr std::size_t kPlainCap = 64 * 1024;        // decrypted request bytes waiting
+constexpr std::size_t kCiphertextCap = 64 * 1024;   // received ciphertext not yet decrypted
+constexpr std::size_t kToPublisherCap = 256 * 1024; // request bytes waiting for the window
+constexpr std::size_t kOutHighWater = 256 * 1024;   // ciphertext waiting to reach the visitor
+
+std::uint64_t monotonic_us() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::string_view strip_port(std::string_view host) {
+  if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: never a tunnel
+  const auto colon = host.rfind(':');
+  return colon == std::string_view::npos ? host : host.substr(0, colon);
+}
+
+}  // namespace
+
+VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_storage& peer,
+                                     std::string server_name, std::string tunnel_name,
+                                     int fixed_status)
+    : worker_(worker),
+      fd_(fd),
+      peer_(peer),
+      server_name_(std::move(server_name)),
+      tunnel_name_(std::move(tunnel_name)),
+      fixed_status_(fixed_status) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET) {
+    const auto& in4 = reinterpret_cast<const sockaddr_in&>(peer);
+    inet_ntop(AF_INET, &in4.sin_addr, text, sizeof text);
+    peer_port_ = ntohs(in4.sin_port);
+  } else if (peer.ss_family == AF_INET6) {
+    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
+    inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+    peer_port_ = ntohs(in6.sin6_port);
+  }
+  peer_ip_ = text;
+  recv_completion_ = {&VisitorConnection::on_recv, this};
+  send_completion_ = {&VisitorConnection::on_send, this};
+}
+
+VisitorConnection::~VisitorConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void VisitorConnection::start(std::string_view initial_ciphertext) {
+  deadline_ms_ = worker_.now_ms() + worker_.config().handshake_timeout_ms;
+  WOLFSSL* ssl = worker_.tls().new_session(server_name_);
+  if (ssl == nullptr) {
+    worker_.logs().push(log::JsonLine("tls_failed")
+                            .add("sni", server_name_)
+                            .add("client", peer_ip_)
+                            .add("reason", "no certificate for this name")
+                            .finish());
+    close_now();
+    return;
+  }
+  tls_.attach(ssl);
+  tls_.feed(initial_ciphertext);
+  pump();
+}
+
+// --- socket I/O --------------------------------------------------------------------------------
+
+void VisitorConnection::arm_recv() {
+  if (recv_armed_ || closed_ || visitor_eof_) return;
+  io_uring_sqe* sqe = worker_.ring().sqe();
+  // Multishot: one submission keeps delivering data; the kernel picks a provided buffer only
+  // when bytes arrive, so an idle connection holds no receive buffer.
+  io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = worker_.buffers().group_id();
+  io::Ring::set_completion(sqe, &recv_completion_);
+  recv_armed_ = true;
+  ++io_.in_flight;
+}
+
+void VisitorConnection::pause_recv() {
+  if (!recv_armed_) return;
+  io_uring_sqe* sqe = worker_.ring().sqe();
+  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&recv_completion_), 0);
+  sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  io_uring_sqe_set_data(sqe, nullptr);
+}
+
+void VisitorConnection::on_recv(void* self_ptr, const io_uring_cqe& cqe) {
+  auto& self = *static_cast<VisitorConnection*>(self_ptr);
+  if ((cqe.flags & IORING_CQE_F_MORE) == 0) {
+    self.recv_armed_ = false;
+    --self.io_.in_flight;
+  }
+  if (cqe.res > 0) {
+    if (!self.closed_) self.tls_.feed(self.worker_.buffers().view(cqe));
+    self.worker_.buffers().recycle(cqe);
+  } else if (cqe.res == 0) {
+    self.visitor_eof_ = true;
+  } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
+    self.visitor_eof_ = true;  // reset or another socket error: the visitor is gone
+  }
+  if (self.closed_) return;
+  self.pump();
+  if (self.visitor_eof_ && !self.closed_) self.visitor_ended();
+}
+
+void VisitorConnection::write_tls(std::string_view plaintext) {
+  if (plaintext.empty() || closed_) return;
+  if (!tls_.write(plaintext)) close_now();
+}
+
+std::size_t VisitorConnection::pending_ciphertext() const {
+  return (sending_.size() - sent_) + const_cast<tls::TlsStream&>(tls_).pending_out().size();
+}
+
+void VisitorConnection::flush_tls() {
+  if (send_in_flight_ || fd_ < 0 || (closed_ && !close_after_flush_)) return;
+  if (sent_ == sending_.size()) {
+    sending_.clear();
+    sent_ = 0;
+    if (tls_.pending_out().empty()) return;
+    sending_.swap(tls_.pending_out());
+  }
+  io_uring_sqe* sqe = worker_.ring().sqe();
+  io_uring_prep_send(sqe, fd_, sending_.data() + sent_, sending_.size() - sent_, MSG_NOSIGNAL);
+  io::Ring::set_completion(sqe, &send_completion_);
+  send_in_flight_ = true;
+  ++io_.in_flight;
+}
+
+void VisitorConnection::on_send(void* self_ptr, const io_uring_cqe& cqe) {
+  auto& self = *static_cast<VisitorConnection*>(self_ptr);
+  --self.io_.in_flight;
+  self.send_in_flight_ = false;
+  if (cqe.res < 0) {
+    self.close_after_flush_ = false;
+    self.close_now();
+    return;
+  }
+  self.sent_ += static_cast<std::size_t>(cqe.res);
+  if (self.closed_) return;
+  self.flush_tls();
+  if (self.close_after_flush_ && !self.send_in_flight_) {
+    self.close_now();
+    return;
+  }
+  // Room for the publisher's bytes again: take what libssh held back.
+  if (self.channel_ != nullptr && self.channel_->buffered > 0 &&
+      self.pending_ciphertext() < kOutHighWater / 2) {
+    self.session_->pull(self.channel_);
+    self.flush_tls();
+  }
+}
+
+// --- the pump: TLS in, requests out ------------------------------------------------------------
+
+void VisitorConnection::pump() {
+  if (closed_ || phase_ == Phase::kClosing) return;
+  if (!tls_.handshake_done()) {
+    const auto progress = tls_.handshake();
+    flush_tls();
+    if (progress == tls::TlsStream::Progress::kFailed) {
+      worker_.logs().push(log::JsonLine("tls_failed")
+                              .add("sni", server_name_)
+                              .add("client", peer_ip_)
+                              .add("reason", tls_.last_error())
+                              .finish());
+      close_now();
+      return;
+    }
+    if (progress == tls::TlsStream::Progress::kWantMore) {
+      arm_recv();
+      return;
+    }
+    phase_ = Phase::kReadingHead;
+    deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
+  }
+  if (!decrypt()) return;
+  process_plain();
+  if (closed_) return;
+  flush_to_publisher();
+  flush_tls();
+  if (closed_ || phase_ == Phase::kClosing) return;
+  if (tls_.buffered_ciphertext() > kCiphertextCap || in_plain_.size() >= kPlainCap) {
+    pause_recv();
+  } else {
+    arm_recv();
+  }
+}
+
+bool VisitorConnection::decrypt() {
+  while (in_plain_.size() < kPlainCap) {
+    const std::size_t old = in_plain_.size();
+    const std::size_t want = std::min<std::size_t>(16 * 1024, kPlainCap - old);
+    in_plain_.resize(old + want);
+    const long n = tls_.read(in_plain_.data() + old, want);
+    in_plain_.resize(old + static_cast<std::size_t>(std::max<long>(n, 0)));
+    if (n == 0) break;
+    if (n < 0) {
+      if (tls_.closed_cleanly()) {
+        visitor_eof_ = true;
+        break;
+      }
+      close_now();
+      return false;
+    }
+  }
+  flush_tls();  // TLS 1.3 may answer key updates or send tickets while reading
+  return true;
+}
+
+void VisitorConnection::process_plain() {
+  while (!closed_) {
+    switch (phase_) {
+      case Phase::kReadingHead: {
+        if (in_plain_.empty()) return;
+        http::RequestHead head;
+        const auto result = http::parse_request_head(in_plain_, head);
+        if (result.state == http::ParseState::kIncomplete) {
+          if (in_plain_.size() >= worker_.config().max_head_bytes) {
+            respond_error(431, "the request head is larger than the relay accepts");
+          }
+          return;
+        }
+        if (result.state == http::ParseState::kError) {
+          respond_error(result.error_status, result.error_reason);
+          return;
+        }
+        handle_request(head, result.consumed);
+        continue;
+      }
+      case Phase::kWaitingChannel:
+      case Phase::kExchange:
+        move_request_body();
+        return;
+      case Phase::kTunnel:
+        if (!in_plain_.empty() && to_publisher_.size() < kToPublisherCap) {
+          const std::size_t take = std::min(in_plain_.size(), kToPublisherCap - to_publisher_.size());
+          to_publisher_.append(in_plain_, 0, take);
+          in_plain_.erase(0, take);
+          bytes_in_ += take;
+        }
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+void VisitorConnection::handle_request(const http::RequestHead& head, std::size_t head_size) {
+  method_.assign(head.method);
+  path_.assign(head.target);
+  exchange_started_ms_ = worker_.now_ms();
+  exchange_started_us_ = monotonic_us();
+  bytes_in_ = bytes_out_ = 0;
+  status_ = 0;
+  response_started_ = false;
+  deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
+  request_keep_alive_ = head.keep_alive;
+  keep_visitor_ = head.keep_alive && !worker_.stopping();
+
+  if (normalize_host(strip_port(head.host)) != server_name_) {
+    respond_error(421, "the Host header names another host than the TLS server name");
+    return;
+  }
+  if (fixed_status_ != 0) {
+    respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
+                                                      : "the publisher of this name is offline");
+    return;
+  }
+  Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+  if (tunnel == nullptr) {
+    respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
+
+  http::ForwardContext context;
+  context.target_host = tunnel->target_host;
+  context.client_ip = peer_ip_;
+  context.original_host = head.host;
+  to_publisher_.clear();
+  http::write_forward_request_head(head, context, to_publisher_);
+  request_upgrade_ = head.upgrade;
+  request_framing_ = head.framing;
+  request_remaining_ = head.content_length;
+  request_chunks_ = http::ChunkedScanner();
+  request_body_done_ = head.framing == http::BodyFraming::kNone ||
+                       (head.framing == http::BodyFraming::kLength && head.content_length == 0);
+  in_plain_.erase(0, head_size);
+  response_ = ResponseState::kHead;
+  response_head_.clear();
+  ++tunnel->requests;
+
+  if (channel_ == nullptr) {
+    session_ = tunnel->session;
+    channel_ = session_->open_channel(tunnel->forward, peer_ip_, peer_port_, this);
+    if (channel_ == nullptr) {
+      session_ = nullptr;
+      respond_error(502, "the publisher's SSH connection refused a new channel");
+      return;
+    }
+    channel_reusable_ = true;
+    phase_ = Phase::kWaitingChannel;
+  } else {
+    phase_ = Phase::kExchange;
+  }
+}
+
+void VisitorConnection::move_request_body() {
+  // Every byte is checked here before it can be queued for the publisher: a request whose
+  // body framing is broken is refused while its bytes are still ours.
+  while (!request_body_done_ && !in_plain_.empty() && to_publisher_.size() < kToPublisherCap) {
+    const std::size_t room = kToPublisherCap - to_publisher_.size();
+    std::size_t take = std::min(in_plain_.size(), room);
+    if (request_framing_ == http::BodyFraming::kLength) {
+      take = static_cast<std::size_t>(std::min<std::uint64_t>(take, request_remaining_));
+      request_remaining_ -= take;
+      request_body_done_ = request_remaining_ == 0;
+    } else {
+      const auto step = request_chunks_.feed(std::string_view(in_plain_).substr(0, take));
+      if (step.error) {
+        if (response_started_) {
+          close_now();
+        } else {
+          respond_error(400, "malformed chunked request body");
+        }
+        return;
+      }
+      take = step.consumed;
+      request_body_done_ = step.done;
+      if (take == 0) break;
+    }
+    to_publisher_.append(in_plain_, 0, take);
+    in_plain_.erase(0, take);
+    bytes_in_ += take;
+  }
+}
+
+void VisitorConnection::flush_to_publisher() {
+  if (channel_ == nullptr || to_publisher_.empty() ||
+      (phase_ != Phase::kExchange && phase_ != Phase::kTunnel)) {
+    return;
+  }
+  const long n = session_->write(channel_, to_publisher_.data(), to_publisher_.size());
+  if (n < 0) {
+    if (response_started_) {
+      close_now();
+    } else {
+      respond_error(502, "the publisher's channel failed");
+    }
+    return;
+  }
+  to_publisher_.erase(0, static_cast<std::size_t>(n));
+  if (phase_ == Phase::kTunnel && visitor_eof_ && to_publisher_.empty() && in_plain_.empty()) {
+    session_->send_eof(channel_);
+  }
+}
+
+// --- the channel: the publisher's side --------------------------------------------------------
+
+void VisitorConnection::on_channel_open() {
+  if (phase_ != Phase::kWaitingChannel) return;
+  phase_ = Phase::kExchange;
+  move_request_body();
+  flush_to_publisher();
+  flush_tls();
+}
+
+void VisitorConnection::on_channel_open_failed(std::string_view why) {
+  channel_ = nullptr;
+  session_ = nullptr;
+  if (phase_ == Phase::kWaitingChannel) respond_error(502, why);
+}
+
+void VisitorConnection::on_channel_writable() {
+  move_request_body();
+  flush_to_publisher();
+  if (!closed_) pump();
+}
+
+std::size_t VisitorConnection::channel_room() {
+  if (closed_) return 1 << 20;  // discard: nobody is listening any more
+  const std::size_t pending = pending_ciphertext();
+  const std::size_t room = pending >= kOutHighWater ? 0 : kOutHighWater - pending;
+  if (response_ == ResponseState::kHead) {
+    const std::size_t head_room = worker_.config().max_head_bytes + 1 - response_head_.size();
+    return std::min(room, head_room);
+  }
+  return room;
+}
+
+void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
+  if (closed_) return;
+  if (phase_ == Phase::kTunnel) {
+    write_tls({data, size});
+    bytes_out_ += size;
+  } else if (response_ == ResponseState::kHead) {
+    response_head_.append(data, size);
+    parse_response_heads();
+  } else if (response_ == ResponseState::kBody) {
+    handle_response_body({data, size});
+  } else {
+    channel_reusable_ = false;  // bytes nobody asked for: never reuse this channel
+  }
+  flush_tls();
+}
+
+void VisitorConnection::parse_response_heads() {
+  while (response_ == ResponseState::kHead && !response_head_.empty() && !closed_) {
+    http::ResponseHead head;
+    const auto result = http::parse_response_head(response_head_, method_, head);
+    if (result.state == http::ParseState::kIncomplete) {
+      if (response_head_.size() > worker_.config().max_head_bytes) {
+        channel_reusable_ = false;
+        respond_error(502, "the publisher's response head is too large");
+      }
+      return;
+    }
+    if (result.state == http::ParseState::kError) {
+      channel_reusable_ = false;
+      respond_error(502, "the publisher's service sent a malformed response");
+      return;
+    }
+    std::string rest = response_head_.substr(result.consumed);
+    if (head.status >= 100 && head.status < 200 && head.status != 101) {
+      write_tls(std::string_view(response_head_).substr(0, result.consumed));  // 100 Continue…
+      response_head_ = std::move(rest);
+      continue;
+    }
+    if (head.status == 101) {
+      if (!request_upgrade_) {
+        channel_reusable_ = false;
+        respond_error(502, "the publisher switched protocols without an upgrade request");
+        return;
+      }
+      write_tls(std::string_view(response_head_).substr(0, result.consumed));
+      status_ = 101;
+      response_started_ = true;
+      phase_ = Phase::kTunnel;
+      response_ = ResponseState::kDone;
+      response_head_.clear();
+      channel_reusable_ = false;
+      keep_visitor_ = false;
+      log_request(101);
+      write_tls(rest);
+      bytes_out_ += rest.size();
+      process_plain();
+      flush_to_publisher();
+      return;
+    }
+    status_ = head.status;
+    response_framing_ = head.framing;
+    response_remaining_ = head.content_length;
+    response_chunks_ = http::ChunkedScanner();
+    if (!head.keep_alive) channel_reusable_ = false;
+    if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
+    std::string out;
+    http::write_visitor_response_head(head, keep_visitor_, out);
+    write_tls(out);
+    response_started_ = true;
+    response_head_.clear();
+    response_ = ResponseState::kBody;
+    if (head.framing == http::BodyFraming::kNone ||
+        (head.framing == http::BodyFraming::kLength && head.content_length == 0)) {
+      if (!rest.empty()) channel_reusable_ = false;
+      response_complete();
+      return;
+    }
+    handle_response_body(rest);
+    return;
+  }
+}
+
+void VisitorConnection::handle_response_body(std::string_view bytes) {
+  if (bytes.empty()) return;
+  std::size_t take = bytes.size();
+  bool complete = false;
+  switch (response_framing_) {
+    case http::BodyFraming::kLength:
+      take = static_cast<std::size_t>(std::min<std::uint64_t>(take, response_remaining_));
+      response_remaining_ -= take;
+      complete = response_remaining_ == 0;
+      break;
+    case http::BodyFraming::kChunked: {
+      const auto step = response_chunks_.feed(bytes);
+      if (step.error) {
+        // Mid-body there is no status left to send: cut the connection so the visitor
+        // sees a broken transfer rather than a silently wrong one.
+        channel_reusable_ = false;
+        close_now();
+        return;
+      }
+      take = step.consumed;
+      complete = step.done;
+      break;
+    }
+    default:
+      break;
+  }
+  write_tls(bytes.substr(0, take));
+  bytes_out_ += take;
+  if (take < bytes.size()) channel_reusable_ = false;  // more than the framing allowed
+  if (complete) response_complete();
+}
+
+void VisitorConnection::response_complete() {
+  response_ = ResponseState::kDone;
+  if (!request_body_done_) {
+    // The service answered before reading the whole upload (a 413, a redirect): the rest
+    // of the body has nowhere to go, so neither connection can be reused.
+    channel_reusable_ = false;
+    keep_visitor_ = false;
+  }
+  finish_exchange();
+}
+
+void VisitorConnection::finish_exchange() {
+  log_request(status_);
+  if (!channel_reusable_) release_channel();
+  response_ = ResponseState::kIdle;
+  to_publisher_.clear();
+  if (!keep_visitor_) {
+    close_gracefully();
+    return;
+  }
+  phase_ = Phase::kReadingHead;
+  deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
+  process_plain();  // a pipelined request may be waiting
+  if (!closed_ && phase_ != Phase::kClosing) {
+    flush_to_publisher();
+    flush_tls();
+    arm_recv();
+  }
+}
+
+void VisitorConnection::on_channel_eof() {
+  if (closed_) return;
+  if (phase_ == Phase::kTunnel) {
+    close_gracefully();
+    return;
+  }
+  channel_reusable_ = false;
+  if (response_ == ResponseState::kBody && response_framing_ == http::BodyFraming::kUntilClose) {
+    response_complete();
+  } else if (response_ == ResponseState::kHead && phase_ != Phase::kReadingHead) {
+    respond_error(502, "the publisher's service closed the connection without a response");
+  } else if (response_ == ResponseState::kBody) {
+    close_now();  // truncated: the visitor must not take a partial body for a whole one
+  } else {
+    release_channel();
+  }
+}
+
+void VisitorConnection::on_channel_closed() {
+  on_channel_eof();
+  release_channel();
+}
+
+void VisitorConnection::release_channel() {
+  if (channel_ != nullptr && session_ != nullptr) session_->release_channel(channel_);
+  channel_ = nullptr;
+  session_ = nullptr;
+}
+
+// --- endings ---------------------------------------------------------------------------------
+
+void VisitorConnection::respond_error(int status, std::string_view detail) {
+  if (closed_) return;
+  if (response_started_) {
+    close_now();
+    return;
+  }
+  channel_reusable_ = false;
+  release_channel();
+  status_ = status;
+  if (method_.empty()) method_ = "-";
+  if (path_.empty()) path_ = "-";
+  write_tls(http::make_error_response(status, detail, true));
+  response_started_ = true;
+  log_request(status);
+  close_gracefully();
+}
+
+void VisitorConnection::close_gracefully() {
+  if (closed_) return;
+  release_channel();
+  phase_ = Phase::kClosing;
+  tls_.shutdown();
+  pause_recv();
+  close_after_flush_ = true;
+  flush_tls();
+  if (!send_in_flight_) close_now();
+}
+
+void VisitorConnection::visitor_ended() {
+  if (phase_ == Phase::kTunnel) {
+    flush_to_publisher();
+    if (channel_ != nullptr && to_publisher_.empty() && in_plain_.empty()) {
+      session_->send_eof(channel_);
+    }
+    return;  // the publisher's side may still be talking; its EOF ends the stream
+  }
+  if (phase_ == Phase::kReadingHead && in_plain_.empty() && !response_started_) {
+    close_now();
+    return;
+  }
+  if (response_ == ResponseState::kHead || response_ == ResponseState::kBody) {
+    close_now();  // the visitor left mid-exchange: the channel closes, the service sees it
+    return;
+  }
+  close_now();
+}
+
+void VisitorConnection::close_now() {
+  if (closed_ && !close_after_flush_) return;
+  closed_ = true;
+  close_after_flush_ = false;
+  release_channel();
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  if (recv_armed_ || send_in_flight_) {
+    io_uring_sqe* sqe = worker_.ring().sqe();
+    io_uring_prep_cancel_fd(sqe, fd_, IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data(sqe, nullptr);
+  }
+  worker_.forget(this);
+}
+
+void VisitorConnection::abort() {
+  close_after_flush_ = false;
+  close_now();
+}
+
+void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
+  if (closed_) return;
+  if (stopping && phase_ == Phase::kReadingHead && in_plain_.empty()) {
+    close_gracefully();
+    return;
+  }
+  if (stopping) keep_visitor_ = false;
+  if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
+    if (phase_ == Phase::kHandshake) {
+      close_now();
+    } else {
+      close_gracefully();
+    }
+  }
+}
+
+void VisitorConnection::log_request(int status) {
+  Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr;
+  if (tunnel != nullptr) {
+    tunnel->bytes_in += bytes_in_;
+    tunnel->bytes_out += bytes_out_;
+  }
+  log::JsonLine line("request");
+  line.add("name", tunnel_name_.empty() ? server_name_ : tunnel_name_)
+      .add("method", method_)
+      .add("path", path_)
+      .add("status", status)
+      .add("bytes_in", bytes_in_)
+      .add("bytes_out", bytes_out_)
+      .add("duration_us", monotonic_us() - exchange_started_us_)
+      .add("client", peer_ip_)
+      .add("worker", worker_.index());
+  worker_.logs().push(line.finish());
+}
+
+}  // namespace tg

@@ -1,0 +1,135 @@
+/// One visitor's HTTPS connection, proxied over one SSH channel to the publisher's service.
+///
+/// The connection terminates TLS on its worker, reads HTTP/1.1 requests, and relays each one
+/// over a `forwarded-tcpip` channel of its tunnel's SSH session; the channel is kept across
+/// keep-alive requests while the publisher's side keeps it open. Bodies stream in both
+/// directions as they arrive and are never buffered whole: every buffer has a cap, and a
+/// full buffer stops the reading side (a slow visitor holds back the channel window, a slow
+/// publisher stops the visitor's socket from being read). Framing is checked on both sides;
+/// a request that two parsers could frame differently is refused before it is forwarded.
+/// After `101 Switching Protocols` the connection becomes a plain byte stream (WebSocket).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "relay/http/http.h"
+#include "relay/io/ring.h"
+#include "ssh/ssh.h"
+#include "tls/tls.h"
+
+namespace tg {
+
+class Worker;
+
+class VisitorConnection final : public ssh::ChannelSink {
+ public:
+  /// `fixed_status` non-zero answers every request with that status (404 for an unknown
+  /// name, 502 for a publisher that is gone) without touching any tunnel.
+  VisitorConnection(Worker& worker, int fd, const sockaddr_storage& peer, std::string server_name,
+                    std::string tunnel_name, int fixed_status);
+  ~VisitorConnection();
+  VisitorConnection(const VisitorConnection&) = delete;
+  VisitorConnection& operator=(const VisitorConnection&) = delete;
+
+  /// Begins TLS with the bytes read while routing (the ClientHello).
+  void start(std::string_view initial_ciphertext);
+  /// Called by the worker's timer: enforces handshake and idle deadlines, and shutdown.
+  void on_tick(std::uint64_t now_ms, bool stopping);
+  /// Closes at once (shutdown grace over, or the worker is going away).
+  void abort();
+  bool reapable() const { return closed_ && io_.in_flight == 0; }
+
+  // ssh::ChannelSink
+  void on_channel_open() override;
+  void on_channel_open_failed(std::string_view why) override;
+  std::size_t channel_room() override;
+  void on_channel_data(const char* data, std::size_t size) override;
+  void on_channel_eof() override;
+  void on_channel_closed() override;
+  void on_channel_writable() override;
+
+ private:
+  enum class Phase { kHandshake, kReadingHead, kWaitingChannel, kExchange, kTunnel, kClosing };
+  enum class ResponseState { kIdle, kHead, kBody, kDone };
+
+  static void on_recv(void* self, const io_uring_cqe& cqe);
+  static void on_send(void* self, const io_uring_cqe& cqe);
+  void arm_recv();
+  void pause_recv();
+  void pump();
+  bool decrypt();
+  void process_plain();
+  void handle_request(const http::RequestHead& head, std::size_t head_size);
+  void move_request_body();
+  void flush_to_publisher();
+  void parse_response_heads();
+  void handle_response_body(std::string_view bytes);
+  void response_complete();
+  void finish_exchange();
+  void respond_error(int status, std::string_view detail);
+  void write_tls(std::string_view plaintext);
+  void flush_tls();
+  std::size_t pending_ciphertext() const;
+  void close_gracefully();
+  void close_now();
+  void release_channel();
+  void log_request(int status);
+  void visitor_ended();
+
+  Worker& worker_;
+  int fd_;
+  sockaddr_storage peer_{};
+  std::string peer_ip_;
+  std::uint16_t peer_port_ = 0;
+  std::string server_name_;  // SNI, normalised
+  std::string tunnel_name_;
+  int fixed_status_;
+
+  io::IoObject io_;
+  io::Completion recv_completion_{};
+  io::Completion send_completion_{};
+  bool recv_armed_ = false;
+  bool send_in_flight_ = false;
+  bool visitor_eof_ = false;
+  bool closed_ = false;
+  bool close_after_flush_ = false;
+  std::uint64_t deadline_ms_ = 0;
+
+  tls::TlsStream tls_;
+  std::string in_plain_;        // decrypted request bytes not handled yet
+  std::string sending_;         // ciphertext owned by the send in flight
+  std::size_t sent_ = 0;
+  std::string to_publisher_;    // request bytes the channel window has not taken yet
+
+  ssh::PublisherSession* session_ = nullptr;
+  ssh::Channel* channel_ = nullptr;
+  bool channel_reusable_ = true;
+
+  // The exchange in progress.
+  Phase phase_ = Phase::kHandshake;
+  ResponseState response_ = ResponseState::kIdle;
+  std::string method_, path_;
+  bool request_keep_alive_ = true;
+  bool request_upgrade_ = false;
+  http::BodyFraming request_framing_ = http::BodyFraming::kNone;
+  std::uint64_t request_remaining_ = 0;
+  http::ChunkedScanner request_chunks_;
+  bool request_body_done_ = true;
+  std::string response_head_;   // response bytes until the head is complete
+  http::BodyFraming response_framing_ = http::BodyFraming::kNone;
+  std::uint64_t response_remaining_ = 0;
+  http::ChunkedScanner response_chunks_;
+  bool response_started_ = false;  // a head went to the visitor
+  bool keep_visitor_ = true;       // the visitor connection survives this exchange
+  int status_ = 0;
+  std::uint64_t exchange_started_ms_ = 0;
+  std::uint64_t exchange_started_us_ = 0;
+  std::uint64_t bytes_in_ = 0;   // request bytes sent to the publisher
+  std::uint64_t bytes_out_ = 0;  // response bytes sent to the visitor
+};
+
+}  // namespace tg

@@ -1,0 +1,56 @@
+/// Which worker and which SSH session hold each public name: the relay's only shared table.
+///
+/// libssh wants a `tcpip-forward` answered inside the callback that delivers it, so claiming
+/// a name must be decided synchronously by the worker that owns the session. The registry is
+/// therefore the one structure workers share, behind a mutex taken when a name is claimed or
+/// released (control path, once per forward) and when an accepting worker routes a new
+/// visitor connection (once per connection, before TLS). No request, byte or TLS record
+/// ever touches it.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace tg {
+
+struct NameOwner {
+  unsigned worker = 0;
+  std::uint64_t session_id = 0;
+  std::string key_fingerprint;
+  bool online = true;  // false: the publisher left; visitors get 502 rather than 404
+};
+
+class NameRegistry {
+ public:
+  enum class Outcome {
+    kGranted,         // the name was free
+    kHeldByOtherKey,  // refused: another key publishes it
+    kTakenOver,       // the same key held it from another session: that session must go
+    kAlreadyYours,    // this very session already holds it
+  };
+  struct ClaimResult {
+    Outcome outcome;
+    NameOwner previous;  // with kTakenOver and kHeldByOtherKey
+  };
+
+  ClaimResult claim(const std::string& name, const NameOwner& owner);
+  /// Frees `name` if `session_id` still holds it. The name is remembered as offline (so its
+  /// visitors hear "publisher offline", not "no such name") until reclaimed or evicted.
+  void release(const std::string& name, std::uint64_t session_id);
+  std::optional<NameOwner> find(std::string_view name) const;
+  std::size_t size() const;
+
+ private:
+  static constexpr std::size_t kMaxOffline = 65536;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, NameOwner> owners_;
+  std::deque<std::string> offline_order_;  // eviction order of offline names
+  std::size_t offline_count_ = 0;
+};
+
+}  // namespace tg

@@ -1,0 +1,30 @@
+/// What every worker reaches: the configuration, the name registry, the mailboxes, and the
+/// process-wide flags. Everything else a worker uses is its own.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "relay/config/config.h"
+#include "relay/io/mailbox.h"
+#include "relay/routing/name_registry.h"
+
+namespace tg {
+
+struct Shared {
+  Shared(Config cfg, unsigned workers, std::string secret)
+      : config(std::move(cfg)), worker_count(workers), mailboxes(workers),
+        name_secret(std::move(secret)) {}
+
+  const Config config;
+  const unsigned worker_count;
+  NameRegistry registry;
+  io::Mailboxes mailboxes;
+  const std::string name_secret;  // keys the stable names
+  std::atomic<bool> stopping{false};
+  std::atomic<unsigned> workers_ready{0};
+  std::atomic<unsigned> workers_failed{0};
+};
+
+}  // namespace tg

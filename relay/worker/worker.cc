@@ -1,0 +1,685 @@
+#include "relay/worker/worker.h"
+
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "relay/names.h"
+#include "relay/proxy/visitor_connection.h"
+#include "tls/client_hello.h"
+
+namespace tg {
+namespace {
+
+constexpr unsigned kRingEntries = 4096;
+constexpr unsigned kReceiveBuffers = 1024;     // per worker; 16 KiB each
+constexpr unsigned kReceiveBufferSize = 16 * 1024;
+constexpr std::uint64_t kTickMs = 200;
+constexpr std::uint64_t kAuthTimeoutMs = 30'000;
+
+std::uint64_t steady_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+
+std::string address_text(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = {};
+  std::uint16_t port = 0;
+  if (peer.ss_family == AF_INET) {
+    const auto& in4 = reinterpret_cast<const sockaddr_in&>(peer);
+    inet_ntop(AF_INET, &in4.sin_addr, text, sizeof text);
+    port = ntohs(in4.sin_port);
+    return std::string(text) + ":" + std::to_string(port);
+  }
+  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
+  inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
+  port = ntohs(in6.sin6_port);
+  return "[" + std::string(text) + "]:" + std::to_string(port);
+}
+
+void set_nodelay(int fd) {
+  // Nagle against delayed ACKs costs tens of milliseconds per small exchange (SSH key
+  // exchange, JSON-RPC replies, SSE events): every socket sends at once.
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+bool is_anonymous_bind_address(const std::string& address) {
+  return address.empty() || address == "localhost" || address == "127.0.0.1" ||
+         address == "0.0.0.0" || address == "*" || address == "::" || address == "::1";
+}
+
+}  // namespace
+
+struct Worker::Listener {
+  enum class Kind { kHttps, kSsh } kind;
+  int fd = -1;
+  Worker* worker = nullptr;
+  io::Completion completion{};
+  bool armed = false;
+};
+
+struct Worker::SessionSlot {
+  Worker* worker = nullptr;
+  std::unique_ptr<ssh::PublisherSession> session;
+  io::Completion read_completion{};
+  io::Completion write_completion{};
+  bool read_armed = false;
+  bool write_armed = false;
+  std::uint32_t in_flight = 0;
+  bool ending = false;
+  std::uint64_t auth_deadline_ms = 0;
+  bool authenticated = false;
+};
+
+struct Worker::Prelude {
+  Worker* worker = nullptr;
+  int fd = -1;
+  sockaddr_storage peer{};
+  std::string bytes;
+  std::size_t size = 0;
+  io::Completion completion{};
+  bool in_flight = false;
+  bool closing = false;
+  std::uint64_t deadline_ms = 0;
+};
+
+Worker::Worker(unsigned index, Shared& shared) : index_(index), shared_(shared) {}
+
+Worker::~Worker() {
+  for (auto* visitor : visitors_) delete visitor;
+  for (auto* visitor : dying_visitors_) delete visitor;
+  for (auto* prelude : preludes_) {
+    ::close(prelude->fd);
+    delete prelude;
+  }
+  for (auto* prelude : dying_preludes_) delete prelude;
+  for (auto& listener : listeners_) {
+    if (listener->fd >= 0) ::close(listener->fd);
+  }
+}
+
+// --- start-up ------------------------------------------------------------------------------
+
+Status Worker::start() {
+  if (auto st = ring_.init(kRingEntries); !st) return st;
+  if (auto st = buffers_.init(ring_.raw(), 1, kReceiveBuffers, kReceiveBufferSize); !st) return st;
+  const Config& cfg = shared_.config;
+  auto tls = cfg.https_dev_ca.empty() ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
+                                      : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  if (!tls) return tls.error();
+  tls_ = std::move(*tls);
+  auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
+  if (!ssh_server) return ssh_server.error();
+  ssh_server_ = std::move(*ssh_server);
+  mailbox_completion_ = {&Worker::on_mailbox, this};
+  shared_.mailboxes.attach(index_, ring_.fd(), &mailbox_completion_);
+  return open_listeners();
+}
+
+Status Worker::open_listeners() {
+  auto open_one = [&](const ListenAddress& address, Listener::Kind kind) -> Status {
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (address.host.find(':') != std::string::npos) {
+      auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
+      in6.sin6_family = AF_INET6;
+      in6.sin6_port = htons(address.port);
+      inet_pton(AF_INET6, address.host.c_str(), &in6.sin6_addr);
+      length = sizeof in6;
+    } else {
+      auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
+      in4.sin_family = AF_INET;
+      in4.sin_port = htons(address.port);
+      inet_pton(AF_INET, address.host.c_str(), &in4.sin_addr);
+      length = sizeof in4;
+    }
+    const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return make_error("socket: " + std::string(std::strerror(errno)));
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Every worker listens on the same address; the kernel spreads connections among them.
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (storage.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || listen(fd, 4096) != 0) {
+      const std::string why = std::strerror(errno);
+      ::close(fd);
+      return make_error("cannot listen on " + address.text + ": " + why);
+    }
+    auto listener = std::make_unique<Listener>();
+    listener->kind = kind;
+    listener->fd = fd;
+    listener->worker = this;
+    listener->completion = {&Worker::on_accept, listener.get()};
+    arm_accept(*listener);
+    listeners_.push_back(std::move(listener));
+    return Ok{};
+  };
+  for (const auto& address : shared_.config.https_listen) {
+    if (auto st = open_one(address, Listener::Kind::kHttps); !st) return st;
+  }
+  for (const auto& address : shared_.config.ssh_listen) {
+    if (auto st = open_one(address, Listener::Kind::kSsh); !st) return st;
+  }
+  return Ok{};
+}
+
+void Worker::arm_accept(Listener& listener) {
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_multishot_accept(sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io::Ring::set_completion(sqe, &listener.completion);
+  listener.armed = true;
+}
+
+// --- the loop --------------------------------------------------------------------------------
+
+void Worker::run() {
+  if (auto st = start(); !st) {
+    logs_.push(log::JsonLine("worker_failed").add("worker", index_).add("error", st.error().message).finish());
+    logs_.flush();
+    shared_.workers_failed.fetch_add(1);
+    return;
+  }
+  shared_.workers_ready.fetch_add(1);
+  for (;;) {
+    now_ms_ = steady_ms();
+    if (shared_.stopping.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
+    if (now_ms_ - last_tick_ms_ >= kTickMs) tick();
+    reap();
+    logs_.flush();
+    if (stopping_ && visitors_.empty() && preludes_.empty() && sessions_.empty() &&
+        dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty()) {
+      break;
+    }
+    ring_.submit_and_wait(static_cast<unsigned>(kTickMs));
+    now_ms_ = steady_ms();
+    ring_.dispatch();
+  }
+  logs_.flush();
+}
+
+void Worker::tick() {
+  last_tick_ms_ = now_ms_;
+  for (auto* prelude : preludes_) {
+    if (now_ms_ >= prelude->deadline_ms || stopping_) dying_preludes_.push_back(prelude);
+  }
+  for (auto* prelude : dying_preludes_) {
+    if (preludes_.erase(prelude) > 0) close_prelude(*prelude);
+  }
+  // Collect first: a tick may close connections, which edits visitors_.
+  std::vector<VisitorConnection*> visitors(visitors_.begin(), visitors_.end());
+  const bool grace_over = stopping_ && now_ms_ >= shutdown_deadline_ms_;
+  for (auto* visitor : visitors) {
+    if (grace_over) {
+      visitor->abort();
+    } else {
+      visitor->on_tick(now_ms_, stopping_);
+    }
+  }
+  std::vector<SessionSlot*> slots;
+  for (auto& [id, slot] : sessions_) slots.push_back(slot.get());
+  for (auto* slot : slots) {
+    if (slot->ending) continue;
+    if (slot->session->dead()) {
+      after_session_io(*slot);  // disconnected from elsewhere (a takeover)
+      continue;
+    }
+    const bool auth_late = !slot->authenticated && now_ms_ >= slot->auth_deadline_ms;
+    const bool shutting = stopping_ && (visitors_.empty() || grace_over);
+    if (auth_late || shutting) {
+      slot->session->disconnect(shutting ? "tunnelgate: the relay is shutting down\n" : "");
+      after_session_io(*slot);
+    }
+  }
+}
+
+void Worker::begin_shutdown() {
+  stopping_ = true;
+  shutdown_deadline_ms_ = now_ms_ + shared_.config.shutdown_grace_ms;
+  for (auto& listener : listeners_) {
+    if (listener->fd < 0) continue;
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel_fd(sqe, listener->fd, IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data(sqe, nullptr);
+    ::shutdown(listener->fd, SHUT_RDWR);
+  }
+  last_tick_ms_ = 0;  // run a tick now
+}
+
+void Worker::reap() {
+  for (auto it = dying_visitors_.begin(); it != dying_visitors_.end();) {
+    if ((*it)->reapable()) {
+      delete *it;
+      it = dying_visitors_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = dying_preludes_.begin(); it != dying_preludes_.end();) {
+    if (!(*it)->in_flight) {
+      ::close((*it)->fd);
+      delete *it;
+      it = dying_preludes_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = dying_sessions_.begin(); it != dying_sessions_.end();) {
+    SessionSlot* slot = *it;
+    if (slot->in_flight == 0) {
+      const std::uint64_t id = slot->session->id();
+      sessions_.erase(id);  // frees the session: libssh closes its socket
+      it = dying_sessions_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+// --- accepting -------------------------------------------------------------------------------
+
+void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
+  auto& listener = *static_cast<Listener*>(listener_ptr);
+  Worker& self = *listener.worker;
+  if ((cqe.flags & IORING_CQE_F_MORE) == 0) listener.armed = false;
+  if (cqe.res >= 0) {
+    if (self.stopping_) {
+      ::close(cqe.res);
+    } else if (listener.kind == Listener::Kind::kHttps) {
+      self.accept_https(cqe.res);
+    } else {
+      self.accept_ssh(cqe.res);
+    }
+  }
+  if (!listener.armed && !self.stopping_) {
+    if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
+      // Out of descriptors: try again on the next round rather than spin.
+    }
+    self.arm_accept(listener);
+  }
+  if (self.stopping_ && !listener.armed && listener.fd >= 0) {
+    ::close(listener.fd);
+    listener.fd = -1;
+  }
+}
+
+void Worker::accept_https(int fd) {
+  set_nodelay(fd);
+  auto* prelude = new Prelude();
+  prelude->worker = this;
+  prelude->fd = fd;
+  socklen_t length = sizeof prelude->peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&prelude->peer), &length);
+  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512);
+  prelude->completion = {&Worker::on_prelude_recv, prelude};
+  prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
+  preludes_.insert(prelude);
+  arm_prelude_recv(*prelude);
+}
+
+void Worker::arm_prelude_recv(Prelude& prelude) {
+  io_uring_sqe* sqe = ring_.sqe();
+  io_uring_prep_recv(sqe, prelude.fd, prelude.bytes.data() + prelude.size,
+                     prelude.bytes.size() - prelude.size, 0);
+  io::Ring::set_completion(sqe, &prelude.completion);
+  prelude.in_flight = true;
+}
+
+void Worker::close_prelude(Prelude& prelude) {
+  prelude.closing = true;
+  ::shutdown(prelude.fd, SHUT_RDWR);
+  if (std::find(dying_preludes_.begin(), dying_preludes_.end(), &prelude) == dying_preludes_.end()) {
+    dying_preludes_.push_back(&prelude);
+  }
+}
+
+void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
+  auto& prelude = *static_cast<Prelude*>(prelude_ptr);
+  Worker& self = *prelude.worker;
+  prelude.in_flight = false;
+  if (prelude.closing) return;
+  if (cqe.res <= 0) {
+    self.preludes_.erase(&prelude);
+    self.close_prelude(prelude);
+    return;
+  }
+  prelude.size += static_cast<std::size_t>(cqe.res);
+  static thread_local char scratch[tls::kMaxClientHelloBytes];
+  const auto peek =
+      tls::peek_client_hello(std::string_view(prelude.bytes.data(), prelude.size), scratch);
+  switch (peek.state) {
+    case tls::PeekState::kIncomplete:
+      if (prelude.size < prelude.bytes.size()) {
+        self.arm_prelude_recv(prelude);
+        return;
+      }
+      [[fallthrough]];
+    case tls::PeekState::kMalformed:
+      self.preludes_.erase(&prelude);
+      self.close_prelude(prelude);
+      return;
+    case tls::PeekState::kNotTls: {
+      // Plain HTTP on the HTTPS port: say so in words instead of a silent close.
+      static constexpr std::string_view kAnswer =
+          "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 50\r\n"
+          "connection: close\r\n\r\nThis port speaks HTTPS: use https:// in the URL.\r\n";
+      (void)::send(prelude.fd, kAnswer.data(), kAnswer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      self.preludes_.erase(&prelude);
+      self.close_prelude(prelude);
+      return;
+    }
+    case tls::PeekState::kComplete:
+      self.preludes_.erase(&prelude);
+      self.route(prelude, peek.server_name);
+      return;
+  }
+}
+
+void Worker::route(Prelude& prelude, std::string_view server_name) {
+  const std::string host = normalize_host(server_name);
+  const auto name = name_under_domain(host, shared_.config.domain);
+  std::string initial(prelude.bytes.data(), prelude.size);
+  const int fd = prelude.fd;
+  const sockaddr_storage peer = prelude.peer;
+  prelude.fd = -1;  // handed on
+  dying_preludes_.push_back(&prelude);
+  if (!name) {
+    start_visitor(fd, std::move(initial), peer, host, 404);
+    return;
+  }
+  const auto owner = shared_.registry.find(*name);
+  if (!owner || !owner->online) {
+    start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404);
+    return;
+  }
+  if (owner->worker == index_) {
+    start_visitor(fd, std::move(initial), peer, std::string(*name), 0);
+    return;
+  }
+  auto message = std::make_unique<io::Message>();
+  message->kind = io::Message::Kind::kVisitor;
+  message->fd = fd;
+  message->bytes = std::move(initial);
+  message->name = std::string(*name);
+  message->peer = peer;
+  auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
+  if (refused) {
+    // The owner's queue is full: refuse cleanly rather than hold the socket in limbo.
+    logs_.push(log::JsonLine("handoff_refused").add("name", refused->name).add("worker", owner->worker).finish());
+    ::close(refused->fd);
+  }
+}
+
+void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
+                           std::string name, int fixed_status) {
+  std::string server_name =
+      fixed_status == 404 && name.find('.') != std::string::npos ? name
+                                                                 : name + "." + shared_.config.domain;
+  auto* visitor = new VisitorConnection(*this, fd, peer, std::move(server_name),
+                                        fixed_status == 404 ? std::string() : std::move(name),
+                                        fixed_status);
+  visitors_.insert(visitor);
+  visitor->start(initial_bytes);
+}
+
+void Worker::forget(VisitorConnection* connection) {
+  if (visitors_.erase(connection) > 0) dying_visitors_.push_back(connection);
+}
+
+Tunnel* Worker::find_tunnel(std::string_view name) {
+  if (name.empty()) return nullptr;
+  auto it = tunnels_.find(std::string(name));
+  return it == tunnels_.end() ? nullptr : it->second.get();
+}
+
+// --- publisher sessions ----------------------------------------------------------------------
+
+void Worker::accept_ssh(int fd) {
+  set_nodelay(fd);
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  const std::uint64_t id = (static_cast<std::uint64_t>(index_) << 48) | next_session_serial_++;
+  auto slot = std::make_unique<SessionSlot>();
+  slot->worker = this;
+  slot->session = std::make_unique<ssh::PublisherSession>(*ssh_server_, *this, id, fd,
+                                                          address_text(peer));
+  slot->read_completion = {&Worker::on_session_readable, slot.get()};
+  slot->write_completion = {&Worker::on_session_writable, slot.get()};
+  slot->auth_deadline_ms = now_ms_ + kAuthTimeoutMs;
+  SessionSlot& ref = *slot;
+  sessions_.emplace(id, std::move(slot));
+  ref.session->start();
+  after_session_io(ref);
+}
+
+void Worker::arm_session_poll(SessionSlot& slot, bool write) {
+  io_uring_sqe* sqe = ring_.sqe();
+  // One-shot polls, re-armed after libssh has run: a one-shot poll checks readiness as it is
+  // armed, so bytes libssh left unread still wake us (level-triggered behaviour).
+  io_uring_prep_poll_add(sqe, slot.session->fd(), write ? POLLOUT : POLLIN);
+  io::Ring::set_completion(sqe, write ? &slot.write_completion : &slot.read_completion);
+  (write ? slot.write_armed : slot.read_armed) = true;
+  ++slot.in_flight;
+}
+
+void Worker::on_session_readable(void* slot_ptr, const io_uring_cqe& cqe) {
+  auto& slot = *static_cast<SessionSlot*>(slot_ptr);
+  --slot.in_flight;
+  slot.read_armed = false;
+  if (slot.ending) return;
+  if (cqe.res < 0 && cqe.res != -ECANCELED) {
+    slot.session->disconnect("");
+  } else {
+    slot.session->on_ready();
+  }
+  slot.worker->after_session_io(slot);
+}
+
+void Worker::on_session_writable(void* slot_ptr, const io_uring_cqe&) {
+  auto& slot = *static_cast<SessionSlot*>(slot_ptr);
+  --slot.in_flight;
+  slot.write_armed = false;
+  if (slot.ending) return;
+  slot.session->on_ready();
+  slot.worker->after_session_io(slot);
+}
+
+void Worker::after_session_io(SessionSlot& slot) {
+  if (slot.ending) return;
+  if (slot.session->dead()) {
+    end_session(slot);
+    return;
+  }
+  if (!slot.read_armed) arm_session_poll(slot, false);
+  if (!slot.write_armed && slot.session->wants_write()) arm_session_poll(slot, true);
+}
+
+void Worker::on_output_pending(ssh::PublisherSession& session) {
+  SessionSlot* slot = slot_of(session.id());
+  if (slot != nullptr && !slot->ending && !slot->write_armed) arm_session_poll(*slot, true);
+}
+
+Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
+  auto it = sessions_.find(session_id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Worker::on_authenticated(ssh::PublisherSession& session) {
+  if (SessionSlot* slot = slot_of(session.id())) slot->authenticated = true;
+}
+
+void Worker::end_session(SessionSlot& slot) {
+  slot.ending = true;
+  ssh::PublisherSession& session = *slot.session;
+  for (const auto& forward : session.forwards()) {
+    auto it = tunnels_.find(forward.name);
+    if (it != tunnels_.end() && it->second->session == &session) {
+      log::JsonLine line("tunnel_closed");
+      line.add("name", forward.name)
+          .add("key", session.key_fingerprint())
+          .add("user", session.user())
+          .add("source", session.peer())
+          .add("requests", it->second->requests)
+          .add("bytes_in", it->second->bytes_in)
+          .add("bytes_out", it->second->bytes_out)
+          .add("worker", index_);
+      logs_.push(line.finish());
+      tunnels_.erase(it);
+    }
+    shared_.registry.release(forward.name, session.id());
+  }
+  if (slot.in_flight > 0) {
+    io_uring_sqe* sqe = ring_.sqe();
+    io_uring_prep_cancel_fd(sqe, session.fd(), IORING_ASYNC_CANCEL_ALL);
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data(sqe, nullptr);
+  }
+  dying_sessions_.push_back(&slot);
+}
+
+ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
+                                                const ssh::Forward& requested) {
+  ssh::ForwardDecision decision;
+  const std::string& bind_address = requested.bind_address;
+  std::string name;
+  if (is_anonymous_bind_address(bind_address)) {
+    unsigned anonymous = 0;
+    for (const auto& forward : session.forwards()) {
+      if (is_anonymous_bind_address(forward.bind_address)) ++anonymous;
+    }
+    name = stable_name(session.key_fingerprint(), shared_.name_secret, anonymous);
+  } else {
+    name = normalize_host(bind_address);
+    if (auto why = validate_name(name)) {
+      decision.message = "tunnelgate: cannot publish: " + *why + "\n";
+      return decision;
+    }
+  }
+  if (stopping_) {
+    decision.message = "tunnelgate: the relay is shutting down\n";
+    return decision;
+  }
+  const auto claim = shared_.registry.claim(
+      name, NameOwner{index_, session.id(), session.key_fingerprint(), true});
+  switch (claim.outcome) {
+    case NameRegistry::Outcome::kHeldByOtherKey:
+      decision.message = "tunnelgate: cannot publish \"" + name +
+                         "\": the name is held by another key\n";
+      logs_.push(log::JsonLine("forward_refused")
+                     .add("name", name)
+                     .add("key", session.key_fingerprint())
+                     .add("source", session.peer())
+                     .add("reason", "held by another key")
+                     .finish());
+      return decision;
+    case NameRegistry::Outcome::kAlreadyYours:
+      decision.message = "tunnelgate: \"" + name + "\" is already published by this session\n";
+      return decision;
+    case NameRegistry::Outcome::kTakenOver: {
+      // A stale session of the same key (a network drop the old ssh has not noticed yet):
+      // the new session wins at once and the old one is closed with a message.
+      const auto& previous = claim.previous;
+      if (previous.worker == index_) {
+        if (SessionSlot* old = slot_of(previous.session_id); old != nullptr && !old->ending) {
+          old->session->disconnect("tunnelgate: \"" + name +
+                                   "\" was taken over by a new session of the same key\n");
+          // Torn down after the current callback returns (from the next tick at the latest).
+          last_tick_ms_ = 0;
+        }
+      } else {
+        auto message = std::make_unique<io::Message>();
+        message->kind = io::Message::Kind::kCloseSession;
+        message->session_id = previous.session_id;
+        message->name = name;
+        (void)shared_.mailboxes.send(ring_, index_, previous.worker, std::move(message));
+      }
+      break;
+    }
+    case NameRegistry::Outcome::kGranted:
+      break;
+  }
+  auto tunnel = std::make_unique<Tunnel>();
+  tunnel->name = name;
+  tunnel->url = public_url(name);
+  tunnel->session = &session;
+  tunnel->forward = requested;
+  tunnel->forward.name = name;
+  tunnel->opened_ms = now_ms_;
+  decision.granted = true;
+  decision.name = name;
+  decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target\n";
+  logs_.push(log::JsonLine("tunnel_opened")
+                 .add("name", name)
+                 .add("url", tunnel->url)
+                 .add("key", session.key_fingerprint())
+                 .add("user", session.user())
+                 .add("source", session.peer())
+                 .add("worker", index_)
+                 .finish());
+  tunnels_[name] = std::move(tunnel);
+  return decision;
+}
+
+void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) {
+  auto it = tunnels_.find(forward.name);
+  if (it != tunnels_.end() && it->second->session == &session) {
+    logs_.push(log::JsonLine("tunnel_closed")
+                   .add("name", forward.name)
+                   .add("key", session.key_fingerprint())
+                   .add("reason", "cancelled")
+                   .add("worker", index_)
+                   .finish());
+    tunnels_.erase(it);
+  }
+  shared_.registry.release(forward.name, session.id());
+}
+
+std::string Worker::public_url(std::string_view name) const {
+  const Config& cfg = shared_.config;
+  const std::uint16_t port = cfg.public_port != 0 ? cfg.public_port : cfg.https_listen.front().port;
+  std::string url = "https://" + std::string(name) + "." + cfg.domain;
+  if (port != 443) url += ":" + std::to_string(port);
+  url += "/";
+  return url;
+}
+
+// --- messages from other workers -------------------------------------------------------------
+
+void Worker::on_mailbox(void* worker_ptr, const io_uring_cqe&) {
+  auto& self = *static_cast<Worker*>(worker_ptr);
+  self.shared_.mailboxes.drain(self.index_, [&](std::unique_ptr<io::Message> message) {
+    self.handle_message(std::move(message));
+  });
+}
+
+void Worker::handle_message(std::unique_ptr<io::Message> message) {
+  switch (message->kind) {
+    case io::Message::Kind::kVisitor:
+      if (stopping_) {
+        ::close(message->fd);
+        return;
+      }
+      start_visitor(message->fd, std::move(message->bytes), message->peer,
+                    std::move(message->name), 0);
+      return;
+    case io::Message::Kind::kCloseSession:
+      if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {
+        slot->session->disconnect("tunnelgate: \"" + message->name +
+                                  "\" was taken over by a new session of the same key\n");
+        after_session_io(*slot);
+      }
+      return;
+  }
+}
+
+}  // namespace tg

@@ -1,0 +1,134 @@
+/// A worker: one thread, one io_uring, and everything that lives on it.
+///
+/// Thread per core: each worker has its own listening sockets (SO_REUSEPORT, so the kernel
+/// spreads new connections), its own SSH sessions and tunnels, and its own visitor
+/// connections. A visitor connection is accepted by any worker, which reads the ClientHello,
+/// finds the worker that owns the named tunnel, and hands the socket over through the
+/// mailboxes before any TLS work is done; from then on the connection, its TLS state and its
+/// SSH channel all belong to the same worker, and its bytes never cross cores.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "relay/io/buffer_ring.h"
+#include "relay/io/ring.h"
+#include "relay/log/log.h"
+#include "relay/worker/shared.h"
+#include "ssh/ssh.h"
+#include "tls/tls.h"
+
+namespace tg {
+
+class VisitorConnection;
+
+/// A published name on this worker: the session that serves it and its traffic counters.
+struct Tunnel {
+  std::string name;
+  std::string url;
+  ssh::PublisherSession* session = nullptr;
+  ssh::Forward forward;
+  std::string target_host = "localhost";  // Host header the publisher's service sees
+  std::uint64_t opened_ms = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
+class Worker final : public ssh::SessionEvents {
+ public:
+  Worker(unsigned index, Shared& shared);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  /// Runs the loop on the calling thread until shutdown; creates the ring and listeners
+  /// first (the ring must be created by the thread that submits to it).
+  void run();
+
+  // For visitor connections (same thread).
+  unsigned index() const { return index_; }
+  io::Ring& ring() { return ring_; }
+  io::BufferRing& buffers() { return buffers_; }
+  tls::ServerTlsContext& tls() { return *tls_; }
+  const Config& config() const { return shared_.config; }
+  log::Buffer& logs() { return logs_; }
+  std::uint64_t now_ms() const { return now_ms_; }
+  Tunnel* find_tunnel(std::string_view name);
+  void forget(VisitorConnection* connection);
+  bool stopping() const { return stopping_; }
+
+  // ssh::SessionEvents
+  ssh::ForwardDecision on_forward_request(ssh::PublisherSession& session,
+                                          const ssh::Forward& requested) override;
+  void on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) override;
+  void on_authenticated(ssh::PublisherSession& session) override;
+  void on_output_pending(ssh::PublisherSession& session) override;
+
+ private:
+  struct Listener;
+  struct SessionSlot;
+  struct Prelude;
+
+  Status start();
+  Status open_listeners();
+  void arm_accept(Listener& listener);
+  static void on_accept(void* listener, const io_uring_cqe& cqe);
+  void accept_https(int fd);
+  void accept_ssh(int fd);
+
+  // Visitors before routing: read the ClientHello, route by SNI.
+  void arm_prelude_recv(Prelude& prelude);
+  static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
+  void route(Prelude& prelude, std::string_view server_name);
+  void start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
+                     std::string name, int fixed_status);
+  void close_prelude(Prelude& prelude);
+
+  // Publisher sessions.
+  void arm_session_poll(SessionSlot& slot, bool write);
+  static void on_session_readable(void* slot, const io_uring_cqe& cqe);
+  static void on_session_writable(void* slot, const io_uring_cqe& cqe);
+  void after_session_io(SessionSlot& slot);
+  void end_session(SessionSlot& slot);
+  SessionSlot* slot_of(std::uint64_t session_id);
+
+  static void on_mailbox(void* worker, const io_uring_cqe& cqe);
+  void handle_message(std::unique_ptr<io::Message> message);
+  void tick();
+  void begin_shutdown();
+  std::string public_url(std::string_view name) const;
+  void reap();
+
+  unsigned index_;
+  Shared& shared_;
+  io::Ring ring_;
+  io::BufferRing buffers_;
+  std::unique_ptr<tls::ServerTlsContext> tls_;
+  std::unique_ptr<ssh::Server> ssh_server_;
+  log::Buffer logs_;
+  io::Completion mailbox_completion_{};
+  std::uint64_t now_ms_ = 0;
+  std::uint64_t next_session_serial_ = 1;
+  std::uint64_t last_tick_ms_ = 0;
+  std::uint64_t shutdown_deadline_ms_ = 0;
+  bool stopping_ = false;
+
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::unordered_map<std::uint64_t, std::unique_ptr<SessionSlot>> sessions_;
+  std::unordered_map<std::string, std::unique_ptr<Tunnel>> tunnels_;
+  std::unordered_set<Prelude*> preludes_;
+  std::unordered_set<VisitorConnection*> visitors_;
+  std::vector<SessionSlot*> dying_sessions_;
+  std::vector<Prelude*> dying_preludes_;
+  std::vector<VisitorConnection*> dying_visitors_;
+};
+
+}  // namespace tg

@@ -1,0 +1,67 @@
+#include <fstream>
+#include <sstream>
+
+#include "ssh/ssh.h"
+
+namespace tg::ssh {
+
+AuthorizedKeys::~AuthorizedKeys() {
+  for (ssh_key key : keys_) ssh_key_free(key);
+}
+AuthorizedKeys::AuthorizedKeys(AuthorizedKeys&& other) noexcept : keys_(std::move(other.keys_)) {
+  other.keys_.clear();
+}
+AuthorizedKeys& AuthorizedKeys::operator=(AuthorizedKeys&& other) noexcept {
+  std::swap(keys_, other.keys_);
+  return *this;
+}
+
+Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(path + ": cannot read the authorized keys file");
+  AuthorizedKeys result;
+  std::string line;
+  int line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    std::istringstream words(line);
+    std::string word;
+    if (!(words >> word) || word[0] == '#') continue;
+    // OpenSSH allows options before the key type: find the first word that names a type.
+    while (ssh_key_type_from_name(word.c_str()) == SSH_KEYTYPE_UNKNOWN) {
+      if (!(words >> word)) break;
+    }
+    const ssh_keytypes_e type = ssh_key_type_from_name(word.c_str());
+    std::string base64;
+    if (type == SSH_KEYTYPE_UNKNOWN || !(words >> base64)) {
+      return make_error(path + ":" + std::to_string(line_number) + ": no key type and key found");
+    }
+    ssh_key key = nullptr;
+    if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) != SSH_OK) {
+      return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
+                        " key");
+    }
+    result.keys_.push_back(key);
+  }
+  return result;
+}
+
+bool AuthorizedKeys::contains(ssh_key key) const {
+  for (ssh_key known : keys_) {
+    if (ssh_key_cmp(known, key, SSH_KEY_CMP_PUBLIC) == 0) return true;
+  }
+  return false;
+}
+
+std::string fingerprint(ssh_key key) {
+  unsigned char* hash = nullptr;
+  size_t size = 0;
+  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &size) != SSH_OK) return {};
+  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, size);
+  ssh_clean_pubkey_hash(&hash);
+  std::string result = text != nullptr ? text : "";
+  ssh_string_free_char(text);
+  return result;
+}
+
+}  // namespace tg::ssh

@@ -1,0 +1,107 @@
+/// The TLS side of the relay: wolfSSL server contexts, certificates and TLS over memory.
+///
+/// A visitor's bytes arrive in the worker's io_uring buffers; `TlsStream` runs wolfSSL over
+/// them through custom I/O callbacks (no socket inside wolfSSL), so the worker decides when
+/// ciphertext is read and sent and can batch it with everything else on its ring. Each
+/// worker owns its own `ServerTlsContext`, so no TLS state is shared between cores.
+/// Certificates come from files, or in `--dev` from a local CA that signs a leaf for each
+/// name on demand (browsers and curl refuse a wildcard directly under `localhost`).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "relay/base/result.h"
+
+struct WOLFSSL_CTX;
+struct WOLFSSL;
+
+namespace tg::tls {
+
+/// Calls wolfSSL_Init once per process; returns a line describing the build for the log.
+std::string init_library();
+
+class DevCertificateAuthority;
+
+class ServerTlsContext {
+ public:
+  ~ServerTlsContext();
+  ServerTlsContext(const ServerTlsContext&) = delete;
+  ServerTlsContext& operator=(const ServerTlsContext&) = delete;
+
+  /// TLS 1.2 (ECDHE + AEAD) and 1.3, ALPN http/1.1, the chain and key from PEM files.
+  static Result<std::unique_ptr<ServerTlsContext>> from_files(const std::string& chain_path,
+                                                              const std::string& key_path);
+  /// Same protocol settings; a leaf certificate is issued per name by the CA in `ca_path`
+  /// (a PEM file with the CA certificate followed by its private key).
+  static Result<std::unique_ptr<ServerTlsContext>> with_dev_ca(const std::string& ca_path);
+
+  /// A new connection object for `server_name`; nullptr when no certificate can serve it.
+  WOLFSSL* new_session(std::string_view server_name);
+
+ private:
+  ServerTlsContext() = default;
+  WOLFSSL_CTX* ctx_ = nullptr;
+  std::unique_ptr<DevCertificateAuthority> dev_ca_;
+};
+
+/// TLS over memory: feed ciphertext in, take ciphertext out, read and write plaintext.
+class TlsStream {
+ public:
+  TlsStream() = default;
+  ~TlsStream();
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  /// Takes ownership of `ssl` (from ServerTlsContext::new_session).
+  void attach(WOLFSSL* ssl);
+  bool attached() const { return ssl_ != nullptr; }
+
+  /// Ciphertext received from the visitor.
+  void feed(std::string_view ciphertext);
+  std::size_t buffered_ciphertext() const { return in_.size() - in_offset_; }
+
+  enum class Progress { kWantMore, kDone, kFailed };
+  /// Drives the server handshake as far as the buffered bytes allow.
+  Progress handshake();
+  bool handshake_done() const { return handshake_done_; }
+
+  /// Decrypts into `out`: >0 bytes, 0 when more ciphertext is needed, -1 on a closed or
+  /// failed stream (`closed_cleanly()` tells a close_notify from an error).
+  long read(char* out, std::size_t capacity);
+  bool closed_cleanly() const { return peer_closed_; }
+
+  /// Encrypts `plaintext` into the outgoing ciphertext; false when the stream failed.
+  bool write(std::string_view plaintext);
+  /// Queues a close_notify alert.
+  void shutdown();
+
+  /// Ciphertext waiting to be sent; the caller sends it and calls `consume_out`.
+  std::string& pending_out() { return out_; }
+  std::string_view negotiated_alpn() const;
+  const char* version_name() const;
+  const char* last_error() const { return error_; }
+
+ private:
+  static int on_recv(WOLFSSL* ssl, char* buf, int size, void* ctx);
+  static int on_send(WOLFSSL* ssl, char* buf, int size, void* ctx);
+  void record_error(int rc);
+
+  WOLFSSL* ssl_ = nullptr;
+  std::string in_;
+  std::size_t in_offset_ = 0;
+  std::string out_;
+  bool handshake_done_ = false;
+  bool peer_closed_ = false;
+  const char* error_ = "";
+};
+
+/// Creates a CA (EC P-256) and writes it as one PEM file (certificate, then key), plus the
+/// certificate alone to `ca_cert_path` for clients to trust. Used by --dev on first start.
+Status create_dev_ca(const std::string& ca_path, const std::string& ca_cert_path);
+
+}  // namespace tg::tls
