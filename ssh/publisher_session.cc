@@ -173,7 +173,47 @@ int PublisherSession::exec_request(ssh_session, ssh_channel, const char* command
   // `ssh … relay key=value …`: options for the relay (kept for the policy layer).
   self->command_ = command != nullptr ? std::string(command).substr(0, 1024) : "";
   self->session_channel_ready_ = true;
+  self->apply_options(self->command_);
   return 0;
+}
+
+namespace {
+
+bool valid_host_value(std::string_view value) {
+  if (value.empty() || value.size() > 255) return false;
+  for (char c : value) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']' || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void PublisherSession::apply_options(std::string_view command) {
+  std::size_t start = 0;
+  while (start < command.size()) {
+    const auto end = std::min(command.find(' ', start), command.size());
+    const std::string_view word = command.substr(start, end - start);
+    start = end + 1;
+    if (word.empty()) continue;
+    const auto eq = word.find('=');
+    const std::string_view key = word.substr(0, eq);
+    const std::string_view value = eq == std::string_view::npos ? "" : word.substr(eq + 1);
+    if (key == "host" && valid_host_value(value)) {
+      host_override_.assign(value);
+      tell("tunnelgate: your service will see Host: " + host_override_ + "\n");
+    } else if (key == "host") {
+      tell("tunnelgate: ignored host=: use host=NAME[:PORT] (letters, digits, . - : only)\n");
+    } else {
+      std::string shown(word.substr(0, 40));
+      for (char& c : shown) {
+        if (c < 0x20 || c > 0x7e) c = '?';
+      }
+      tell("tunnelgate: ignored unknown option \"" + shown + "\" (known: host=NAME[:PORT])\n");
+    }
+  }
 }
 
 int PublisherSession::pty_request(ssh_session, ssh_channel, const char*, int, int, int, int,

@@ -177,6 +177,9 @@ class PublisherSession {
   const std::string& key_fingerprint() const { return key_fingerprint_; }
   const std::vector<Forward>& forwards() const { return forwards_; }
   const std::string& command() const { return command_; }
+  /// `host=…` from the session command: the Host header the publisher's service expects
+  /// (the SSH protocol never tells the server the target of `-R`, only the client knows it).
+  const std::string& host_override() const { return host_override_; }
 
  private:
   static int auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* self);
@@ -195,6 +198,7 @@ class PublisherSession {
   static void channel_close(ssh_session, ssh_channel, void* channel);
 
   void handle_forward(ssh_message message);
+  void apply_options(std::string_view command);
   void handle_cancel(ssh_message message);
   void flush_told();
   void after_poll();
@@ -221,6 +225,7 @@ class PublisherSession {
   std::string user_;
   std::string key_fingerprint_;
   std::string command_;
+  std::string host_override_;
   std::string told_;  // text waiting for the session channel
   std::vector<Forward> forwards_;
   std::uint32_t next_virtual_port_ = 10000;

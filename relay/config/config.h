@@ -40,7 +40,7 @@ struct Config {
   std::string ssh_authorized_keys;
 
   // [limits]
-  std::uint32_t max_head_bytes = 16 * 1024;
+  std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t idle_timeout_ms = 300'000;     // keep-alive idle between requests
   std::uint32_t shutdown_grace_ms = 4'000;     // SIGTERM: time given to open exchanges

@@ -193,10 +193,22 @@ void VisitorConnection::pump() {
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
   }
-  if (!decrypt()) return;
-  process_plain();
-  if (closed_) return;
-  flush_to_publisher();
+  // Repeat while anything moves: a full buffer stops a stage, and the next stage draining
+  // it must let the earlier one run again without waiting for another packet.
+  for (int round = 0; round < 64; ++round) {
+    const std::size_t ciphertext = tls_.buffered_ciphertext();
+    const std::size_t plain = in_plain_.size();
+    const std::size_t queued = to_publisher_.size();
+    if (!decrypt()) return;
+    process_plain();
+    if (closed_) return;
+    flush_to_publisher();
+    if (closed_) return;
+    if (tls_.buffered_ciphertext() == ciphertext && in_plain_.size() == plain &&
+        to_publisher_.size() == queued) {
+      break;
+    }
+  }
   flush_tls();
   if (closed_ || phase_ == Phase::kClosing) return;
   if (tls_.buffered_ciphertext() > kCiphertextCap || in_plain_.size() >= kPlainCap) {
@@ -294,7 +306,9 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
 
   http::ForwardContext context;
-  context.target_host = tunnel->target_host;
+  context.target_host = tunnel->session->host_override().empty()
+                            ? std::string_view(tunnel->target_host)
+                            : std::string_view(tunnel->session->host_override());
   context.client_ip = peer_ip_;
   context.original_host = head.host;
   to_publisher_.clear();
@@ -380,9 +394,7 @@ void VisitorConnection::flush_to_publisher() {
 void VisitorConnection::on_channel_open() {
   if (phase_ != Phase::kWaitingChannel) return;
   phase_ = Phase::kExchange;
-  move_request_body();
-  flush_to_publisher();
-  flush_tls();
+  pump();  // the request head and what body arrived meanwhile go out now
 }
 
 void VisitorConnection::on_channel_open_failed(std::string_view why) {
@@ -391,11 +403,7 @@ void VisitorConnection::on_channel_open_failed(std::string_view why) {
   if (phase_ == Phase::kWaitingChannel) respond_error(502, why);
 }
 
-void VisitorConnection::on_channel_writable() {
-  move_request_body();
-  flush_to_publisher();
-  if (!closed_) pump();
-}
+void VisitorConnection::on_channel_writable() { pump(); }
 
 std::size_t VisitorConnection::channel_room() {
   if (closed_) return 1 << 20;  // discard: nobody is listening any more

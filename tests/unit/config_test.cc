@@ -69,7 +69,7 @@ host_keys = ["keys/ed25519", "/etc/ssh/ssh_host_rsa_key"]
 authorized_keys = "authorized_keys"
 
 [limits]
-max_head_bytes = 32768
+max_head_bytes = 8192
 handshake_timeout_ms = 5000
 idle_timeout_ms = 60000
 shutdown_grace_ms = 2000
@@ -96,7 +96,7 @@ shutdown_grace_ms = 2000
   EXPECT_EQ(config->ssh_host_keys,
             (std::vector<std::string>{dir_ + "/keys/ed25519", "/etc/ssh/ssh_host_rsa_key"}));
   EXPECT_EQ(config->ssh_authorized_keys, dir_ + "/authorized_keys");
-  EXPECT_EQ(config->max_head_bytes, 32768u);
+  EXPECT_EQ(config->max_head_bytes, 8192u);
   EXPECT_EQ(config->handshake_timeout_ms, 5000u);
   EXPECT_EQ(config->idle_timeout_ms, 60000u);
   EXPECT_EQ(config->shutdown_grace_ms, 2000u);
@@ -182,7 +182,7 @@ TEST_F(ConfigTest, ValuesOutOfRange) {
   text.insert(text.find("[ssh]"), "public_port = 65536\n");
   EXPECT_EQ(error(text), "F:6: \"public_port\" in [https] must be from 1 to 65535, not 65536");
   EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nmax_head_bytes = 512\n"),
-            "F:11: \"max_head_bytes\" in [limits] must be from 1024 to 1048576, not 512");
+            "F:11: \"max_head_bytes\" in [limits] must be from 1024 to 16384, not 512");
   EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nshutdown_grace_ms = 0\n"),
             "F:11: \"shutdown_grace_ms\" in [limits] must be from 1 to 600000, not 0");
 }
