@@ -45,7 +45,7 @@ struct RequestHead {
 
   std::string_view host;     // the Host header (required for HTTP/1.1), port included
   BodyFraming framing = BodyFraming::kNone;
-  std::uint64_t content_length = 0;  // with kLength
+  std::uint64_t content_length = 0;  // with kLength (0 too: "Content-Length: 0" is kLength)
   bool keep_alive = true;            // after this exchange (Connection: close, HTTP/1.0 rules)
   bool expect_continue = false;      // Expect: 100-continue
   bool upgrade = false;              // Connection: upgrade with an Upgrade header
@@ -60,8 +60,8 @@ struct ResponseHead {
   std::size_t header_count = 0;
 
   BodyFraming framing = BodyFraming::kNone;
-  std::uint64_t content_length = 0;
-  bool keep_alive = true;  // the publisher's side may be reused after this response
+  std::uint64_t content_length = 0;  // with kLength; with kNone, what a HEAD or 304 states
+  bool keep_alive = true;            // the publisher's side may be reused after this response
 };
 
 struct ParseResult {
@@ -99,6 +99,12 @@ bool iequals(std::string_view a, std::string_view b);
 /// prefix, bad chunk extensions, a missing CRLF after chunk data, oversized trailers).
 class ChunkedScanner {
  public:
+  /// A chunk-size line (size, extensions, CRLF) longer than this is refused; real senders
+  /// write a few bytes, and an endless extension would otherwise hold the scanner forever.
+  static constexpr std::size_t kMaxSizeLineBytes = 4096;
+  /// The trailer section (every trailer line and the final CRLF) is capped like a head.
+  static constexpr std::size_t kMaxTrailerBytes = 16384;
+
   struct Step {
     std::size_t consumed = 0;  // bytes of input that belong to the body (forward these)
     bool done = false;         // the terminating chunk and trailers are complete
@@ -110,12 +116,31 @@ class ChunkedScanner {
   bool done() const { return state_ == State::kDone; }
 
  private:
-  enum class State { kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart,
-                     kTrailerLine, kTrailerLf, kFinalLf, kDone, kError };
+  enum class State {
+    kSize,                   // hex digits of the chunk size
+    kExtension,              // after ';': the first byte of an extension name
+    kExtensionName,          // inside a name: more token bytes, '=', ';' or CR
+    kExtensionValue,         // after '=': a token or a quoted-string starts
+    kExtensionToken,         // inside a token value
+    kExtensionQuoted,        // inside a quoted-string value
+    kExtensionQuotedEscape,  // after a backslash in a quoted-string
+    kExtensionQuotedEnd,     // after the closing quote: ';' or CR
+    kSizeLf,
+    kData,
+    kDataCr,
+    kDataLf,
+    kTrailerStart,  // a trailer field's first byte, or the CR of the final CRLF
+    kTrailerName,
+    kTrailerValue,
+    kTrailerLf,
+    kFinalLf,
+    kDone,
+    kError
+  };
   State state_ = State::kSize;
   std::uint64_t remaining_ = 0;
   std::size_t size_digits_ = 0;
-  std::size_t line_bytes_ = 0;     // bytes in the current size/extension/trailer line
+  std::size_t line_bytes_ = 0;     // bytes of the current chunk-size line
   std::size_t trailer_bytes_ = 0;  // total trailer bytes, capped
 };
 

@@ -1,0 +1,63 @@
+// write_forward_request_head: the visitor's request head as the publisher's service receives
+// it. The service sees one client (the relay) over one connection it may reuse, so framing
+// and connection fields are written from the parsed head, never copied; and since visitors
+// can claim anything, every X-Forwarded-* they send (and RFC 7239 Forwarded, which carries the
+// same claims) is dropped before the relay states its own.
+#include "relay/http/hop_by_hop.h"
+#include "relay/http/http.h"
+
+namespace tg::http {
+namespace {
+
+bool is_forwarding_claim(std::string_view name) {
+  constexpr std::string_view kPrefix = "x-forwarded-";
+  return iequals(name, "forwarded") ||
+         (name.size() >= kPrefix.size() && iequals(name.substr(0, kPrefix.size()), kPrefix));
+}
+
+}  // namespace
+
+void write_forward_request_head(const RequestHead& head, const ForwardContext& ctx,
+                                std::string& out) {
+  using detail::append_field;
+  out.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
+  append_field(out, "Host", ctx.target_host);
+
+  const Header* headers = head.headers.data();
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    const Header& header = headers[i];
+    if (iequals(header.name, "host") || iequals(header.name, "content-length") ||
+        is_forwarding_claim(header.name) ||
+        detail::is_hop_by_hop(header.name, headers, head.header_count)) {
+      continue;
+    }
+    append_field(out, header.name, header.value);
+  }
+
+  if (head.framing == BodyFraming::kLength) {
+    out.append("Content-Length: ");
+    detail::append_decimal(out, head.content_length);
+    out.append("\r\n");
+  } else if (head.framing == BodyFraming::kChunked) {
+    append_field(out, "Transfer-Encoding", "chunked");
+  }
+  if (head.upgrade) {
+    append_field(out, "Upgrade", head.upgrade_protocol);
+    append_field(out, "Connection", "upgrade");
+  } else {
+    append_field(out, "Connection", "keep-alive");
+  }
+
+  if (!ctx.client_ip.empty()) {
+    append_field(out, "X-Forwarded-For", ctx.client_ip);
+  }
+  if (!ctx.original_host.empty()) {
+    append_field(out, "X-Forwarded-Host", ctx.original_host);
+  }
+  if (!ctx.proto.empty()) {
+    append_field(out, "X-Forwarded-Proto", ctx.proto);
+  }
+  out.append("\r\n");
+}
+
+}  // namespace tg::http
