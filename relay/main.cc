@@ -163,10 +163,11 @@ int main(int argc, char** argv) {
       line.add("domain", shared.config.domain);
       if (options.dev) {
         const std::string commands = tg::dev_instructions(shared.config);
-        line.add("try", commands);
+        const auto newline = commands.find('\n');
+        line.add("ssh_command", commands.substr(0, newline));
+        line.add("curl_command", commands.substr(newline + 1));
         std::fprintf(stderr, "\ntunnelgate --dev is ready. State: %s\nTry:\n  %s\n\n",
                      shared.config.state_dir.c_str(), commands.c_str());
-        const auto newline = commands.find('\n');
         std::fprintf(stderr, "(then run a service on localhost:8080; the second command is\n"
                              " how anyone on this machine reaches it: %s)\n\n",
                      commands.substr(newline + 1).c_str());

@@ -52,16 +52,16 @@ bool PublisherSession::start() {
 
 void PublisherSession::on_ready() {
   if (dead_) return;
-  in_libssh_ = true;
+  ++busy_;
   if (!kex_done_) {
     const int rc = ssh_handle_key_exchange(session_);
     if (rc == SSH_AGAIN) {
-      in_libssh_ = false;
+      --busy_;
       check_output();
       return;
     }
     if (rc != SSH_OK) {
-      in_libssh_ = false;
+      --busy_;
       dead_ = true;
       return;
     }
@@ -71,12 +71,23 @@ void PublisherSession::on_ready() {
     ssh_event_add_session(event_, session_);
   }
   if (ssh_event_dopoll(event_, 0) == SSH_ERROR) dead_ = true;
-  in_libssh_ = false;
+  --busy_;
   after_poll();
 }
 
 void PublisherSession::after_poll() {
   if (!dead_ && (ssh_get_status(session_) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) dead_ = true;
+  // Sinks told about their channels below may release them: keep the list intact while it
+  // is walked, and free what was released afterwards.
+  ++busy_;
+  notify_channels();
+  --busy_;
+  if (session_channel_ready_ && !told_.empty() && !dead_) flush_told();
+  free_released_channels();
+  if (!dead_) check_output();
+}
+
+void PublisherSession::notify_channels() {
   if (dead_) {
     for (Channel& channel : channels_) {
       if (channel.released || channel.sink == nullptr) continue;
@@ -92,11 +103,9 @@ void PublisherSession::after_poll() {
   for (Channel& channel : channels_) {
     if (channel.released && !channel.opening) continue;
     if (channel.opening) {
-      in_libssh_ = true;
       const int rc = ssh_channel_open_reverse_forward(
           channel.handle, channel.forward_address.c_str(), static_cast<int>(channel.forward_port),
           channel.originator_ip.c_str(), channel.originator_port);
-      in_libssh_ = false;
       if (rc == SSH_AGAIN) continue;
       channel.opening = false;
       if (channel.released) continue;  // the visitor left meanwhile: freed below
@@ -114,9 +123,6 @@ void PublisherSession::after_poll() {
       channel.sink->on_channel_writable();
     }
   }
-  if (session_channel_ready_ && !told_.empty()) flush_told();
-  free_released_channels();
-  check_output();
 }
 
 bool PublisherSession::wants_write() const {
@@ -236,7 +242,7 @@ void PublisherSession::session_channel_closed(ssh_session, ssh_channel, void* se
 void PublisherSession::tell(std::string_view text) {
   told_.append(text);
   if (told_.size() > 64 * 1024) told_.erase(0, told_.size() - 64 * 1024);
-  if (session_channel_ready_ && !in_libssh_) flush_told();
+  if (session_channel_ready_ && busy_ == 0) flush_told();
 }
 
 void PublisherSession::flush_told() {
@@ -260,6 +266,10 @@ void PublisherSession::disconnect(std::string_view why) {
     flush_told();
   }
   ssh_disconnect(session_);
+  // ssh_disconnect frees every channel of the session: forget the handles.
+  session_channel_ = nullptr;
+  session_channel_ready_ = false;
+  for (Channel& channel : channels_) channel.handle = nullptr;
   dead_ = true;
   after_poll();  // the session's visitors hear that their channels are gone
 }
@@ -349,11 +359,11 @@ Channel* PublisherSession::open_channel(const Forward& forward, std::string orig
   ssh_callbacks_init(&channel.callbacks);
   ssh_set_channel_callbacks(handle, &channel.callbacks);
 
-  in_libssh_ = true;
+  ++busy_;
   const int rc = ssh_channel_open_reverse_forward(handle, channel.forward_address.c_str(),
                                                   static_cast<int>(channel.forward_port),
                                                   channel.originator_ip.c_str(), originator_port);
-  in_libssh_ = false;
+  --busy_;
   if (rc == SSH_ERROR) {
     channel.opening = false;
     channel.closed = true;
@@ -408,6 +418,7 @@ void PublisherSession::deliver_pending(Channel& channel) {
 }
 
 void PublisherSession::pull(Channel* channel) {
+  if (dead_ || channel->handle == nullptr) return;
   char chunk[16 * 1024];
   while (!channel->released && channel->buffered > 0) {
     const std::size_t room = room_of(*channel);
@@ -453,7 +464,7 @@ void PublisherSession::send_eof(Channel* channel) {
 void PublisherSession::release_channel(Channel* channel) {
   channel->released = true;
   channel->sink = nullptr;
-  if (!in_libssh_) free_released_channels();
+  if (busy_ == 0) free_released_channels();
 }
 
 void PublisherSession::free_released_channels() {

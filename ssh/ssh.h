@@ -202,6 +202,7 @@ class PublisherSession {
   void handle_cancel(ssh_message message);
   void flush_told();
   void after_poll();
+  void notify_channels();
   void deliver_pending(Channel& channel);
   void check_output();
   void free_released_channels();
@@ -221,7 +222,7 @@ class PublisherSession {
   bool kex_done_ = false;
   bool authenticated_ = false;
   bool dead_ = false;
-  bool in_libssh_ = false;  // callbacks may be running: defer frees
+  int busy_ = 0;  // >0: inside libssh or walking channels_; channel frees wait
   std::string user_;
   std::string key_fingerprint_;
   std::string command_;

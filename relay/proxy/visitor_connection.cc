@@ -192,6 +192,7 @@ void VisitorConnection::pump() {
     }
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
+    exchange_started_us_ = monotonic_us();
   }
   // Repeat while anything moves: a full buffer stops a stage, and the next stage draining
   // it must let the earlier one run again without waiting for another packet.
@@ -552,6 +553,9 @@ void VisitorConnection::finish_exchange() {
   }
   phase_ = Phase::kReadingHead;
   deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
+  exchange_started_us_ = monotonic_us();
+  method_.clear();
+  path_.clear();
   process_plain();  // a pipelined request may be waiting
   if (!closed_ && phase_ != Phase::kClosing) {
     flush_to_publisher();
