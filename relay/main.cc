@@ -1,6 +1,7 @@
 // tunnelgate: publishes localhost services reached through stock `ssh -R` at public HTTPS
 // addresses. This file reads the command line and configuration, starts one worker thread
 // per configured core, and turns SIGTERM/SIGINT into a graceful drain.
+#include <libssh/libssh.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,8 +13,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <libssh/libssh.h>
 
 #include "relay/base/version.h"
 #include "relay/config/config.h"
@@ -84,12 +83,13 @@ int main(int argc, char** argv) {
       return fail("unknown argument \"" + arg + "\"\n" + kUsage);
     }
   }
-  if (options.dev == !options.config_path.empty()) return fail(std::string("say what to run\n") + kUsage);
+  if (options.dev == !options.config_path.empty())
+    return fail(std::string("say what to run\n") + kUsage);
 
   ssh_init();
   const std::string tls_line = tg::tls::init_library();
-  auto config = options.dev ? tg::prepare_dev(options.dev_options)
-                            : tg::load_config(options.config_path);
+  auto config =
+      options.dev ? tg::prepare_dev(options.dev_options) : tg::load_config(options.config_path);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return 1;
@@ -168,14 +168,17 @@ int main(int argc, char** argv) {
         line.add("curl_command", commands.substr(newline + 1));
         std::fprintf(stderr, "\ntunnelgate --dev is ready. State: %s\nTry:\n  %s\n\n",
                      shared.config.state_dir.c_str(), commands.c_str());
-        std::fprintf(stderr, "(then run a service on localhost:8080; the second command is\n"
-                             " how anyone on this machine reaches it: %s)\n\n",
+        std::fprintf(stderr,
+                     "(then run a service on localhost:8080; the second command is\n"
+                     " how anyone on this machine reaches it: %s)\n\n",
                      commands.substr(newline + 1).c_str());
       }
       tg::log::write_now(line.finish());
     }
     if (sig == SIGTERM || sig == SIGINT) {
-      tg::log::write_now(tg::log::JsonLine("stopping").add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT").finish());
+      tg::log::write_now(tg::log::JsonLine("stopping")
+                             .add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                             .finish());
       shared.stopping.store(true);
       break;
     }

@@ -5,8 +5,8 @@
 
 namespace tg::ssh {
 
-PublisherSession::PublisherSession(Server& server, SessionEvents& events, std::uint64_t id,
-                                   int fd, std::string peer)
+PublisherSession::PublisherSession(Server& server, SessionEvents& events, std::uint64_t id, int fd,
+                                   std::string peer)
     : server_(server), events_(events), id_(id), fd_(fd), peer_(std::move(peer)) {}
 
 PublisherSession::~PublisherSession() {
@@ -37,8 +37,7 @@ bool PublisherSession::start() {
 
   server_callbacks_.userdata = this;
   server_callbacks_.auth_pubkey_function = &PublisherSession::auth_pubkey;
-  server_callbacks_.channel_open_request_session_function =
-      &PublisherSession::open_session_channel;
+  server_callbacks_.channel_open_request_session_function = &PublisherSession::open_session_channel;
   ssh_callbacks_init(&server_callbacks_);
   ssh_set_server_callbacks(session_, &server_callbacks_);
 
@@ -173,8 +172,7 @@ int PublisherSession::shell_request(ssh_session, ssh_channel, void* self_ptr) {
   return 0;
 }
 
-int PublisherSession::exec_request(ssh_session, ssh_channel, const char* command,
-                                   void* self_ptr) {
+int PublisherSession::exec_request(ssh_session, ssh_channel, const char* command, void* self_ptr) {
   auto* self = static_cast<PublisherSession*>(self_ptr);
   // `ssh … relay key=value …`: options for the relay (kept for the policy layer).
   self->command_ = command != nullptr ? std::string(command).substr(0, 1024) : "";
@@ -315,8 +313,7 @@ void PublisherSession::handle_forward(ssh_message message) {
   if (port == 0) ++next_virtual_port_;
   forward.name = decision.name;
   forwards_.push_back(forward);
-  ssh_message_global_request_reply_success(message,
-                                           static_cast<std::uint16_t>(forward.bound_port));
+  ssh_message_global_request_reply_success(message, static_cast<std::uint16_t>(forward.bound_port));
   tell(decision.message);
 }
 
@@ -426,8 +423,8 @@ void PublisherSession::pull(Channel* channel) {
     const std::size_t want = std::min({room, channel->buffered, sizeof chunk});
     // With bytes already buffered, libssh serves this from its buffer without reading the
     // socket (so no callback runs from inside this call) and re-opens the window.
-    const int n = ssh_channel_read_nonblocking(channel->handle, chunk,
-                                               static_cast<uint32_t>(want), 0);
+    const int n =
+        ssh_channel_read_nonblocking(channel->handle, chunk, static_cast<uint32_t>(want), 0);
     if (n <= 0) {
       channel->buffered = 0;
       break;

@@ -12,16 +12,16 @@
 /// for the close and the session performs it once libssh has returned.
 #pragma once
 
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+#include <libssh/server.h>
+
 #include <cstdint>
 #include <list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <libssh/callbacks.h>
-#include <libssh/libssh.h>
-#include <libssh/server.h>
 
 #include "relay/base/result.h"
 
@@ -68,7 +68,7 @@ class PublisherSession;
 
 /// A `tcpip-forward` the publisher asked for and the relay granted.
 struct Forward {
-  std::string bind_address;  // as the client sent it ("notes", "localhost", "")
+  std::string bind_address;      // as the client sent it ("notes", "localhost", "")
   std::uint32_t bind_port = 0;   // as the client sent it
   std::uint32_t bound_port = 0;  // the port the client knows this forward by
   std::string name;              // the public name it was granted
@@ -105,7 +105,7 @@ struct Channel {
   std::uint16_t originator_port = 0;
   std::uint32_t forward_port = 0;
   std::string forward_address;
-  std::size_t buffered = 0;   // bytes libssh holds that the sink has not taken yet
+  std::size_t buffered = 0;  // bytes libssh holds that the sink has not taken yet
   bool opening = true;
   bool eof_received = false;
   bool eof_delivered = false;

@@ -13,7 +13,9 @@ namespace {
 constexpr std::size_t kMaxIssued = 4096;  // bounds memory if a client cycles through names
 constexpr int kLeafDays = 30;
 
-std::string crypt_error(int rc) { return wc_GetErrorString(rc); }
+std::string crypt_error(int rc) {
+  return wc_GetErrorString(rc);
+}
 
 Result<std::string> read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -177,8 +179,8 @@ Status create_dev_ca(const std::string& ca_path, const std::string& ca_cert_path
   std::vector<unsigned char> der(4096);
   int n = wc_MakeCert(&cert, der.data(), static_cast<word32>(der.size()), nullptr, &key, &rng);
   if (n > 0) {
-    n = wc_SignCert(cert.bodySz, cert.sigType, der.data(), static_cast<word32>(der.size()),
-                    nullptr, &key, &rng);
+    n = wc_SignCert(cert.bodySz, cert.sigType, der.data(), static_cast<word32>(der.size()), nullptr,
+                    &key, &rng);
   }
   if (n <= 0) {
     cleanup();

@@ -74,7 +74,8 @@ TlsStream::Progress TlsStream::handshake() {
 }
 
 long TlsStream::read(char* out, std::size_t capacity) {
-  const int rc = wolfSSL_read(ssl_, out, static_cast<int>(std::min<std::size_t>(capacity, 1 << 30)));
+  const int rc =
+      wolfSSL_read(ssl_, out, static_cast<int>(std::min<std::size_t>(capacity, 1 << 30)));
   if (rc > 0) return rc;
   const int code = wolfSSL_get_error(ssl_, rc);
   if (code == WOLFSSL_ERROR_WANT_READ || code == WOLFSSL_ERROR_WANT_WRITE) return 0;
@@ -109,6 +110,8 @@ std::string_view TlsStream::negotiated_alpn() const {
   return {name, size};
 }
 
-const char* TlsStream::version_name() const { return wolfSSL_get_version(ssl_); }
+const char* TlsStream::version_name() const {
+  return wolfSSL_get_version(ssl_);
+}
 
 }  // namespace tg::tls

@@ -1,5 +1,7 @@
 #include "relay/base/version.h"
 
 namespace tg {
-const char* version() { return "0.1.0"; }
+const char* version() {
+  return "0.1.0";
+}
 }  // namespace tg

@@ -21,16 +21,16 @@ struct ListenAddress {
 };
 
 struct Config {
-  std::string source;        // the file it came from ("<dev>" for --dev)
-  unsigned workers = 0;      // 0 = one per online core
-  std::string domain;        // public names are NAME.DOMAIN
-  std::string state_dir;     // holds the stable-name secret (created on first start)
+  std::string source;     // the file it came from ("<dev>" for --dev)
+  unsigned workers = 0;   // 0 = one per online core
+  std::string domain;     // public names are NAME.DOMAIN
+  std::string state_dir;  // holds the stable-name secret (created on first start)
 
   // [https]
   std::vector<ListenAddress> https_listen;
-  std::string https_cert;     // PEM chain covering *.DOMAIN
-  std::string https_key;      // PEM key
-  std::string https_dev_ca;   // --dev: CA (cert+key PEM) that signs a leaf per name on demand
+  std::string https_cert;         // PEM chain covering *.DOMAIN
+  std::string https_key;          // PEM key
+  std::string https_dev_ca;       // --dev: CA (cert+key PEM) that signs a leaf per name on demand
   std::uint16_t public_port = 0;  // port shown in URLs; 0 = the first https listen port
                                   // (omitted from URLs when 443)
 
@@ -42,8 +42,8 @@ struct Config {
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
-  std::uint32_t idle_timeout_ms = 300'000;     // keep-alive idle between requests
-  std::uint32_t shutdown_grace_ms = 4'000;     // SIGTERM: time given to open exchanges
+  std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
+  std::uint32_t shutdown_grace_ms = 4'000;  // SIGTERM: time given to open exchanges
 };
 
 /// Reads and checks a TOML config file. Errors read `file:line: message`.

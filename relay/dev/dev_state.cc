@@ -20,7 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+bool exists(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
 
 Status write_text(const std::string& path, const std::string& text, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -120,11 +122,11 @@ Result<Config> prepare_dev(const DevOptions& options) {
   config.workers = 0;
   config.domain = "localhost";
   config.state_dir = dir;
-  config.https_listen.push_back({"127.0.0.1", options.https_port,
-                                 "127.0.0.1:" + std::to_string(options.https_port)});
+  config.https_listen.push_back(
+      {"127.0.0.1", options.https_port, "127.0.0.1:" + std::to_string(options.https_port)});
   config.https_dev_ca = ca;
-  config.ssh_listen.push_back({"127.0.0.1", options.ssh_port,
-                               "127.0.0.1:" + std::to_string(options.ssh_port)});
+  config.ssh_listen.push_back(
+      {"127.0.0.1", options.ssh_port, "127.0.0.1:" + std::to_string(options.ssh_port)});
   config.ssh_host_keys.push_back(host_key);
   config.ssh_authorized_keys = authorized;
   return config;

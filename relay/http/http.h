@@ -29,27 +29,27 @@ enum class ParseState { kIncomplete, kComplete, kError };
 
 /// How a message body is delimited.
 enum class BodyFraming {
-  kNone,          // no body (GET without length, 204, 304, HEAD responses, 1xx)
-  kLength,        // Content-Length bytes
-  kChunked,       // Transfer-Encoding: chunked (the only transfer coding accepted)
-  kUntilClose,    // responses only: the body runs until the publisher closes
+  kNone,        // no body (GET without length, 204, 304, HEAD responses, 1xx)
+  kLength,      // Content-Length bytes
+  kChunked,     // Transfer-Encoding: chunked (the only transfer coding accepted)
+  kUntilClose,  // responses only: the body runs until the publisher closes
 };
 
 struct RequestHead {
   std::string_view method;
-  std::string_view target;   // origin-form path and query ("/mcp?x=1"); absolute-form is
-                             // accepted and reduced to its path when its host matches `host`
-  int version_minor = 1;     // HTTP/1.<version_minor>; only 1.0 and 1.1 are accepted
+  std::string_view target;  // origin-form path and query ("/mcp?x=1"); absolute-form is
+                            // accepted and reduced to its path when its host matches `host`
+  int version_minor = 1;    // HTTP/1.<version_minor>; only 1.0 and 1.1 are accepted
   std::array<Header, kMaxHeaders> headers{};
   std::size_t header_count = 0;
 
-  std::string_view host;     // the Host header (required for HTTP/1.1), port included
+  std::string_view host;  // the Host header (required for HTTP/1.1), port included
   BodyFraming framing = BodyFraming::kNone;
-  std::uint64_t content_length = 0;  // with kLength (0 too: "Content-Length: 0" is kLength)
-  bool keep_alive = true;            // after this exchange (Connection: close, HTTP/1.0 rules)
-  bool expect_continue = false;      // Expect: 100-continue
-  bool upgrade = false;              // Connection: upgrade with an Upgrade header
-  std::string_view upgrade_protocol; // the Upgrade header's value
+  std::uint64_t content_length = 0;   // with kLength (0 too: "Content-Length: 0" is kLength)
+  bool keep_alive = true;             // after this exchange (Connection: close, HTTP/1.0 rules)
+  bool expect_continue = false;       // Expect: 100-continue
+  bool upgrade = false;               // Connection: upgrade with an Upgrade header
+  std::string_view upgrade_protocol;  // the Upgrade header's value
 };
 
 struct ResponseHead {
@@ -66,10 +66,10 @@ struct ResponseHead {
 
 struct ParseResult {
   ParseState state = ParseState::kIncomplete;
-  std::size_t consumed = 0;      // with kComplete: bytes of the head, CRLFCRLF included
-  int error_status = 0;          // with kError: 400, 431 (head too large), 501 (unknown TE),
-                                 // 505 (version)
-  std::string_view error_reason; // with kError: a short static reason for logs and bodies
+  std::size_t consumed = 0;       // with kComplete: bytes of the head, CRLFCRLF included
+  int error_status = 0;           // with kError: 400, 431 (head too large), 501 (unknown TE),
+                                  // 505 (version)
+  std::string_view error_reason;  // with kError: a short static reason for logs and bodies
 };
 
 /// Parses a request head at the start of `bytes`. kIncomplete while no blank line has arrived

@@ -22,8 +22,8 @@ Status BufferRing::init(io_uring* ring, std::uint16_t group_id, unsigned count,
   count_ = count;
   buffer_size_ = buffer_size;
   ring_bytes_ = count * sizeof(io_uring_buf);
-  void* mapped = mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
-                      -1, 0);
+  void* mapped =
+      mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mapped == MAP_FAILED) return make_error("cannot map the buffer ring");
   buffers_ring_ = static_cast<io_uring_buf_ring*>(mapped);
   io_uring_buf_reg reg{};
@@ -48,8 +48,7 @@ Status BufferRing::init(io_uring* ring, std::uint16_t group_id, unsigned count,
 
 std::string_view BufferRing::view(const io_uring_cqe& cqe) const {
   const unsigned id = cqe.flags >> IORING_CQE_BUFFER_SHIFT;
-  return {memory_ + static_cast<std::size_t>(id) * buffer_size_,
-          static_cast<std::size_t>(cqe.res)};
+  return {memory_ + static_cast<std::size_t>(id) * buffer_size_, static_cast<std::size_t>(cqe.res)};
 }
 
 void BufferRing::recycle(const io_uring_cqe& cqe) {

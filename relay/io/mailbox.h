@@ -8,11 +8,12 @@
 /// closed cleanly, never lost in flight).
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <sys/socket.h>
 #include <vector>
 
 #include "relay/io/ring.h"

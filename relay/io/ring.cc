@@ -14,8 +14,8 @@ Status Ring::init(unsigned entries) {
   io_uring_params params{};
   // One thread submits and reaps: let the kernel skip cross-thread synchronisation, and run
   // completion work only when we enter the kernel to wait (fewer interruptions of the loop).
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
-                 IORING_SETUP_SUBMIT_ALL | IORING_SETUP_CQSIZE;
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+                 IORING_SETUP_CQSIZE;
   params.cq_entries = entries * 4;
   int rc = io_uring_queue_init_params(entries, &ring_, &params);
   deferred_taskrun_ = rc == 0;

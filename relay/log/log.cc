@@ -111,7 +111,9 @@ std::string JsonLine::finish() {
   return std::move(text_);
 }
 
-void write_now(std::string_view line) { write_all(line); }
+void write_now(std::string_view line) {
+  write_all(line);
+}
 
 void Buffer::flush() {
   if (pending_.empty()) return;

@@ -17,13 +17,17 @@ class JsonLine {
  public:
   explicit JsonLine(std::string_view event);
   JsonLine& add(std::string_view key, std::string_view value);
-  JsonLine& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
+  JsonLine& add(std::string_view key, const char* value) {
+    return add(key, std::string_view(value));
+  }
   JsonLine& add(std::string_view key, const std::string& value) {
     return add(key, std::string_view(value));
   }
   JsonLine& add(std::string_view key, std::int64_t value);
   JsonLine& add(std::string_view key, std::uint64_t value);
-  JsonLine& add(std::string_view key, int value) { return add(key, static_cast<std::int64_t>(value)); }
+  JsonLine& add(std::string_view key, int value) {
+    return add(key, static_cast<std::int64_t>(value));
+  }
   JsonLine& add(std::string_view key, unsigned value) {
     return add(key, static_cast<std::uint64_t>(value));
   }

@@ -16,10 +16,10 @@ namespace tg {
 namespace {
 
 // Caps on what one connection may hold; together they bound its memory whatever the peers do.
-constexpr std::size_t kPlainCap = 64 * 1024;        // decrypted request bytes waiting
-constexpr std::size_t kCiphertextCap = 64 * 1024;   // received ciphertext not yet decrypted
-constexpr std::size_t kToPublisherCap = 256 * 1024; // request bytes waiting for the window
-constexpr std::size_t kOutHighWater = 256 * 1024;   // ciphertext waiting to reach the visitor
+constexpr std::size_t kPlainCap = 64 * 1024;         // decrypted request bytes waiting
+constexpr std::size_t kCiphertextCap = 64 * 1024;    // received ciphertext not yet decrypted
+constexpr std::size_t kToPublisherCap = 256 * 1024;  // request bytes waiting for the window
+constexpr std::size_t kOutHighWater = 256 * 1024;    // ciphertext waiting to reach the visitor
 
 std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -266,7 +266,8 @@ void VisitorConnection::process_plain() {
         return;
       case Phase::kTunnel:
         if (!in_plain_.empty() && to_publisher_.size() < kToPublisherCap) {
-          const std::size_t take = std::min(in_plain_.size(), kToPublisherCap - to_publisher_.size());
+          const std::size_t take =
+              std::min(in_plain_.size(), kToPublisherCap - to_publisher_.size());
           to_publisher_.append(in_plain_, 0, take);
           in_plain_.erase(0, take);
           bytes_in_ += take;
@@ -404,7 +405,9 @@ void VisitorConnection::on_channel_open_failed(std::string_view why) {
   if (phase_ == Phase::kWaitingChannel) respond_error(502, why);
 }
 
-void VisitorConnection::on_channel_writable() { pump(); }
+void VisitorConnection::on_channel_writable() {
+  pump();
+}
 
 std::size_t VisitorConnection::channel_room() {
   if (closed_) return 1 << 20;  // discard: nobody is listening any more

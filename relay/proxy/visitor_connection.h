@@ -100,10 +100,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::uint64_t deadline_ms_ = 0;
 
   tls::TlsStream tls_;
-  std::string in_plain_;        // decrypted request bytes not handled yet
-  std::string sending_;         // ciphertext owned by the send in flight
+  std::string in_plain_;  // decrypted request bytes not handled yet
+  std::string sending_;   // ciphertext owned by the send in flight
   std::size_t sent_ = 0;
-  std::string to_publisher_;    // request bytes the channel window has not taken yet
+  std::string to_publisher_;  // request bytes the channel window has not taken yet
 
   ssh::PublisherSession* session_ = nullptr;
   ssh::Channel* channel_ = nullptr;
@@ -119,7 +119,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::uint64_t request_remaining_ = 0;
   http::ChunkedScanner request_chunks_;
   bool request_body_done_ = true;
-  std::string response_head_;   // response bytes until the head is complete
+  std::string response_head_;  // response bytes until the head is complete
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   std::uint64_t response_remaining_ = 0;
   http::ChunkedScanner response_chunks_;

@@ -14,7 +14,9 @@ namespace tg {
 
 struct Shared {
   Shared(Config cfg, unsigned workers, std::string secret)
-      : config(std::move(cfg)), worker_count(workers), mailboxes(workers),
+      : config(std::move(cfg)),
+        worker_count(workers),
+        mailboxes(workers),
         name_secret(std::move(secret)) {}
 
   const Config config;

@@ -19,7 +19,7 @@ namespace tg {
 namespace {
 
 constexpr unsigned kRingEntries = 4096;
-constexpr unsigned kReceiveBuffers = 1024;     // per worker; 16 KiB each
+constexpr unsigned kReceiveBuffers = 1024;  // per worker; 16 KiB each
 constexpr unsigned kReceiveBufferSize = 16 * 1024;
 constexpr std::uint64_t kTickMs = 200;
 constexpr std::uint64_t kAuthTimeoutMs = 30'000;
@@ -113,8 +113,9 @@ Status Worker::start() {
   if (auto st = ring_.init(kRingEntries); !st) return st;
   if (auto st = buffers_.init(ring_.raw(), 1, kReceiveBuffers, kReceiveBufferSize); !st) return st;
   const Config& cfg = shared_.config;
-  auto tls = cfg.https_dev_ca.empty() ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
-                                      : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto tls = cfg.https_dev_ca.empty()
+                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
+                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
@@ -183,7 +184,10 @@ void Worker::arm_accept(Listener& listener) {
 
 void Worker::run() {
   if (auto st = start(); !st) {
-    logs_.push(log::JsonLine("worker_failed").add("worker", index_).add("error", st.error().message).finish());
+    logs_.push(log::JsonLine("worker_failed")
+                   .add("worker", index_)
+                   .add("error", st.error().message)
+                   .finish());
     logs_.flush();
     shared_.workers_failed.fetch_add(1);
     return;
@@ -337,7 +341,8 @@ void Worker::arm_prelude_recv(Prelude& prelude) {
 void Worker::close_prelude(Prelude& prelude) {
   prelude.closing = true;
   ::shutdown(prelude.fd, SHUT_RDWR);
-  if (std::find(dying_preludes_.begin(), dying_preludes_.end(), &prelude) == dying_preludes_.end()) {
+  if (std::find(dying_preludes_.begin(), dying_preludes_.end(), &prelude) ==
+      dying_preludes_.end()) {
     dying_preludes_.push_back(&prelude);
   }
 }
@@ -414,19 +419,22 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
   if (refused) {
     // The owner's queue is full: refuse cleanly rather than hold the socket in limbo.
-    logs_.push(log::JsonLine("handoff_refused").add("name", refused->name).add("worker", owner->worker).finish());
+    logs_.push(log::JsonLine("handoff_refused")
+                   .add("name", refused->name)
+                   .add("worker", owner->worker)
+                   .finish());
     ::close(refused->fd);
   }
 }
 
 void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
                            std::string name, int fixed_status) {
-  std::string server_name =
-      fixed_status == 404 && name.find('.') != std::string::npos ? name
-                                                                 : name + "." + shared_.config.domain;
-  auto* visitor = new VisitorConnection(*this, fd, peer, std::move(server_name),
-                                        fixed_status == 404 ? std::string() : std::move(name),
-                                        fixed_status);
+  std::string server_name = fixed_status == 404 && name.find('.') != std::string::npos
+                                ? name
+                                : name + "." + shared_.config.domain;
+  auto* visitor =
+      new VisitorConnection(*this, fd, peer, std::move(server_name),
+                            fixed_status == 404 ? std::string() : std::move(name), fixed_status);
   visitors_.insert(visitor);
   visitor->start(initial_bytes);
 }
@@ -451,8 +459,8 @@ void Worker::accept_ssh(int fd) {
   const std::uint64_t id = (static_cast<std::uint64_t>(index_) << 48) | next_session_serial_++;
   auto slot = std::make_unique<SessionSlot>();
   slot->worker = this;
-  slot->session = std::make_unique<ssh::PublisherSession>(*ssh_server_, *this, id, fd,
-                                                          address_text(peer));
+  slot->session =
+      std::make_unique<ssh::PublisherSession>(*ssh_server_, *this, id, fd, address_text(peer));
   slot->read_completion = {&Worker::on_session_readable, slot.get()};
   slot->write_completion = {&Worker::on_session_writable, slot.get()};
   slot->auth_deadline_ms = now_ms_ + kAuthTimeoutMs;
@@ -573,8 +581,8 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       name, NameOwner{index_, session.id(), session.key_fingerprint(), true});
   switch (claim.outcome) {
     case NameRegistry::Outcome::kHeldByOtherKey:
-      decision.message = "tunnelgate: cannot publish \"" + name +
-                         "\": the name is held by another key\n";
+      decision.message =
+          "tunnelgate: cannot publish \"" + name + "\": the name is held by another key\n";
       logs_.push(log::JsonLine("forward_refused")
                      .add("name", name)
                      .add("key", session.key_fingerprint())
@@ -669,8 +677,8 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
         ::close(message->fd);
         return;
       }
-      start_visitor(message->fd, std::move(message->bytes), message->peer,
-                    std::move(message->name), 0);
+      start_visitor(message->fd, std::move(message->bytes), message->peer, std::move(message->name),
+                    0);
       return;
     case io::Message::Kind::kCloseSession:
       if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {
