@@ -51,16 +51,16 @@ bool PublisherSession::start() {
 
 void PublisherSession::on_ready() {
   if (dead_) return;
-  ++busy_;
+  ++in_libssh_;
   if (!kex_done_) {
     const int rc = ssh_handle_key_exchange(session_);
     if (rc == SSH_AGAIN) {
-      --busy_;
+      --in_libssh_;
       check_output();
       return;
     }
     if (rc != SSH_OK) {
-      --busy_;
+      --in_libssh_;
       dead_ = true;
       return;
     }
@@ -69,21 +69,55 @@ void PublisherSession::on_ready() {
     ssh_set_auth_methods(session_, SSH_AUTH_METHOD_PUBLICKEY);
     ssh_event_add_session(event_, session_);
   }
+  // Entered from the top of the loop: callbacks may hand data straight to the sinks (which
+  // queue any libssh work of their own, since libssh is on the stack).
+  direct_delivery_ = true;
   if (ssh_event_dopoll(event_, 0) == SSH_ERROR) dead_ = true;
-  --busy_;
-  after_poll();
+  direct_delivery_ = false;
+  --in_libssh_;
+  run_deferred();
 }
 
-void PublisherSession::after_poll() {
+void PublisherSession::request_deferred() {
+  if (deferred_requested_) return;
+  deferred_requested_ = true;
+  events_.on_deferred_work(*this);
+}
+
+void PublisherSession::run_deferred() {
+  if (in_libssh_ > 0 || walking_ > 0) {
+    request_deferred();
+    return;
+  }
+  deferred_requested_ = false;
   if (!dead_ && (ssh_get_status(session_) & (SSH_CLOSED | SSH_CLOSED_ERROR)) != 0) dead_ = true;
   // Sinks told about their channels below may release them: keep the list intact while it
   // is walked, and free what was released afterwards.
-  ++busy_;
+  ++walking_;
   notify_channels();
-  --busy_;
-  if (session_channel_ready_ && !told_.empty() && !dead_) flush_told();
+  --walking_;
+  if (!dead_ && session_channel_ready_ && !told_.empty()) flush_told();
   free_released_channels();
   if (!dead_) check_output();
+}
+
+void PublisherSession::send_open(Channel& channel) {
+  ++in_libssh_;
+  const int rc = ssh_channel_open_reverse_forward(
+      channel.handle, channel.forward_address.c_str(), static_cast<int>(channel.forward_port),
+      channel.originator_ip.c_str(), channel.originator_port);
+  --in_libssh_;
+  channel.open_sent = true;
+  if (rc == SSH_AGAIN) return;
+  channel.opening = false;
+  if (channel.released) return;  // the visitor left meanwhile: freed afterwards
+  if (rc == SSH_OK) {
+    channel.sink->on_channel_open();
+  } else {
+    channel.closed = true;
+    channel.close_delivered = true;
+    channel.sink->on_channel_open_failed("the publisher refused the connection");
+  }
 }
 
 void PublisherSession::notify_channels() {
@@ -91,6 +125,8 @@ void PublisherSession::notify_channels() {
     for (Channel& channel : channels_) {
       if (channel.released || channel.sink == nullptr) continue;
       if (channel.opening) {
+        channel.opening = false;
+        channel.close_delivered = true;
         channel.sink->on_channel_open_failed("the publisher disconnected");
       } else if (!channel.close_delivered) {
         channel.close_delivered = true;
@@ -101,23 +137,31 @@ void PublisherSession::notify_channels() {
   }
   for (Channel& channel : channels_) {
     if (channel.released && !channel.opening) continue;
-    if (channel.opening) {
-      const int rc = ssh_channel_open_reverse_forward(
-          channel.handle, channel.forward_address.c_str(), static_cast<int>(channel.forward_port),
-          channel.originator_ip.c_str(), channel.originator_port);
-      if (rc == SSH_AGAIN) continue;
-      channel.opening = false;
-      if (channel.released) continue;  // the visitor left meanwhile: freed below
-      if (rc == SSH_OK) {
-        channel.sink->on_channel_open();
-      } else {
-        channel.closed = true;
-        channel.close_delivered = true;
-        channel.sink->on_channel_open_failed("the publisher refused the connection");
-      }
+    if (channel.opening && channel.released && !channel.open_sent) {
+      channel.opening = false;  // never sent: nothing to wait for, freed below
       continue;
     }
-    if (channel.wants_window && ssh_channel_window_size(channel.handle) > 0) {
+    if (channel.opening) {
+      send_open(channel);  // first send, or ask libssh whether the answer has come
+      continue;
+    }
+    if (channel.dirty) {
+      channel.dirty = false;
+      if (channel.buffered > 0) {
+        pull(&channel);
+      } else {
+        deliver_pending(channel);
+      }
+      if (channel.released) continue;
+    }
+    if (channel.eof_pending) {
+      channel.eof_pending = false;
+      send_eof(&channel);
+    }
+    const bool window_back =
+        channel.wants_window && !channel.closed && ssh_channel_window_size(channel.handle) > 0;
+    if (channel.want_flush || window_back) {
+      channel.want_flush = false;
       channel.wants_window = false;
       channel.sink->on_channel_writable();
     }
@@ -240,7 +284,11 @@ void PublisherSession::session_channel_closed(ssh_session, ssh_channel, void* se
 void PublisherSession::tell(std::string_view text) {
   told_.append(text);
   if (told_.size() > 64 * 1024) told_.erase(0, told_.size() - 64 * 1024);
-  if (session_channel_ready_ && busy_ == 0) flush_told();
+  if (session_channel_ready_ && in_libssh_ == 0 && walking_ == 0) {
+    flush_told();
+  } else if (session_channel_ready_) {
+    request_deferred();
+  }
 }
 
 void PublisherSession::flush_told() {
@@ -253,7 +301,9 @@ void PublisherSession::flush_told() {
     text.push_back(c);
   }
   told_.clear();
+  ++in_libssh_;
   ssh_channel_write(session_channel_, text.data(), static_cast<uint32_t>(text.size()));
+  --in_libssh_;
   check_output();
 }
 
@@ -261,15 +311,17 @@ void PublisherSession::disconnect(std::string_view why) {
   if (dead_) return;
   if (!why.empty()) {
     told_.append(why);
-    flush_told();
+    if (session_channel_ready_ && in_libssh_ == 0) flush_told();
   }
+  ++in_libssh_;
   ssh_disconnect(session_);
+  --in_libssh_;
   // ssh_disconnect frees every channel of the session: forget the handles.
   session_channel_ = nullptr;
   session_channel_ready_ = false;
   for (Channel& channel : channels_) channel.handle = nullptr;
   dead_ = true;
-  after_poll();  // the session's visitors hear that their channels are gone
+  run_deferred();  // the session's visitors hear that their channels are gone
 }
 
 // --- forwards --------------------------------------------------------------------------------
@@ -356,11 +408,16 @@ Channel* PublisherSession::open_channel(const Forward& forward, std::string orig
   ssh_callbacks_init(&channel.callbacks);
   ssh_set_channel_callbacks(handle, &channel.callbacks);
 
-  ++busy_;
+  if (in_libssh_ > 0 || walking_ > 0) {
+    request_deferred();  // sent from run_deferred, outside libssh
+    return &channel;
+  }
+  ++in_libssh_;
   const int rc = ssh_channel_open_reverse_forward(handle, channel.forward_address.c_str(),
                                                   static_cast<int>(channel.forward_port),
                                                   channel.originator_ip.c_str(), originator_port);
-  --busy_;
+  --in_libssh_;
+  channel.open_sent = true;
   if (rc == SSH_ERROR) {
     channel.opening = false;
     channel.closed = true;
@@ -368,8 +425,8 @@ Channel* PublisherSession::open_channel(const Forward& forward, std::string orig
     free_released_channels();
     return nullptr;
   }
-  // The confirmation arrives later (after_poll notices it); SSH_OK right away is possible
-  // only if the reply was already buffered, which after_poll handles the same way.
+  // The confirmation arrives later: run_deferred (after the next poll) asks libssh again
+  // and tells the sink. Even an immediate SSH_OK is reported from there, never from here.
   check_output();
   return &channel;
 }
@@ -383,8 +440,15 @@ int PublisherSession::channel_data(ssh_session, ssh_channel, void* data, uint32_
   auto& channel = *static_cast<Channel*>(channel_ptr);
   if (is_stderr) return static_cast<int>(len);
   if (channel.released || channel.sink == nullptr) return static_cast<int>(len);  // discard
-  const std::size_t take = std::min<std::size_t>(len, room_of(channel));
-  if (take > 0) channel.sink->on_channel_data(static_cast<const char*>(data), take);
+  PublisherSession& self = *channel.session;
+  std::size_t take = 0;
+  if (self.direct_delivery_) {
+    take = std::min<std::size_t>(len, room_of(channel));
+    if (take > 0) channel.sink->on_channel_data(static_cast<const char*>(data), take);
+  } else {
+    channel.dirty = true;  // inside another call: leave it in libssh's buffer for now
+    self.request_deferred();
+  }
   // libssh passes its whole buffer each time, so what it still holds is exactly the rest.
   channel.buffered = len - take;
   return static_cast<int>(take);
@@ -393,13 +457,23 @@ int PublisherSession::channel_data(ssh_session, ssh_channel, void* data, uint32_
 void PublisherSession::channel_eof(ssh_session, ssh_channel, void* channel_ptr) {
   auto& channel = *static_cast<Channel*>(channel_ptr);
   channel.eof_received = true;
-  channel.session->deliver_pending(channel);
+  if (channel.session->direct_delivery_) {
+    channel.session->deliver_pending(channel);
+  } else {
+    channel.dirty = true;
+    channel.session->request_deferred();
+  }
 }
 
 void PublisherSession::channel_close(ssh_session, ssh_channel, void* channel_ptr) {
   auto& channel = *static_cast<Channel*>(channel_ptr);
   channel.closed = true;
-  channel.session->deliver_pending(channel);
+  if (channel.session->direct_delivery_) {
+    channel.session->deliver_pending(channel);
+  } else {
+    channel.dirty = true;
+    channel.session->request_deferred();
+  }
 }
 
 void PublisherSession::deliver_pending(Channel& channel) {
@@ -408,14 +482,19 @@ void PublisherSession::deliver_pending(Channel& channel) {
     channel.eof_delivered = true;
     channel.sink->on_channel_eof();
   }
-  if (channel.closed && !channel.close_delivered && !channel.released) {
+  if (channel.closed && !channel.close_delivered && !channel.released && channel.sink) {
     channel.close_delivered = true;
     channel.sink->on_channel_closed();
   }
 }
 
 void PublisherSession::pull(Channel* channel) {
-  if (dead_ || channel->handle == nullptr) return;
+  if (dead_ || channel->handle == nullptr || channel->released) return;
+  if (in_libssh_ > 0) {
+    channel->dirty = true;
+    request_deferred();
+    return;
+  }
   char chunk[16 * 1024];
   while (!channel->released && channel->buffered > 0) {
     const std::size_t room = room_of(*channel);
@@ -423,8 +502,10 @@ void PublisherSession::pull(Channel* channel) {
     const std::size_t want = std::min({room, channel->buffered, sizeof chunk});
     // With bytes already buffered, libssh serves this from its buffer without reading the
     // socket (so no callback runs from inside this call) and re-opens the window.
+    ++in_libssh_;
     const int n =
         ssh_channel_read_nonblocking(channel->handle, chunk, static_cast<uint32_t>(want), 0);
+    --in_libssh_;
     if (n <= 0) {
       channel->buffered = 0;
       break;
@@ -437,14 +518,24 @@ void PublisherSession::pull(Channel* channel) {
 }
 
 long PublisherSession::write(Channel* channel, const char* data, std::size_t size) {
-  if (dead_ || channel->closed || channel->opening || channel->eof_sent) return -1;
+  if (dead_ || channel->closed || channel->eof_sent || channel->handle == nullptr) return -1;
+  if (channel->opening) return 0;  // the sink hears on_channel_open first
+  if (in_libssh_ > 0) {
+    channel->want_flush = true;  // written from run_deferred, outside libssh
+    request_deferred();
+    return 0;
+  }
   const std::uint32_t window = ssh_channel_window_size(channel->handle);
   if (window == 0) {
     channel->wants_window = true;
     return 0;
   }
   const std::size_t n = std::min<std::size_t>(size, window);
+  // ssh_channel_write also flushes the socket, which may process arrived packets: their
+  // callbacks only record (in_libssh_ > 0) and are delivered by run_deferred.
+  ++in_libssh_;
   const int rc = ssh_channel_write(channel->handle, data, static_cast<uint32_t>(n));
+  --in_libssh_;
   if (rc == SSH_ERROR) return -1;
   if (static_cast<std::size_t>(rc) < size) channel->wants_window = true;
   check_output();
@@ -452,16 +543,27 @@ long PublisherSession::write(Channel* channel, const char* data, std::size_t siz
 }
 
 void PublisherSession::send_eof(Channel* channel) {
-  if (dead_ || channel->closed || channel->eof_sent || channel->opening) return;
+  if (dead_ || channel->closed || channel->eof_sent || channel->handle == nullptr) return;
+  if (channel->opening || in_libssh_ > 0) {
+    channel->eof_pending = true;
+    request_deferred();
+    return;
+  }
   channel->eof_sent = true;
+  ++in_libssh_;
   ssh_channel_send_eof(channel->handle);
+  --in_libssh_;
   check_output();
 }
 
 void PublisherSession::release_channel(Channel* channel) {
   channel->released = true;
   channel->sink = nullptr;
-  if (busy_ == 0) free_released_channels();
+  if (in_libssh_ == 0 && walking_ == 0) {
+    free_released_channels();
+  } else {
+    request_deferred();
+  }
 }
 
 void PublisherSession::free_released_channels() {
@@ -474,8 +576,10 @@ void PublisherSession::free_released_channels() {
     }
     if (it->handle != nullptr) {
       ssh_remove_channel_callbacks(it->handle, &it->callbacks);
+      ++in_libssh_;
       if (!dead_ && !it->closed) ssh_channel_close(it->handle);
       ssh_channel_free(it->handle);
+      --in_libssh_;
     }
     it = channels_.erase(it);
   }

@@ -7,9 +7,16 @@
 /// is readable or writable, and libssh then processes whatever arrived. A session and its
 /// channels belong to that one worker. Decisions that are not the SSH layer's (is this name
 /// free, may this key have it, what URL is printed) are asked of the worker through
-/// `SessionEvents`; data for visitors goes through `ChannelSink`. Callbacks from libssh run
-/// inside `on_ready()`, so a sink must not close its channel from inside a callback: it asks
-/// for the close and the session performs it once libssh has returned.
+/// `SessionEvents`; data for visitors goes through `ChannelSink`.
+///
+/// Re-entrancy is the trap with libssh: a channel write also flushes the socket, and that
+/// flush processes whatever packets have arrived, running channel callbacks in the middle of
+/// the caller's call. So the session keeps one rule: sinks are called only when no libssh
+/// call is on the stack below them, and libssh is never entered from a sink callback.
+/// Callbacks that fire inside another call only record what happened (data stays in
+/// libssh's channel buffer), and the session delivers it from `run_deferred()`, which the
+/// worker calls from the top of its loop. Requests a sink makes while libssh is running
+/// (write, EOF, open) are queued the same way.
 #pragma once
 
 #include <libssh/callbacks.h>
@@ -114,6 +121,10 @@ struct Channel {
   bool closed = false;
   bool wants_window = false;
   bool released = false;
+  bool open_sent = false;    // the CHANNEL_OPEN went out
+  bool dirty = false;        // callbacks recorded something the sink has not heard yet
+  bool want_flush = false;   // the sink asked to write while libssh was running
+  bool eof_pending = false;  // the sink asked for an EOF while libssh was running
 };
 
 /// What the worker decided about a forward request.
@@ -133,6 +144,8 @@ class SessionEvents {
   virtual void on_authenticated(PublisherSession& session) = 0;
   /// libssh holds output it could not write to the socket yet.
   virtual void on_output_pending(PublisherSession& session) = 0;
+  /// Something waits for `run_deferred()`; call it from the top of the loop.
+  virtual void on_deferred_work(PublisherSession& session) = 0;
 
  protected:
   ~SessionEvents() = default;
@@ -148,8 +161,11 @@ class PublisherSession {
 
   /// Starts the key exchange; false when libssh refused the socket.
   bool start();
-  /// The fd is readable or writable: let libssh process it.
+  /// The fd is readable or writable: let libssh process it, then deliver what came.
   void on_ready();
+  /// Delivers what callbacks recorded and performs what sinks asked for meanwhile. Only
+  /// from the top of the worker's loop (never from inside a sink or libssh).
+  void run_deferred();
   /// libssh has output it could not write yet: watch for writability.
   bool wants_write() const;
   bool dead() const { return dead_; }
@@ -201,9 +217,10 @@ class PublisherSession {
   void apply_options(std::string_view command);
   void handle_cancel(ssh_message message);
   void flush_told();
-  void after_poll();
   void notify_channels();
+  void request_deferred();
   void deliver_pending(Channel& channel);
+  void send_open(Channel& channel);
   void check_output();
   void free_released_channels();
 
@@ -222,7 +239,10 @@ class PublisherSession {
   bool kex_done_ = false;
   bool authenticated_ = false;
   bool dead_ = false;
-  int busy_ = 0;  // >0: inside libssh or walking channels_; channel frees wait
+  int in_libssh_ = 0;         // >0: a libssh call is on the stack (callbacks only record)
+  int walking_ = 0;           // >0: channels_ is being walked (frees wait)
+  bool direct_delivery_ = false;  // inside on_ready's poll: callbacks may call sinks
+  bool deferred_requested_ = false;
   std::string user_;
   std::string key_fingerprint_;
   std::string command_;

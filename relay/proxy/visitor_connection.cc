@@ -220,12 +220,12 @@ void VisitorConnection::pump() {
 }
 
 bool VisitorConnection::decrypt() {
+  // Decrypt into a per-thread scratch record and append: growing the string first would
+  // zero-fill 16 KiB on every call.
+  static thread_local char scratch[16 * 1024];
   while (in_plain_.size() < kPlainCap) {
-    const std::size_t old = in_plain_.size();
-    const std::size_t want = std::min<std::size_t>(16 * 1024, kPlainCap - old);
-    in_plain_.resize(old + want);
-    const long n = tls_.read(in_plain_.data() + old, want);
-    in_plain_.resize(old + static_cast<std::size_t>(std::max<long>(n, 0)));
+    const std::size_t want = std::min(sizeof scratch, kPlainCap - in_plain_.size());
+    const long n = tls_.read(scratch, want);
     if (n == 0) break;
     if (n < 0) {
       if (tls_.closed_cleanly()) {
@@ -235,6 +235,7 @@ bool VisitorConnection::decrypt() {
       close_now();
       return false;
     }
+    in_plain_.append(scratch, static_cast<std::size_t>(n));
   }
   flush_tls();  // TLS 1.3 may answer key updates or send tickets while reading
   return true;

@@ -203,9 +203,11 @@ void Worker::run() {
         dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty()) {
       break;
     }
-    ring_.submit_and_wait(static_cast<unsigned>(kTickMs));
+    // Deferred session work must not wait behind a blocking wait: only peek then.
+    ring_.submit_and_wait(deferred_sessions_.empty() ? static_cast<unsigned>(kTickMs) : 0);
     now_ms_ = steady_ms();
     ring_.dispatch();
+    run_deferred_sessions();
   }
   logs_.flush();
 }
@@ -515,6 +517,24 @@ void Worker::after_session_io(SessionSlot& slot) {
 void Worker::on_output_pending(ssh::PublisherSession& session) {
   SessionSlot* slot = slot_of(session.id());
   if (slot != nullptr && !slot->ending && !slot->write_armed) arm_session_poll(*slot, true);
+}
+
+void Worker::on_deferred_work(ssh::PublisherSession& session) {
+  deferred_sessions_.push_back(session.id());
+}
+
+void Worker::run_deferred_sessions() {
+  // A few rounds: delivering one session's data can queue work for another (or itself).
+  for (int round = 0; round < 4 && !deferred_sessions_.empty(); ++round) {
+    std::vector<std::uint64_t> due;
+    due.swap(deferred_sessions_);
+    for (std::uint64_t id : due) {
+      SessionSlot* slot = slot_of(id);
+      if (slot == nullptr || slot->ending) continue;
+      slot->session->run_deferred();
+      after_session_io(*slot);
+    }
+  }
 }
 
 Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {

@@ -71,6 +71,7 @@ class Worker final : public ssh::SessionEvents {
   void on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) override;
   void on_authenticated(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
+  void on_deferred_work(ssh::PublisherSession& session) override;
 
  private:
   struct Listener;
@@ -98,6 +99,7 @@ class Worker final : public ssh::SessionEvents {
   static void on_session_writable(void* slot, const io_uring_cqe& cqe);
   void after_session_io(SessionSlot& slot);
   void end_session(SessionSlot& slot);
+  void run_deferred_sessions();
   SessionSlot* slot_of(std::uint64_t session_id);
 
   static void on_mailbox(void* worker, const io_uring_cqe& cqe);
@@ -127,6 +129,7 @@ class Worker final : public ssh::SessionEvents {
   std::unordered_set<Prelude*> preludes_;
   std::unordered_set<VisitorConnection*> visitors_;
   std::vector<SessionSlot*> dying_sessions_;
+  std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   std::vector<Prelude*> dying_preludes_;
   std::vector<VisitorConnection*> dying_visitors_;
 };
