@@ -385,7 +385,16 @@ class Relay:
             except OSError:
                 return "(none)"
             return "\n".join(lines[-tail:])
-        return (f"--- relay stdout ({getattr(self, '_stdout_path', '?')}) ---\n{read_tail(getattr(self, '_stdout_path', ''))}\n"
+        if self.proc is None:
+            state = "not started"
+        elif self.proc.poll() is None:
+            state = f"running, pid {self.proc.pid}"
+        elif self.proc.returncode < 0:
+            state = f"killed by {signal.Signals(-self.proc.returncode).name}"
+        else:
+            state = f"exited with {self.proc.returncode}"
+        return (f"--- relay process: {state} ---\n"
+                f"--- relay stdout ({getattr(self, '_stdout_path', '?')}) ---\n{read_tail(getattr(self, '_stdout_path', ''))}\n"
                 f"--- relay stderr ---\n{read_tail(getattr(self, '_stderr_path', ''))}")
 
     # -- conveniences for tests
@@ -444,7 +453,8 @@ authorized_keys = "authorized_keys"
 # The publisher: stock OpenSSH
 
 
-URL_RE = re.compile(rb"https://\S+")
+# A URL as printed on the session; stops at whitespace and at an escape (a colour code).
+URL_RE = re.compile(rb"https://[^\s\x1b]+")
 
 
 class Publisher:
@@ -583,7 +593,7 @@ def resolve_arg(url: str) -> list[str]:
 
 def curl(url: str, *, ca: str, method: str | None = None, headers: tuple[str, ...] | list[str] = (),
          data: bytes | None = None, data_file: str | None = None, extra: tuple[str, ...] | list[str] = (),
-         timeout: float = 60.0) -> CurlResult:
+         timeout: float = 30.0) -> CurlResult:
     """Runs `curl -sS --cacert CA --resolve HOST:PORT:127.0.0.1 URL` and returns status,
     headers and body. `data` / `data_file` are sent with --data-binary."""
     tmp = tempfile.mkdtemp(prefix="tg-curl-")

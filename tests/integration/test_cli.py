@@ -79,13 +79,26 @@ class DevMode(unittest.TestCase):
         cls.relay = harness.class_relay(cls, dev=True)
         cls.backend = harness.class_backend(cls, "dev-backend")
 
+    def printed_lines(self):
+        """Lines printed on stdout, with the string values of JSON log lines unfolded too
+        (the commands may come as plain text or inside a log line)."""
+        lines = []
+        for entry in self.relay.logs():
+            for value in entry.values():
+                if isinstance(value, str):
+                    lines += value.splitlines()
+        return lines + self.relay.stdout_text().splitlines()
+
     def test_prints_commands_to_try(self):
-        text = self.relay.stdout_text()
-        ssh_lines = [line for line in text.splitlines() if re.search(r"\bssh\b.*-R", line)]
-        self.assertTrue(ssh_lines, f"no ssh -R command printed:\n{text}")
+        lines = self.printed_lines()
+        ssh_lines = [line for line in lines if re.search(r"\bssh\b.*-R", line)]
+        self.assertTrue(ssh_lines, f"no ssh -R command printed:\n{self.relay.stdout_text()}")
         self.assertTrue(any(str(self.relay.ssh_port) in line for line in ssh_lines),
                         f"the printed ssh command does not use --ssh-port {self.relay.ssh_port}:\n{ssh_lines}")
-        self.assertRegex(text, r"\bcurl\b", f"no curl command printed:\n{text}")
+        curl_lines = [line for line in lines if re.search(r"\bcurl\b", line)]
+        self.assertTrue(curl_lines, f"no curl command printed:\n{self.relay.stdout_text()}")
+        self.assertTrue(any(str(self.relay.https_port) in line for line in curl_lines),
+                        f"the printed curl command does not use --https-port {self.relay.https_port}:\n{curl_lines}")
 
     def test_demo_key_publishes_and_url_works(self):
         key = os.path.join(self.relay.state_dir, "client_key")
