@@ -24,6 +24,7 @@ struct Message {
   enum class Kind {
     kVisitor,       // a visitor's socket and its first bytes, for the tunnel's owner
     kCloseSession,  // a newer session of the same key took a name over
+    kRoute,         // a name went online or offline on the sender (RouteTable update)
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;
@@ -31,6 +32,8 @@ struct Message {
   std::string name;   // kVisitor: the tunnel; kCloseSession: the name taken over
   sockaddr_storage peer{};
   std::uint64_t session_id = 0;
+  unsigned worker = 0;  // kRoute: the worker serving the name
+  bool online = false;  // kRoute
 };
 
 class Mailboxes {

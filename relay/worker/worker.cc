@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "relay/names.h"
 #include "relay/proxy/visitor_connection.h"
@@ -92,7 +93,8 @@ struct Worker::Prelude {
   std::uint64_t deadline_ms = 0;
 };
 
-Worker::Worker(unsigned index, Shared& shared) : index_(index), shared_(shared) {}
+Worker::Worker(unsigned index, Shared& shared)
+    : index_(index), shared_(shared), outboxes_(shared.worker_count) {}
 
 Worker::~Worker() {
   for (auto* visitor : visitors_) delete visitor;
@@ -198,6 +200,7 @@ void Worker::run() {
     if (shared_.stopping.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
     if (now_ms_ - last_tick_ms_ >= kTickMs) tick();
     reap();
+    flush_outboxes();
     logs_.flush();
     if (stopping_ && visitors_.empty() && preludes_.empty() && sessions_.empty() &&
         dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty()) {
@@ -403,7 +406,14 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
     start_visitor(fd, std::move(initial), peer, host, 404);
     return;
   }
-  const auto owner = shared_.registry.find(*name);
+  // Our own copy first; the registry only for names we have not heard of (an update may
+  // still be on its way, or the name was never published).
+  std::optional<NameOwner> owner;
+  if (const NameOwner* known = routes_.find(*name)) {
+    owner = *known;
+  } else {
+    owner = shared_.registry.find(*name);
+  }
   if (!owner || !owner->online) {
     start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404);
     return;
@@ -565,6 +575,7 @@ void Worker::end_session(SessionSlot& slot) {
       tunnels_.erase(it);
     }
     shared_.registry.release(forward.name, session.id());
+    publish_route(forward.name, session.id(), false);
   }
   if (slot.in_flight > 0) {
     io_uring_sqe* sqe = ring_.sqe();
@@ -655,6 +666,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .add("worker", index_)
                  .finish());
   tunnels_[name] = std::move(tunnel);
+  publish_route(name, session.id(), true);
   return decision;
 }
 
@@ -670,6 +682,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
     tunnels_.erase(it);
   }
   shared_.registry.release(forward.name, session.id());
+  publish_route(forward.name, session.id(), false);
 }
 
 std::string Worker::public_url(std::string_view name) const {
@@ -682,6 +695,39 @@ std::string Worker::public_url(std::string_view name) const {
 }
 
 // --- messages from other workers -------------------------------------------------------------
+
+void Worker::publish_route(const std::string& name, std::uint64_t session_id, bool online) {
+  if (online) {
+    routes_.set_online(name, index_, session_id);
+  } else {
+    routes_.set_offline(name, session_id);
+  }
+  for (unsigned other = 0; other < shared_.worker_count; ++other) {
+    if (other == index_) continue;
+    auto message = std::make_unique<io::Message>();
+    message->kind = io::Message::Kind::kRoute;
+    message->name = name;
+    message->worker = index_;
+    message->session_id = session_id;
+    message->online = online;
+    outboxes_[other].push_back(std::move(message));
+  }
+  flush_outboxes();
+}
+
+void Worker::flush_outboxes() {
+  for (unsigned other = 0; other < outboxes_.size(); ++other) {
+    auto& outbox = outboxes_[other];
+    while (!outbox.empty()) {
+      auto refused = shared_.mailboxes.send(ring_, index_, other, std::move(outbox.front()));
+      if (refused) {
+        outbox.front() = std::move(refused);  // full: keep the order, try next round
+        break;
+      }
+      outbox.pop_front();
+    }
+  }
+}
 
 void Worker::on_mailbox(void* worker_ptr, const io_uring_cqe&) {
   auto& self = *static_cast<Worker*>(worker_ptr);
@@ -699,6 +745,13 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       }
       start_visitor(message->fd, std::move(message->bytes), message->peer, std::move(message->name),
                     0);
+      return;
+    case io::Message::Kind::kRoute:
+      if (message->online) {
+        routes_.set_online(message->name, message->worker, message->session_id);
+      } else {
+        routes_.set_offline(message->name, message->session_id);
+      }
       return;
     case io::Message::Kind::kCloseSession:
       if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -21,6 +22,7 @@
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
 #include "relay/log/log.h"
+#include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
@@ -104,6 +106,9 @@ class Worker final : public ssh::SessionEvents {
 
   static void on_mailbox(void* worker, const io_uring_cqe& cqe);
   void handle_message(std::unique_ptr<io::Message> message);
+  /// Tells every worker (this one included) that `name` is now served here, or no longer.
+  void publish_route(const std::string& name, std::uint64_t session_id, bool online);
+  void flush_outboxes();
   void tick();
   void begin_shutdown();
   std::string public_url(std::string_view name) const;
@@ -130,6 +135,10 @@ class Worker final : public ssh::SessionEvents {
   std::unordered_set<VisitorConnection*> visitors_;
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
+  RouteTable routes_;
+  // Route updates a full mailbox refused, per receiving worker, retried every loop round
+  // (unlike a visitor handoff, a route update must never be dropped).
+  std::vector<std::deque<std::unique_ptr<io::Message>>> outboxes_;
   std::vector<Prelude*> dying_preludes_;
   std::vector<VisitorConnection*> dying_visitors_;
 };
