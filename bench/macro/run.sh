@@ -476,7 +476,12 @@ measure() { # STACK ROUND
     "$((w1 - w0))" "$((${m1% *} - ${m0% *}))" "$((${m1#* } - ${m0#* }))" \
     "$(wc -l <"cpu.$tag.relay.1")" >>results.jsonl
   say "$stack round $round: $(python3 -c 'import json, sys; r = json.loads(sys.argv[1])
-print("%.0f req/s, p50 %d us, p99 %d us" % (r["requests"] * 1e6 / r["duration_us"], r["p50_us"], r["p99_us"]))' "$result")"
+errors = {k: v for k, v in r["errors"].items() if v}
+print("%.0f req/s, p50 %d us, p99 %d us%s" % (r["requests"] * 1e6 / r["duration_us"], r["p50_us"],
+      r["p99_us"], ", ERRORS %s" % errors if errors else ""))' "$result")"
+  case "$result" in
+    *'"requests":0,'*) show_logs "wrk.$tag.txt"; die "$stack: no request completed" ;;
+  esac
 }
 
 for stack in "${STACKS[@]}"; do "start_$stack"; done

@@ -77,7 +77,7 @@ def main(argv):
     args = [a for a in argv if a != "--json"]
     if not args:
         sys.exit("usage: summarize.py [--json] results.jsonl key=value...")
-    meta = dict(a.split("=", 1) for a in args[1:])
+    meta = {k: int(v) if v.isdigit() else v for k, v in (a.split("=", 1) for a in args[1:])}
     clk_tck = int(meta["clk_tck"])
     with open(args[0]) as f:
         records = [json.loads(line) for line in f if line.strip()]

@@ -67,14 +67,15 @@ def run(cmd, cwd):
 class Proc:
     """A child process whose stdout is read line by line on a thread (so it never blocks)."""
 
-    def __init__(self, name, cmd, cwd, log_dir, env=None, stdin=None):
+    def __init__(self, name, cmd, cwd, log_dir, env=None, stdin=None, merge_stderr=False):
         self.name = name
         self.lines = []
         self.cond = threading.Condition()
         self.stderr_path = os.path.join(log_dir, f"{name}.stderr")
         self.stderr_file = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=self.stderr_file,
+            cmd, cwd=cwd, env=env, stdin=stdin, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else self.stderr_file,
             preexec_fn=die_with_parent)
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -221,7 +222,7 @@ def smoke(tmp, tg_bin, procs):
         "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
         "-o", "ExitOnForwardFailure=yes", "-T",
         "-R", f"{NAME}:80:localhost:{backend_port}", "x@127.0.0.1"],
-        tmp, tmp, stdin=subprocess.PIPE)
+        tmp, tmp, stdin=subprocess.PIPE, merge_stderr=True)  # the URL may come either way
     procs.append(publisher)
     url_re = re.compile(r"https://" + re.escape(f"{NAME}.{DOMAIN}") + r":(\d+)/")
     match = publisher.wait_for(url_re.search, 30, "public URL")
