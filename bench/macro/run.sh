@@ -19,6 +19,10 @@
 # per-connection children), by the OpenSSH client, and by the backend, then divides by requests.
 # Prints a table of tunnelgate, baseline and their ratio (or JSON with --json). Figures only,
 # no thresholds: this is not a test.
+# Parity between the stacks: the same backend, ssh client, keys, certificate and wrk run; both
+# log every request (tunnelgate's JSON lines on stdout, to a file; nginx's access log) and both
+# negotiate TLS 1.3 with AES-128-GCM (nginx is told to prefer the suite wolfSSL picks); the
+# negotiated TLS suite and SSH cipher of each stack are printed with the figures.
 #
 # Environment:
 #   TG_BIN           tunnelgate binary (default: build/release/tunnelgate of this checkout)
@@ -187,11 +191,10 @@ cpu_delta() { # BEFORE AFTER -> ticks used between the snapshots (new processes 
        END { print sum + 0 }' "$1" "$2"
 }
 
-machine_ticks() { # -> "busy total" CPU ticks of the whole machine since boot (/proc/stat)
+machine_ticks() { # -> "processes irq+softirq steal total": the machine's CPU ticks since boot
   local _cpu user nice system idle iowait irq softirq steal _rest
   read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
-  local busy=$((user + nice + system + irq + softirq + steal))
-  echo "$busy $((busy + idle + iowait))"
+  echo "$((user + nice + system)) $((irq + softirq)) $steal $((user + nice + system + idle + iowait + irq + softirq + steal))"
 }
 children_ticks() { # TIMES_FILE -> CPU ticks of this shell's reaped children in bash's `times` output
   awk -v hz="$CLK_TCK" 'NR == 2 { gsub(/s/, ""); split($1, u, "m"); split($2, s, "m");
@@ -199,8 +202,8 @@ children_ticks() { # TIMES_FILE -> CPU ticks of this shell's reaped children in 
 }
 
 # How busy the machine is before we start (others' builds and tests share these cores).
-read -r b0 t0 <<<"$(machine_ticks)"; sleep 1; read -r b1 t1 <<<"$(machine_ticks)"
-BUSY_BEFORE=$(( (b1 - b0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
+read -r p0 i0 s0 t0 <<<"$(machine_ticks)"; sleep 1; read -r p1 i1 s1 t1 <<<"$(machine_ticks)"
+BUSY_BEFORE=$(( (p1 - p0 + i1 - i0 + s1 - s0) * 100 / (t1 - t0 > 0 ? t1 - t0 : 1) ))
 if [ "$BUSY_BEFORE" -gt 20 ]; then
   say "warning: the machine is ${BUSY_BEFORE}% busy before the run (other processes share its $(nproc) cores): figures will be low and noisy"
 fi
@@ -242,7 +245,7 @@ EOF
 }
 nginx_http_common() { # DIR
   cat <<EOF
-  access_log off;
+  access_log off;  # the backend's; the TLS front turns its own on, see below
   client_body_temp_path $1/tmp/body;
   proxy_temp_path $1/tmp/proxy;
   fastcgi_temp_path $1/tmp/fastcgi;
@@ -351,6 +354,12 @@ EOF
     ssl_certificate $WORK/cert.pem;
     ssl_certificate_key $WORK/key.pem;
     ssl_protocols TLSv1.2 TLSv1.3;
+    # The TLS 1.3 suite tunnelgate (wolfSSL) picks, so that both stacks run the same cipher
+    # (left alone, nginx follows wrk's preference for AES-256-GCM).
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+    ssl_prefer_server_ciphers on;
+    # tunnelgate writes a JSON line per request; nginx's default access log is the equivalent.
+    access_log $WORK/front/access.log;
     location / {
       proxy_pass http://tunnel;
       proxy_http_version 1.1;
@@ -468,12 +477,14 @@ measure() { # STACK ROUND
   local result
   result=$(grep -m1 '^WRK_RESULT ' "wrk.$tag.txt" | cut -d' ' -f2-) ||
     { show_logs "wrk.$tag.txt"; die "$stack: no WRK_RESULT line from wrk"; }
-  printf '{"stack":"%s","round":%d,"wrk":%s,"relay_ticks":%d,"client_ticks":%d,"backend_ticks":%d,"wrk_ticks":%d,"machine_busy_ticks":%d,"machine_total_ticks":%d,"relay_pids":%d}\n' \
+  local -a ma mb
+  read -r -a ma <<<"$m0"; read -r -a mb <<<"$m1"
+  printf '{"stack":"%s","round":%d,"wrk":%s,"relay_ticks":%d,"client_ticks":%d,"backend_ticks":%d,"wrk_ticks":%d,"machine_process_ticks":%d,"machine_irq_ticks":%d,"machine_steal_ticks":%d,"machine_total_ticks":%d,"relay_pids":%d}\n' \
     "$stack" "$round" "$result" \
     "$(cpu_delta "cpu.$tag.relay.0" "cpu.$tag.relay.1")" \
     "$(cpu_delta "cpu.$tag.client.0" "cpu.$tag.client.1")" \
     "$(cpu_delta "cpu.$tag.backend.0" "cpu.$tag.backend.1")" \
-    "$((w1 - w0))" "$((${m1% *} - ${m0% *}))" "$((${m1#* } - ${m0#* }))" \
+    "$((w1 - w0))" "$((mb[0] - ma[0]))" "$((mb[1] - ma[1]))" "$((mb[2] - ma[2]))" "$((mb[3] - ma[3]))" \
     "$(wc -l <"cpu.$tag.relay.1")" >>results.jsonl
   say "$stack round $round: $(python3 -c 'import json, sys; r = json.loads(sys.argv[1])
 errors = {k: v for k, v in r["errors"].items() if v}

@@ -26,7 +26,9 @@ def aggregate(runs, clk_tck):
     machine_total = sum(r.get("machine_total_ticks", 0) for r in runs)
     ours = sum(r["relay_ticks"] + r["client_ticks"] + r["backend_ticks"] + r.get("wrk_ticks", 0)
                for r in runs)
-    other = sum(r.get("machine_busy_ticks", 0) for r in runs) - ours
+    other = sum(r.get("machine_process_ticks", 0) for r in runs) - ours
+    irq = sum(r.get("machine_irq_ticks", 0) for r in runs)
+    steal = sum(r.get("machine_steal_ticks", 0) for r in runs)
     errors = {}
     for r in runs:
         for kind, count in r["wrk"]["errors"].items():
@@ -41,9 +43,14 @@ def aggregate(runs, clk_tck):
         "ssh_client_cpu_us_per_request": cpu_us_per_request("client_ticks"),
         "backend_cpu_us_per_request": cpu_us_per_request("backend_ticks"),
         "wrk_cpu_us_per_request": cpu_us_per_request("wrk_ticks"),
-        # CPU used on the machine during the runs by anything but the measured processes and
-        # wrk (other people's builds and tests, the kernel's own threads), in % of all cores.
+        # Shares of all cores' time during the runs, from /proc/stat. other_cpu_pct: processes
+        # other than the measured ones and wrk (other people's builds and tests on a shared
+        # machine: noise). irq_cpu_pct: interrupt and softirq time, which the kernel charges to
+        # no process (much of loopback TCP's receive path is there, so it grows with the number
+        # of TCP hops a stack has). steal_cpu_pct: time the hypervisor gave to other guests.
         "other_cpu_pct": max(other, 0) * 100 / machine_total if machine_total else None,
+        "irq_cpu_pct": irq * 100 / machine_total if machine_total else None,
+        "steal_cpu_pct": steal * 100 / machine_total if machine_total else None,
         "errors": errors,
         "rounds": [
             {
@@ -69,7 +76,11 @@ ROWS = [  # key, label, format, which way is better
     ("backend_cpu_us_per_request", "backend CPU us/request", "{:.1f}", "lower"),
     ("wrk_cpu_us_per_request", "wrk CPU us/request", "{:.1f}", "lower"),
 ]
-NOISE = ("other_cpu_pct", "other processes' CPU % (noise)", "{:.1f}")
+SHARES = [
+    ("irq_cpu_pct", "irq+softirq CPU % (no process)", "{:.1f}"),
+    ("other_cpu_pct", "other processes' CPU % (noise)", "{:.1f}"),
+    ("steal_cpu_pct", "steal CPU % (noise)", "{:.1f}"),
+]
 
 
 def main(argv):
@@ -112,9 +123,9 @@ def main(argv):
         if both:
             row.append("-" if ratios[key] is None else f"{ratios[key]:.2f}")
         table.append(row)
-    key, label, fmt = NOISE
-    table.append([label] + ["-" if result[s][key] is None else fmt.format(result[s][key])
-                            for s in stacks] + ([""] if both else []))
+    for key, label, fmt in SHARES:
+        table.append([label] + ["-" if result[s][key] is None else fmt.format(result[s][key])
+                                for s in stacks] + ([""] if both else []))
     widths = [max(len(r[i]) for r in [headers, *table]) for i in range(len(headers))]
     line = lambda cells: "  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i])
                                    for i, c in enumerate(cells))
@@ -123,10 +134,10 @@ def main(argv):
     for row in table:
         print(line(row))
     for s in stacks:
-        rounds = ", ".join(f"{r['requests_per_s']:.0f}/s {r['relay_cpu_us_per_request']:.1f}us"
-                           for r in result[s]["rounds"])
+        rounds = ", ".join(f"{r['requests_per_s']:.0f}/s p99 {r['p99_ms']:.1f}ms "
+                           f"{r['relay_cpu_us_per_request']:.1f}us" for r in result[s]["rounds"])
         errors = {k: v for k, v in result[s]["errors"].items() if v}
-        print(f"{s} rounds (req/s, relay CPU/req): {rounds}"
+        print(f"{s} rounds (req/s, p99, relay CPU/req): {rounds}"
               + (f"; ERRORS {errors}" if errors else "; no errors"))
 
 

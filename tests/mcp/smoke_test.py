@@ -81,10 +81,13 @@ class Proc:
         self.reader.start()
 
     def _read(self):
-        for raw in self.proc.stdout:
-            with self.cond:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
-                self.cond.notify_all()
+        with open(self.stderr_path[: -len(".stderr")] + ".stdout", "wb") as copy:
+            for raw in self.proc.stdout:
+                copy.write(raw)
+                copy.flush()
+                with self.cond:
+                    self.lines.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+                    self.cond.notify_all()
         with self.cond:
             self.cond.notify_all()
 
