@@ -16,7 +16,10 @@
 # (from wrk's done() hook, exact microseconds) and the CPU time (utime+stime from /proc/PID/stat)
 # used over the run by the relay processes (tunnelgate's process tree; for the baseline the
 # front nginx's master and workers plus every process of that sshd: listener and the
-# per-connection children), by the OpenSSH client, and by the backend, then divides by requests.
+# per-connection children), by the OpenSSH client, by the backend and by wrk, then divides by
+# requests; it also reports the shares of the machine's CPU (/proc/stat) that went to interrupts
+# and softirqs (charged to no process) and to other processes (noise on a shared machine: rerun
+# when that share is not near 0).
 # Prints a table of tunnelgate, baseline and their ratio (or JSON with --json). Figures only,
 # no thresholds: this is not a test.
 # Parity between the stacks: the same backend, ssh client, keys, certificate and wrk run; both
