@@ -5,7 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
-preset="${TG_PRESET:-release}"
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset"
-ctest --preset "$preset" --output-on-failure -j2 "$@"
+# The release build, then (unless TG_PRESET names one preset) the whole suite again under
+# AddressSanitizer + UndefinedBehaviorSanitizer.
+for preset in ${TG_PRESET:-release asan}; do
+  echo "== $preset"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset"
+  ctest --preset "$preset" --output-on-failure -j2 "$@"
+done
