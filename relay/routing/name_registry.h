@@ -9,7 +9,7 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,10 +25,14 @@ struct NameOwner {
   bool online = true;  // false: the publisher left; visitors get 502 rather than 404
 };
 
+class RouteTable;
+
 class NameRegistry {
  public:
+  NameRegistry();
+  ~NameRegistry();
   enum class Outcome {
-    kGranted,         // the name was free
+    kGranted,         // the name was free (or only remembered as offline)
     kHeldByOtherKey,  // refused: another key publishes it
     kTakenOver,       // the same key held it from another session: that session must go
     kAlreadyYours,    // this very session already holds it
@@ -43,14 +47,10 @@ class NameRegistry {
   /// visitors hear "publisher offline", not "no such name") until reclaimed or evicted.
   void release(const std::string& name, std::uint64_t session_id);
   std::optional<NameOwner> find(std::string_view name) const;
-  std::size_t size() const;
 
  private:
-  static constexpr std::size_t kMaxOffline = 65536;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, NameOwner> owners_;
-  std::deque<std::string> offline_order_;  // eviction order of offline names
-  std::size_t offline_count_ = 0;
+  std::unique_ptr<RouteTable> owners_;
 };
 
 }  // namespace tg

@@ -2,11 +2,10 @@
 
 namespace tg {
 
-void RouteTable::set_online(const std::string& name, unsigned worker, std::uint64_t session_id) {
+void RouteTable::set_online(const std::string& name, const NameOwner& owner) {
   auto [it, inserted] = routes_.try_emplace(name);
   if (!inserted && !it->second.online) --offline_count_;
-  it->second.worker = worker;
-  it->second.session_id = session_id;
+  it->second = owner;
   it->second.online = true;
 }
 

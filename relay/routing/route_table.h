@@ -6,7 +6,8 @@
 /// message through the mailboxes; each applies it here. Updates carry the session id, so a
 /// late "offline" from an old session never hides a newer session's claim, whatever order
 /// messages from different workers arrive in. A name not found here (an update still in
-/// flight, or a name never published) is looked up in the registry as a fallback.
+/// flight, or a name never published) is looked up in the registry as a fallback. The
+/// registry keeps its own table of this type, so both forget offline names the same way.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ namespace tg {
 
 class RouteTable {
  public:
-  void set_online(const std::string& name, unsigned worker, std::uint64_t session_id);
+  void set_online(const std::string& name, const NameOwner& owner);
   /// Marks `name` offline if `session_id` still holds it here.
   void set_offline(const std::string& name, std::uint64_t session_id);
   const NameOwner* find(std::string_view name) const;

@@ -698,7 +698,7 @@ std::string Worker::public_url(std::string_view name) const {
 
 void Worker::publish_route(const std::string& name, std::uint64_t session_id, bool online) {
   if (online) {
-    routes_.set_online(name, index_, session_id);
+    routes_.set_online(name, NameOwner{index_, session_id, {}, true});
   } else {
     routes_.set_offline(name, session_id);
   }
@@ -748,7 +748,7 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {
-        routes_.set_online(message->name, message->worker, message->session_id);
+        routes_.set_online(message->name, NameOwner{message->worker, message->session_id, {}, true});
       } else {
         routes_.set_offline(message->name, message->session_id);
       }
