@@ -31,6 +31,8 @@ import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import harness  # noqa: E402
 DOMAIN = "tg.test"
 NAME = "notes"
 
@@ -142,21 +144,8 @@ class Proc:
 
 
 def make_credentials(tmp):
-    ext = os.path.join(tmp, "leaf.ext")
-    with open(ext, "w") as f:
-        f.write(f"subjectAltName = DNS:*.{DOMAIN}, DNS:{DOMAIN}\n"
-                "basicConstraints = critical, CA:FALSE\n"
-                "keyUsage = critical, digitalSignature\n"
-                "extendedKeyUsage = serverAuth\n")
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    run(["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-         "-subj", "/CN=tunnelgate smoke test CA",
-         "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"], tmp)
-    run(["openssl", "req", "-new", *ec, "-keyout", "key.pem", "-out", "leaf.csr",
-         "-subj", f"/CN=*.{DOMAIN}"], tmp)
-    run(["openssl", "x509", "-req", "-in", "leaf.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-         "-CAcreateserial", "-out", "cert.pem", "-days", "2", "-extfile", ext], tmp)
+    # Certificates and config come from the integration tests' harness: one way to make them.
+    harness.make_certificates(tmp, DOMAIN)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tunnelgate host", "-f", "host_key"], tmp)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "smoke publisher", "-f", "client_key"], tmp)
     shutil.copyfile(os.path.join(tmp, "client_key.pub"), os.path.join(tmp, "authorized_keys"))
@@ -167,20 +156,7 @@ def write_config(tmp, https_port, ssh_port):
     path = os.path.join(tmp, "tunnelgate.toml")
     os.makedirs(os.path.join(tmp, "state"), exist_ok=True)
     with open(path, "w") as f:
-        f.write(f"""workers = 2
-domain = "{DOMAIN}"
-state_dir = "state"
-
-[https]
-listen = ["127.0.0.1:{https_port}"]
-cert = "cert.pem"
-key = "key.pem"
-
-[ssh]
-listen = ["127.0.0.1:{ssh_port}"]
-host_keys = ["host_key"]
-authorized_keys = "authorized_keys"
-""")
+        f.write(harness.config_text(https_port, ssh_port, DOMAIN))
     return path
 
 
