@@ -27,7 +27,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: tunnelgate --config FILE\n"
     "       tunnelgate --check-config FILE\n"
-    "       tunnelgate --dev [--state-dir DIR] [--https-port N] [--ssh-port N]\n"
+    "       tunnelgate --dev [--state-dir DIR] [--https-port N] [--ssh-port N] [--admin-port N]\n"
     "       tunnelgate --version\n";
 
 struct Options {
@@ -68,10 +68,11 @@ int main(int argc, char** argv) {
       const char* dir = value();
       if (dir == nullptr) return fail("--state-dir needs a folder");
       options.dev_options.state_dir = dir;
-    } else if (arg == "--https-port" || arg == "--ssh-port") {
+    } else if (arg == "--https-port" || arg == "--ssh-port" || arg == "--admin-port") {
       const char* text = value();
-      std::uint16_t& port =
-          arg == "--https-port" ? options.dev_options.https_port : options.dev_options.ssh_port;
+      std::uint16_t& port = arg == "--https-port" ? options.dev_options.https_port
+                            : arg == "--ssh-port" ? options.dev_options.ssh_port
+                                                  : options.dev_options.admin_port;
       if (text == nullptr || !parse_port(text, port)) return fail(arg + " needs a port 1-65535");
     } else if (arg == "--version") {
       std::printf("tunnelgate %s\n", tg::version());
@@ -160,6 +161,7 @@ int main(int argc, char** argv) {
       line.add("workers", workers);
       for (const auto& address : shared.config.https_listen) line.add("https", address.text);
       for (const auto& address : shared.config.ssh_listen) line.add("ssh", address.text);
+      if (shared.config.admin_enabled) line.add("admin", shared.config.admin_listen.text);
       line.add("domain", shared.config.domain);
       if (options.dev) {
         const std::string commands = tg::dev_instructions(shared.config);

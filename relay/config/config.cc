@@ -79,6 +79,7 @@ class ConfigReader {
   bool read_https(const Section& https, Config& config);
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
+  bool read_admin(const Section& admin, Config& config);
 
   std::string path_;
   std::filesystem::path dir_;
@@ -208,7 +209,8 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
 
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
-  return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "limits"}) &&
+  return known_keys(top,
+                    {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -249,15 +251,40 @@ bool ConfigReader::read_limits(const Section& limits, Config& config) {
          integer(limits, "shutdown_grace_ms", 1, 600'000, config.shutdown_grace_ms);
 }
 
+bool ConfigReader::read_admin(const Section& admin, Config& config) {
+  std::string listen_text;
+  if (!known_keys(admin, {"listen", "token_file"}) ||
+      !string(admin, "listen", true, listen_text) ||
+      !path(admin, "token_file", false, config.admin_token_file)) {
+    return false;
+  }
+  auto address = parse_listen_address(listen_text);
+  if (!address) {
+    return fail(admin.table.get("listen")->source(),
+                describe(admin, "listen") + ": " + address.error().message);
+  }
+  // The API can close anyone's tunnel: off loopback it must demand a token.
+  const bool loopback = address->host == "127.0.0.1" || address->host == "::1";
+  if (!loopback && config.admin_token_file.empty()) {
+    return fail(admin.table.get("listen")->source(),
+                "[admin] listens on " + listen_text +
+                    ", which is not loopback: set \"token_file\" so the API demands a token");
+  }
+  config.admin_enabled = true;
+  config.admin_listen = std::move(*address);
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits;
+  std::optional<Section> https, ssh, limits, admin;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
-            (!limits || read_limits(*limits, config));
+            (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
+            (!admin || read_admin(*admin, config));
   if (!ok) return make_error(error_);
   return config;
 }

@@ -39,6 +39,11 @@ struct Config {
   std::vector<std::string> ssh_host_keys;
   std::string ssh_authorized_keys;
 
+  // [admin] (optional): the operator's HTTP API, served by worker 0.
+  bool admin_enabled = false;
+  ListenAddress admin_listen;
+  std::string admin_token_file;  // bearer token; required unless admin_listen is loopback
+
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;

@@ -128,6 +128,11 @@ Result<Config> prepare_dev(const DevOptions& options) {
   config.ssh_listen.push_back(
       {"127.0.0.1", options.ssh_port, "127.0.0.1:" + std::to_string(options.ssh_port)});
   config.ssh_host_keys.push_back(host_key);
+  if (options.admin_port != 0) {
+    config.admin_enabled = true;
+    config.admin_listen = {"127.0.0.1", options.admin_port,
+                           "127.0.0.1:" + std::to_string(options.admin_port)};
+  }
   config.ssh_authorized_keys = authorized;
   return config;
 }

@@ -19,6 +19,7 @@ struct DevOptions {
   std::string state_dir;  // empty: $HOME/.local/state/tunnelgate-dev, else ./tunnelgate-dev
   std::uint16_t https_port = 8443;
   std::uint16_t ssh_port = 2222;
+  std::uint16_t admin_port = 0;  // 0: no admin API
 };
 
 /// Creates what is missing in the state folder and returns the configuration to run.

@@ -25,6 +25,10 @@ struct Message {
     kVisitor,       // a visitor's socket and its first bytes, for the tunnel's owner
     kCloseSession,  // a newer session of the same key took a name over
     kRoute,         // a name went online or offline on the sender (RouteTable update)
+    kSnapshot,      // admin: describe your tunnels and counters (reply: kSnapshotReply)
+    kSnapshotReply,
+    kCloseTunnel,   // admin: unpublish `name` (reply: kCloseTunnelReply, online = found)
+    kCloseTunnelReply,
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;
@@ -32,8 +36,11 @@ struct Message {
   std::string name;   // kVisitor: the tunnel; kCloseSession: the name taken over
   sockaddr_storage peer{};
   std::uint64_t session_id = 0;
-  unsigned worker = 0;  // kRoute: the worker serving the name
-  bool online = false;  // kRoute
+  unsigned worker = 0;  // kRoute: the worker serving the name; admin kinds: the sender
+  bool online = false;  // kRoute; kCloseTunnelReply: the tunnel was found
+  std::uint64_t request_id = 0;  // admin kinds: which admin request this belongs to
+  std::string tunnels_json;      // kSnapshotReply: JSON objects, comma-separated
+  std::string counters;          // kSnapshotReply: "name value" lines (see admin/inventory.h)
 };
 
 class Mailboxes {

@@ -67,20 +67,21 @@ void append_escaped(std::string& out, std::string_view value) {
 
 JsonLine::JsonLine(std::string_view event) {
   text_.reserve(256);
-  text_.append("{\"ts\":\"");
+  text_.append("\"ts\":\"");
   append_timestamp(text_);
   text_.append("\",\"event\":\"");
   append_escaped(text_, event);
   text_.push_back('"');
 }
 
-void JsonLine::key(std::string_view name) {
-  text_.append(",\"");
+void JsonObject::key(std::string_view name) {
+  if (text_.size() > 1) text_.push_back(',');
+  text_.push_back('"');
   append_escaped(text_, name);
   text_.append("\":");
 }
 
-JsonLine& JsonLine::add(std::string_view name, std::string_view value) {
+JsonObject& JsonObject::add(std::string_view name, std::string_view value) {
   key(name);
   text_.push_back('"');
   append_escaped(text_, value);
@@ -88,27 +89,39 @@ JsonLine& JsonLine::add(std::string_view name, std::string_view value) {
   return *this;
 }
 
-JsonLine& JsonLine::add(std::string_view name, std::int64_t value) {
+JsonObject& JsonObject::add(std::string_view name, std::int64_t value) {
   key(name);
   text_.append(std::to_string(value));
   return *this;
 }
 
-JsonLine& JsonLine::add(std::string_view name, std::uint64_t value) {
+JsonObject& JsonObject::add(std::string_view name, std::uint64_t value) {
   key(name);
   text_.append(std::to_string(value));
   return *this;
 }
 
-JsonLine& JsonLine::add(std::string_view name, bool value) {
+JsonObject& JsonObject::add(std::string_view name, bool value) {
   key(name);
   text_.append(value ? "true" : "false");
   return *this;
 }
 
-std::string JsonLine::finish() {
-  text_.append("}\n");
+JsonObject& JsonObject::add_raw(std::string_view name, std::string_view json) {
+  key(name);
+  text_.append(json);
+  return *this;
+}
+
+std::string JsonObject::finish() {
+  text_.push_back('}');
   return std::move(text_);
+}
+
+std::string JsonLine::finish() {
+  std::string line = JsonObject::finish();
+  line.push_back('\n');
+  return line;
 }
 
 void write_now(std::string_view line) {

@@ -9,35 +9,52 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace tg::log {
 
-/// Builds one line: `JsonLine line("request"); line.add("name", n).add("status", 200);`
-class JsonLine {
+/// Builds one JSON object: `JsonObject o; o.add("name", n).add("requests", 3); o.finish();`
+class JsonObject {
  public:
-  explicit JsonLine(std::string_view event);
-  JsonLine& add(std::string_view key, std::string_view value);
-  JsonLine& add(std::string_view key, const char* value) {
+  JsonObject() { text_.push_back('{'); }
+  JsonObject& add(std::string_view key, std::string_view value);
+  JsonObject& add(std::string_view key, const char* value) {
     return add(key, std::string_view(value));
   }
-  JsonLine& add(std::string_view key, const std::string& value) {
+  JsonObject& add(std::string_view key, const std::string& value) {
     return add(key, std::string_view(value));
   }
-  JsonLine& add(std::string_view key, std::int64_t value);
-  JsonLine& add(std::string_view key, std::uint64_t value);
-  JsonLine& add(std::string_view key, int value) {
+  JsonObject& add(std::string_view key, std::int64_t value);
+  JsonObject& add(std::string_view key, std::uint64_t value);
+  JsonObject& add(std::string_view key, int value) {
     return add(key, static_cast<std::int64_t>(value));
   }
-  JsonLine& add(std::string_view key, unsigned value) {
+  JsonObject& add(std::string_view key, unsigned value) {
     return add(key, static_cast<std::uint64_t>(value));
   }
-  JsonLine& add(std::string_view key, bool value);
-  /// The finished line, newline included.
+  JsonObject& add(std::string_view key, bool value);
+  /// Adds already-encoded JSON (an object or array) as the value of `key`.
+  JsonObject& add_raw(std::string_view key, std::string_view json);
+  /// The finished object.
   std::string finish();
 
- private:
+ protected:
   void key(std::string_view name);
   std::string text_;
+};
+
+/// Builds one log line, which starts with the time and the event name:
+/// `JsonLine line("request"); line.add("name", n).add("status", 200); line.finish();`
+class JsonLine : public JsonObject {
+ public:
+  explicit JsonLine(std::string_view event);
+  template <typename T>
+  JsonLine& add(std::string_view key, T&& value) {
+    JsonObject::add(key, std::forward<T>(value));
+    return *this;
+  }
+  /// The finished line, newline included.
+  std::string finish();
 };
 
 /// Appends `value` to `out` as a JSON string body (no quotes), escaping what JSON requires

@@ -55,11 +55,17 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
     peer_port_ = ntohs(in6.sin6_port);
   }
   peer_ip_ = text;
+  if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
+    ++tunnel->open_connections;
+  }
   recv_completion_ = {&VisitorConnection::on_recv, this};
   send_completion_ = {&VisitorConnection::on_send, this};
 }
 
 VisitorConnection::~VisitorConnection() {
+  if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
+    if (tunnel->open_connections > 0) --tunnel->open_connections;
+  }
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -67,6 +73,7 @@ void VisitorConnection::start(std::string_view initial_ciphertext) {
   deadline_ms_ = worker_.now_ms() + worker_.config().handshake_timeout_ms;
   WOLFSSL* ssl = worker_.tls().new_session(server_name_);
   if (ssl == nullptr) {
+    ++worker_.counters().tls_failures;
     worker_.logs().push(log::JsonLine("tls_failed")
                             .add("sni", server_name_)
                             .add("client", peer_ip_)
@@ -178,6 +185,7 @@ void VisitorConnection::pump() {
     const auto progress = tls_.handshake();
     flush_tls();
     if (progress == tls::TlsStream::Progress::kFailed) {
+      ++worker_.counters().tls_failures;
       worker_.logs().push(log::JsonLine("tls_failed")
                               .add("sni", server_name_)
                               .add("client", peer_ip_)
@@ -687,7 +695,15 @@ void VisitorConnection::log_request(int status) {
   if (tunnel != nullptr) {
     tunnel->bytes_in += bytes_in_;
     tunnel->bytes_out += bytes_out_;
+    tunnel->last_request_epoch_ms = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count());
   }
+  WorkerCounters& counters = worker_.counters();
+  counters.count_response(status);
+  counters.bytes_in += bytes_in_;
+  counters.bytes_out += bytes_out_;
   log::JsonLine line("request");
   line.add("name", tunnel_name_.empty() ? server_name_ : tunnel_name_)
       .add("method", method_)

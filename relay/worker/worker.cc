@@ -12,6 +12,7 @@
 #include <cstring>
 #include <optional>
 
+#include "relay/admin/admin_server.h"
 #include "relay/names.h"
 #include "relay/proxy/visitor_connection.h"
 #include "tls/client_hello.h"
@@ -125,6 +126,10 @@ Status Worker::start() {
   ssh_server_ = std::move(*ssh_server);
   mailbox_completion_ = {&Worker::on_mailbox, this};
   shared_.mailboxes.attach(index_, ring_.fd(), &mailbox_completion_);
+  if (index_ == 0 && cfg.admin_enabled) {
+    admin_ = std::make_unique<AdminServer>(*this, shared_);
+    if (auto st = admin_->open(); !st) return st;
+  }
   return open_listeners();
 }
 
@@ -203,7 +208,8 @@ void Worker::run() {
     flush_outboxes();
     logs_.flush();
     if (stopping_ && visitors_.empty() && preludes_.empty() && sessions_.empty() &&
-        dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty()) {
+        dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty() &&
+        (admin_ == nullptr || admin_->idle())) {
       break;
     }
     // Deferred session work must not wait behind a blocking wait: only peek then.
@@ -217,6 +223,7 @@ void Worker::run() {
 
 void Worker::tick() {
   last_tick_ms_ = now_ms_;
+  if (admin_ != nullptr) admin_->tick(now_ms_);
   for (auto* prelude : preludes_) {
     if (now_ms_ >= prelude->deadline_ms || stopping_) dying_preludes_.push_back(prelude);
   }
@@ -252,6 +259,7 @@ void Worker::tick() {
 
 void Worker::begin_shutdown() {
   stopping_ = true;
+  if (admin_ != nullptr) admin_->stop_listening();
   shutdown_deadline_ms_ = now_ms_ + shared_.config.shutdown_grace_ms;
   for (auto& listener : listeners_) {
     if (listener->fd < 0) continue;
@@ -323,6 +331,7 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
 
 void Worker::accept_https(int fd) {
   set_nodelay(fd);
+  ++counters_.visitors_accepted;
   auto* prelude = new Prelude();
   prelude->worker = this;
   prelude->fd = fd;
@@ -429,7 +438,9 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   message->name = std::string(*name);
   message->peer = peer;
   auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
+  ++counters_.handoffs_sent;
   if (refused) {
+    ++counters_.handoffs_refused;
     // The owner's queue is full: refuse cleanly rather than hold the socket in limbo.
     logs_.push(log::JsonLine("handoff_refused")
                    .add("name", refused->name)
@@ -465,6 +476,7 @@ Tunnel* Worker::find_tunnel(std::string_view name) {
 
 void Worker::accept_ssh(int fd) {
   set_nodelay(fd);
+  ++counters_.sessions_accepted;
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
@@ -612,6 +624,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       name, NameOwner{index_, session.id(), session.key_fingerprint(), true});
   switch (claim.outcome) {
     case NameRegistry::Outcome::kHeldByOtherKey:
+      ++counters_.forwards_refused;
       decision.message =
           "tunnelgate: cannot publish \"" + name + "\": the name is held by another key\n";
       logs_.push(log::JsonLine("forward_refused")
@@ -654,6 +667,10 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
   tunnel->forward = requested;
   tunnel->forward.name = name;
   tunnel->opened_ms = now_ms_;
+  tunnel->opened_epoch_ms = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
   decision.granted = true;
   decision.name = name;
   decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target\n";
@@ -715,6 +732,109 @@ void Worker::publish_route(const std::string& name, std::uint64_t session_id, bo
   flush_outboxes();
 }
 
+void Worker::send_reliably(unsigned to, std::unique_ptr<io::Message> message) {
+  outboxes_[to].push_back(std::move(message));
+  flush_outboxes();
+}
+
+// --- the admin API's questions ----------------------------------------------------------------
+
+void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
+                           const std::string& owner) {
+  for (unsigned other = 0; other < shared_.worker_count; ++other) {
+    auto request = std::make_unique<io::Message>();
+    request->kind = io::Message::Kind::kSnapshot;
+    request->request_id = request_id;
+    request->worker = index_;
+    request->name = name;
+    request->bytes = owner;
+    if (other == index_) {
+      admin_->on_snapshot_reply(snapshot(*request));
+    } else {
+      send_reliably(other, std::move(request));
+    }
+  }
+}
+
+bool Worker::ask_close_tunnel(std::uint64_t request_id, const std::string& name) {
+  const NameOwner* owner = routes_.find(name);
+  if (owner == nullptr || !owner->online) return false;
+  if (owner->worker == index_) {
+    auto reply = std::make_unique<io::Message>();
+    reply->kind = io::Message::Kind::kCloseTunnelReply;
+    reply->request_id = request_id;
+    reply->online = close_tunnel(name, "an operator closed it");
+    admin_->on_close_reply(std::move(reply));
+    return true;
+  }
+  auto request = std::make_unique<io::Message>();
+  request->kind = io::Message::Kind::kCloseTunnel;
+  request->request_id = request_id;
+  request->worker = index_;
+  request->name = name;
+  send_reliably(owner->worker, std::move(request));
+  return true;
+}
+
+std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
+  auto reply = std::make_unique<io::Message>();
+  reply->kind = io::Message::Kind::kSnapshotReply;
+  reply->request_id = request.request_id;
+  reply->worker = index_;
+  std::vector<const Tunnel*> listed;
+  for (const auto& [name, tunnel] : tunnels_) {
+    if (!request.name.empty() && name != request.name) continue;
+    if (!request.bytes.empty() && tunnel->session->key_fingerprint() != request.bytes) continue;
+    listed.push_back(tunnel.get());
+  }
+  std::sort(listed.begin(), listed.end(),
+            [](const Tunnel* a, const Tunnel* b) { return a->name < b->name; });
+  for (const Tunnel* tunnel : listed) {
+    if (!reply->tunnels_json.empty()) reply->tunnels_json.push_back(',');
+    const ssh::PublisherSession& session = *tunnel->session;
+    log::JsonObject object;
+    object.add("name", tunnel->name)
+        .add("url", tunnel->url)
+        .add("key", session.key_fingerprint())
+        .add("user", session.user())
+        .add("source", session.peer())
+        .add("host_header", session.host_override().empty() ? tunnel->target_host
+                                                              : session.host_override())
+        .add("opened_at", iso_time(tunnel->opened_epoch_ms))
+        .add("requests", tunnel->requests)
+        .add("bytes_in", tunnel->bytes_in)
+        .add("bytes_out", tunnel->bytes_out)
+        .add("open_connections", tunnel->open_connections)
+        .add("last_request_at",
+             tunnel->last_request_epoch_ms ? iso_time(tunnel->last_request_epoch_ms) : "")
+        .add("worker", index_);
+    reply->tunnels_json += object.finish();
+  }
+  WorkerGauges gauges;
+  gauges.tunnels = tunnels_.size();
+  gauges.sessions = sessions_.size();
+  gauges.visitor_connections = visitors_.size();
+  reply->counters = encode_counters(counters_, gauges);
+  return reply;
+}
+
+bool Worker::close_tunnel(const std::string& name, std::string_view why) {
+  auto it = tunnels_.find(name);
+  if (it == tunnels_.end()) return false;
+  ssh::PublisherSession& session = *it->second->session;
+  session.tell("tunnelgate: " + it->second->url + " was closed: " + std::string(why) + "\n");
+  logs_.push(log::JsonLine("tunnel_closed")
+                 .add("name", name)
+                 .add("key", session.key_fingerprint())
+                 .add("reason", why)
+                 .add("worker", index_)
+                 .finish());
+  tunnels_.erase(it);
+  shared_.registry.release(name, session.id());
+  publish_route(name, session.id(), false);
+  return true;
+}
+
 void Worker::flush_outboxes() {
   for (unsigned other = 0; other < outboxes_.size(); ++other) {
     auto& outbox = outboxes_[other];
@@ -752,6 +872,24 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       } else {
         routes_.set_offline(message->name, message->session_id);
       }
+      return;
+    case io::Message::Kind::kSnapshot:
+      send_reliably(message->worker, snapshot(*message));
+      return;
+    case io::Message::Kind::kSnapshotReply:
+      if (admin_ != nullptr) admin_->on_snapshot_reply(std::move(message));
+      return;
+    case io::Message::Kind::kCloseTunnel: {
+      auto reply = std::make_unique<io::Message>();
+      reply->kind = io::Message::Kind::kCloseTunnelReply;
+      reply->request_id = message->request_id;
+      reply->worker = index_;
+      reply->online = close_tunnel(message->name, "an operator closed it");
+      send_reliably(message->worker, std::move(reply));
+      return;
+    }
+    case io::Message::Kind::kCloseTunnelReply:
+      if (admin_ != nullptr) admin_->on_close_reply(std::move(message));
       return;
     case io::Message::Kind::kCloseSession:
       if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {

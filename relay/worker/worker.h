@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "relay/admin/inventory.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
 #include "relay/log/log.h"
@@ -30,6 +31,7 @@
 namespace tg {
 
 class VisitorConnection;
+class AdminServer;
 
 /// A published name on this worker: the session that serves it and its traffic counters.
 struct Tunnel {
@@ -38,7 +40,10 @@ struct Tunnel {
   ssh::PublisherSession* session = nullptr;
   ssh::Forward forward;
   std::string target_host = "localhost";  // Host header the publisher's service sees
-  std::uint64_t opened_ms = 0;
+  std::uint64_t opened_ms = 0;       // steady clock
+  std::uint64_t opened_epoch_ms = 0; // wall clock, for people
+  std::uint64_t last_request_epoch_ms = 0;
+  std::uint64_t open_connections = 0;
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
@@ -66,6 +71,12 @@ class Worker final : public ssh::SessionEvents {
   Tunnel* find_tunnel(std::string_view name);
   void forget(VisitorConnection* connection);
   bool stopping() const { return stopping_; }
+  WorkerCounters& counters() { return counters_; }
+
+  // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
+  void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner);
+  /// False when no worker serves `name`.
+  bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
 
   // ssh::SessionEvents
   ssh::ForwardDecision on_forward_request(ssh::PublisherSession& session,
@@ -109,6 +120,9 @@ class Worker final : public ssh::SessionEvents {
   /// Tells every worker (this one included) that `name` is now served here, or no longer.
   void publish_route(const std::string& name, std::uint64_t session_id, bool online);
   void flush_outboxes();
+  void send_reliably(unsigned to, std::unique_ptr<io::Message> message);
+  std::unique_ptr<io::Message> snapshot(const io::Message& request);
+  bool close_tunnel(const std::string& name, std::string_view why);
   void tick();
   void begin_shutdown();
   std::string public_url(std::string_view name) const;
@@ -136,6 +150,8 @@ class Worker final : public ssh::SessionEvents {
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
+  WorkerCounters counters_;
+  std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
   // Route updates a full mailbox refused, per receiving worker, retried every loop round
   // (unlike a visitor handoff, a route update must never be dropped).
   std::vector<std::deque<std::unique_ptr<io::Message>>> outboxes_;

@@ -1,0 +1,114 @@
+#include "relay/admin/inventory.h"
+
+#include <cstdio>
+#include <ctime>
+#include <sstream>
+#include <vector>
+
+namespace tg {
+namespace {
+
+struct Metric {
+  const char* name;
+  const char* type;
+  const char* help;
+};
+
+// The exposition order and text of every line a worker encodes.
+constexpr Metric kMetrics[] = {
+    {"tunnelgate_requests_total", "counter", "Visitor requests answered."},
+    {"tunnelgate_responses_2xx_total", "counter", "Responses with a 2xx status."},
+    {"tunnelgate_responses_3xx_total", "counter", "Responses with a 3xx status."},
+    {"tunnelgate_responses_4xx_total", "counter", "Responses with a 4xx status."},
+    {"tunnelgate_responses_5xx_total", "counter", "Responses with a 5xx status."},
+    {"tunnelgate_responses_other_total", "counter", "Responses with another status (101)."},
+    {"tunnelgate_request_bytes_total", "counter", "Request bytes sent to publishers."},
+    {"tunnelgate_response_bytes_total", "counter", "Response bytes sent to visitors."},
+    {"tunnelgate_visitors_accepted_total", "counter", "Visitor connections accepted."},
+    {"tunnelgate_tls_failures_total", "counter", "Visitor TLS handshakes that failed."},
+    {"tunnelgate_handoffs_total", "counter", "Visitor connections handed to another worker."},
+    {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
+    {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
+    {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused."},
+    {"tunnelgate_tunnels", "gauge", "Tunnels published now."},
+    {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
+    {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
+};
+
+}  // namespace
+
+void WorkerCounters::count_response(int status) {
+  ++requests;
+  if (status >= 200 && status < 300) {
+    ++responses_2xx;
+  } else if (status >= 300 && status < 400) {
+    ++responses_3xx;
+  } else if (status >= 400 && status < 500) {
+    ++responses_4xx;
+  } else if (status >= 500 && status < 600) {
+    ++responses_5xx;
+  } else {
+    ++responses_other;
+  }
+}
+
+std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
+  const std::uint64_t values[] = {c.requests,         c.responses_2xx,    c.responses_3xx,
+                                  c.responses_4xx,    c.responses_5xx,    c.responses_other,
+                                  c.bytes_in,         c.bytes_out,        c.visitors_accepted,
+                                  c.tls_failures,     c.handoffs_sent,    c.handoffs_refused,
+                                  c.sessions_accepted, c.forwards_refused, g.tunnels,
+                                  g.sessions,         g.visitor_connections};
+  static_assert(std::size(values) == std::size(kMetrics));
+  std::string out;
+  for (std::size_t i = 0; i < std::size(kMetrics); ++i) {
+    out += kMetrics[i].name;
+    out += ' ';
+    out += std::to_string(values[i]);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string render_metrics(const std::map<unsigned, std::string>& counters_by_worker) {
+  // Parse each worker's lines back into values, in kMetrics order.
+  std::map<unsigned, std::vector<std::uint64_t>> values;
+  for (const auto& [worker, text] : counters_by_worker) {
+    std::istringstream lines(text);
+    std::string name;
+    std::uint64_t value = 0;
+    auto& row = values[worker];
+    while (lines >> name >> value) row.push_back(value);
+  }
+  std::string out;
+  for (std::size_t i = 0; i < std::size(kMetrics); ++i) {
+    out += "# HELP ";
+    out += kMetrics[i].name;
+    out += ' ';
+    out += kMetrics[i].help;
+    out += "\n# TYPE ";
+    out += kMetrics[i].name;
+    out += ' ';
+    out += kMetrics[i].type;
+    out += '\n';
+    for (const auto& [worker, row] : values) {
+      if (i >= row.size()) continue;
+      out += kMetrics[i].name;
+      out += "{worker=\"" + std::to_string(worker) + "\"} " + std::to_string(row[i]) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string iso_time(std::uint64_t epoch_ms) {
+  const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                static_cast<int>(epoch_ms % 1000));
+  return text;
+}
+
+}  // namespace tg

@@ -1,0 +1,151 @@
+"""The admin API: inventory of what is published (live, filtered, per name), closing a
+tunnel with a message on its publisher's session, health and readiness, Prometheus metrics,
+the status page, and the bearer token when one is configured."""
+
+import json
+import os
+import urllib.error
+import urllib.request
+import unittest
+
+import harness
+
+
+def admin_get(port, path, method="GET", token=None):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers.get("content-type", ""), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("content-type", ""), error.read()
+
+
+class AdminApi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        cls.relay = harness.class_relay(
+            cls, keys=("alice", "bob"),
+            extra_config=f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\n')
+        cls.backend = harness.class_backend(cls, "admin-backend")
+
+    def publish(self, spec, key="alice"):
+        pub = self.relay.publish(spec, key=key)
+        self.addCleanup(pub.close)
+        pub.wait_for_url()
+        return pub
+
+    def get(self, path, method="GET"):
+        return admin_get(self.admin_port, path, method)
+
+    def test_health_and_readiness(self):
+        self.assertEqual(self.get("/healthz")[0], 200)
+        status, _, body = self.get("/readyz")
+        self.assertEqual((status, json.loads(body)), (200, {"ready": True}))
+
+    def test_inventory_lists_each_tunnel_with_its_owner_and_traffic(self):
+        self.publish(f"inv-a:80:localhost:{self.backend.port}")
+        self.publish(f"inv-b:80:localhost:{self.backend.port}", key="bob")
+        r = self.relay.curl("inv-a", "/whoami")
+        self.assertEqual(r.status, 200, r.describe())
+
+        status, content_type, body = self.get("/v1/tunnels")
+        self.assertEqual(status, 200)
+        self.assertIn("application/json", content_type)
+        tunnels = {t["name"]: t for t in json.loads(body)["tunnels"]}
+        self.assertIn("inv-a", tunnels)
+        self.assertIn("inv-b", tunnels)
+        a = tunnels["inv-a"]
+        self.assertEqual(a["key"], self.relay.keys["alice"].fingerprint)
+        self.assertEqual(tunnels["inv-b"]["key"], self.relay.keys["bob"].fingerprint)
+        self.assertEqual(a["url"], self.relay.url("inv-a"))
+        self.assertGreaterEqual(a["requests"], 1)
+        self.assertGreater(a["bytes_out"], 0)
+        self.assertTrue(a["last_request_at"].endswith("Z"))
+        self.assertRegex(a["source"], r"^127\.0\.0\.1:\d+$")
+
+        status, _, body = self.get("/v1/tunnels?owner=" +
+                                   urllib.request.quote(self.relay.keys["bob"].fingerprint, safe=""))
+        names = [t["name"] for t in json.loads(body)["tunnels"]]
+        self.assertIn("inv-b", names)
+        self.assertNotIn("inv-a", names)
+
+        status, _, body = self.get("/v1/tunnels/inv-b")
+        self.assertEqual((status, json.loads(body)["name"]), (200, "inv-b"))
+        self.assertEqual(self.get("/v1/tunnels/never-published")[0], 404)
+
+    def test_delete_unpublishes_and_tells_the_publisher(self):
+        pub = self.publish(f"doomed:80:localhost:{self.backend.port}")
+        self.assertEqual(self.relay.curl("doomed", "/whoami").status, 200)
+        status, _, body = self.get("/v1/tunnels/doomed", method="DELETE")
+        self.assertEqual((status, json.loads(body)), (200, {"closed": "doomed"}))
+        pub.wait_for_text("was closed: an operator closed it")
+        self.assertEqual(self.relay.curl("doomed", "/whoami").status, 502)
+        self.assertEqual(self.get("/v1/tunnels/doomed")[0], 404)
+        self.assertEqual(self.get("/v1/tunnels/doomed", method="DELETE")[0], 404)
+
+    def test_metrics_count_requests_per_worker(self):
+        self.publish(f"metered:80:localhost:{self.backend.port}")
+        for _ in range(3):
+            self.assertEqual(self.relay.curl("metered", "/whoami").status, 200)
+        status, content_type, body = self.get("/metrics")
+        self.assertEqual(status, 200)
+        self.assertIn("text/plain", content_type)
+        text = body.decode()
+        self.assertIn("# TYPE tunnelgate_requests_total counter", text)
+        total = sum(int(line.split()[-1]) for line in text.splitlines()
+                    if line.startswith("tunnelgate_responses_2xx_total{"))
+        self.assertGreaterEqual(total, 3)
+        workers = {line.split('"')[1] for line in text.splitlines()
+                   if line.startswith("tunnelgate_tunnels{")}
+        self.assertEqual(workers, {"0", "1"})
+
+    def test_status_page_renders_the_inventory(self):
+        self.publish(f"paged:80:localhost:{self.backend.port}")
+        status, content_type, body = self.get("/")
+        self.assertEqual(status, 200)
+        self.assertIn("text/html", content_type)
+        page = body.decode()
+        self.assertIn('<table id="tunnels">', page)
+        self.assertIn("<td>paged</td>", page)
+        self.assertIn('http-equiv="refresh"', page)
+
+    def test_unknown_paths_and_methods(self):
+        self.assertEqual(self.get("/v2/nothing")[0], 404)
+        self.assertEqual(self.get("/v1/tunnels/x", method="PUT")[0], 405)
+
+
+class AdminToken(unittest.TestCase):
+    TOKEN = "s3cret-token-for-the-admin-api"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        cls.relay = harness.Relay(extra_config=(
+            f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\ntoken_file = "admin.token"\n'))
+        cls.addClassCleanup(cls.relay.close)
+        with open(os.path.join(cls.relay.dir, "admin.token"), "w") as f:
+            f.write(cls.TOKEN + "\n")
+        cls.relay.start()
+
+    def test_token_required_except_for_health(self):
+        self.assertEqual(admin_get(self.admin_port, "/healthz")[0], 200)
+        self.assertEqual(admin_get(self.admin_port, "/v1/tunnels")[0], 401)
+        self.assertEqual(admin_get(self.admin_port, "/v1/tunnels", token="wrong-token-xxxxxxxx")[0], 401)
+        self.assertEqual(admin_get(self.admin_port, "/v1/tunnels", token=self.TOKEN)[0], 200)
+
+
+class AdminConfig(unittest.TestCase):
+    def test_non_loopback_admin_without_token_is_refused_at_load(self):
+        relay = harness.Relay(extra_config='\n[admin]\nlisten = "0.0.0.0:9999"\n')
+        self.addCleanup(relay.close)
+        relay.write_config()
+        proc = harness.run([harness.tg_bin(), "--check-config", relay.config_path], check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("token_file", proc.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
