@@ -16,6 +16,7 @@
 
 #include "relay/base/version.h"
 #include "relay/config/config.h"
+#include "relay/ctl/ctl.h"
 #include "relay/dev/dev_state.h"
 #include "relay/log/log.h"
 #include "relay/worker/shared.h"
@@ -28,6 +29,7 @@ constexpr const char* kUsage =
     "usage: tunnelgate --config FILE\n"
     "       tunnelgate --check-config FILE\n"
     "       tunnelgate --dev [--state-dir DIR] [--https-port N] [--ssh-port N] [--admin-port N]\n"
+    "       tunnelgate ctl [--config FILE | --admin HOST:PORT] COMMAND (ctl --help)\n"
     "       tunnelgate --version\n";
 
 struct Options {
@@ -53,6 +55,7 @@ int fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return tg::run_ctl(argc - 2, argv + 2);
   Options options;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];

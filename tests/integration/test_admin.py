@@ -112,6 +112,20 @@ class AdminApi(unittest.TestCase):
         self.assertIn("<td>paged</td>", page)
         self.assertIn('http-equiv="refresh"', page)
 
+    def test_ctl_lists_and_closes_through_the_api(self):
+        self.publish(f"via-ctl:80:localhost:{self.backend.port}")
+        ctl = [harness.tg_bin(), "ctl", "--config", self.relay.config_path]
+        listed = harness.run(ctl + ["tunnels"], check=False)
+        self.assertEqual(listed.returncode, 0, listed.stderr.decode())
+        line = next((l for l in listed.stdout.decode().splitlines() if l.startswith("via-ctl ")), "")
+        self.assertIn(self.relay.keys["alice"].fingerprint, line)
+        closed = harness.run(ctl + ["close", "via-ctl"], check=False)
+        self.assertEqual(closed.returncode, 0, closed.stderr.decode())
+        self.assertEqual(json.loads(closed.stdout), {"closed": "via-ctl"})
+        again = harness.run(ctl + ["close", "via-ctl"], check=False)
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("no tunnel named", again.stderr.decode())
+
     def test_unknown_paths_and_methods(self):
         self.assertEqual(self.get("/v2/nothing")[0], 404)
         self.assertEqual(self.get("/v1/tunnels/x", method="PUT")[0], 405)
@@ -129,6 +143,12 @@ class AdminToken(unittest.TestCase):
         with open(os.path.join(cls.relay.dir, "admin.token"), "w") as f:
             f.write(cls.TOKEN + "\n")
         cls.relay.start()
+
+    def test_ctl_reads_the_token_file_from_the_config(self):
+        ctl = harness.run([harness.tg_bin(), "ctl", "--config", self.relay.config_path, "tunnels",
+                           "--json"], check=False)
+        self.assertEqual(ctl.returncode, 0, ctl.stderr.decode())
+        self.assertEqual(json.loads(ctl.stdout), {"tunnels": []})
 
     def test_token_required_except_for_health(self):
         self.assertEqual(admin_get(self.admin_port, "/healthz")[0], 200)

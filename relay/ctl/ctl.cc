@@ -1,0 +1,236 @@
+#include "relay/ctl/ctl.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "relay/config/config.h"
+#include "relay/http/http.h"
+
+namespace tg {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: tunnelgate ctl [--config FILE | --admin HOST:PORT [--token-file FILE]] COMMAND\n"
+    "  tunnels [--owner SHA256:...] [--json]   what is published now\n"
+    "  show NAME                             one tunnel, as JSON\n"
+    "  close NAME                            unpublish it (its publisher is told)\n"
+    "  health                                liveness and readiness\n"
+    "  metrics                               the Prometheus text\n";
+
+struct Response {
+  int status = 0;
+  std::string body;
+};
+
+Result<Response> call(const ListenAddress& admin, const std::string& token,
+                      const std::string& method, const std::string& target) {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  if (admin.host.find(':') != std::string::npos) {
+    auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(admin.port);
+    inet_pton(AF_INET6, admin.host.c_str(), &in6.sin6_addr);
+    length = sizeof in6;
+  } else {
+    auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
+    in4.sin_family = AF_INET;
+    in4.sin_port = htons(admin.port);
+    // A wildcard listen address is reached on loopback.
+    inet_pton(AF_INET, admin.host == "0.0.0.0" ? "127.0.0.1" : admin.host.c_str(),
+              &in4.sin_addr);
+    length = sizeof in4;
+  }
+  const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return make_error("cannot reach the admin API at " + admin.text + ": " + why);
+  }
+  timeval timeout{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + admin.text +
+                        "\r\nConnection: close\r\n";
+  if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
+  request += "\r\n";
+  if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    return make_error("cannot send to the admin API");
+  }
+  std::string reply;
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    reply.append(chunk, static_cast<std::size_t>(n));
+    if (reply.size() > (64u << 20)) break;
+  }
+  ::close(fd);
+  http::ResponseHead head;
+  const auto parsed = http::parse_response_head(reply, method, head);
+  if (parsed.state != http::ParseState::kComplete) {
+    return make_error("the admin API at " + admin.text + " sent no valid HTTP response");
+  }
+  return Response{head.status, reply.substr(parsed.consumed)};
+}
+
+std::string field(simdjson::ondemand::object& object, const char* name) {
+  simdjson::ondemand::value value;
+  if (object.find_field_unordered(name).get(value)) return "-";
+  std::string_view text;
+  if (!value.get_string().get(text)) return std::string(text);
+  return std::string(simdjson::to_json_string(value).value_unsafe());
+}
+
+int print_tunnels(const std::string& body) {
+  simdjson::ondemand::parser parser;
+  simdjson::padded_string json(body);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::array tunnels;
+  if (parser.iterate(json).get(doc) || doc["tunnels"].get_array().get(tunnels)) {
+    std::fprintf(stderr, "tunnelgate ctl: the admin API sent an unexpected answer\n");
+    return 1;
+  }
+  std::printf("%-24s %-46s %-24s %9s %11s %11s %5s %s\n", "NAME", "KEY", "SOURCE", "REQUESTS",
+              "BYTES IN", "BYTES OUT", "CONNS", "OPENED");
+  int count = 0;
+  for (auto element : tunnels) {
+    simdjson::ondemand::object object;
+    if (element.get_object().get(object)) continue;
+    const std::string name = field(object, "name"), key = field(object, "key"),
+                      source = field(object, "source"), requests = field(object, "requests"),
+                      in = field(object, "bytes_in"), out = field(object, "bytes_out"),
+                      conns = field(object, "open_connections"),
+                      opened = field(object, "opened_at");
+    std::printf("%-24s %-46s %-24s %9s %11s %11s %5s %s\n", name.c_str(), key.c_str(),
+                source.c_str(), requests.c_str(), in.c_str(), out.c_str(), conns.c_str(),
+                opened.c_str());
+    ++count;
+  }
+  std::printf("%d tunnel%s\n", count, count == 1 ? "" : "s");
+  return 0;
+}
+
+std::string percent_encode(const std::string& text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int run_ctl(int argc, char** argv) {
+  std::string config_path, admin_text = "127.0.0.1:9090", token_file, owner;
+  bool json = false;
+  std::vector<std::string> words;
+  for (int i = 0; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+    if (arg == "--config") {
+      config_path = value();
+    } else if (arg == "--admin") {
+      admin_text = value();
+    } else if (arg == "--token-file") {
+      token_file = value();
+    } else if (arg == "--owner") {
+      owner = value();
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--help" || arg == "-h") {
+      std::printf("%s", kUsage);
+      return 0;
+    } else {
+      words.push_back(arg);
+    }
+  }
+  if (words.empty()) {
+    std::fprintf(stderr, "%s", kUsage);
+    return 2;
+  }
+  ListenAddress admin;
+  if (!config_path.empty()) {
+    auto config = load_config(config_path);
+    if (!config) {
+      std::fprintf(stderr, "%s\n", config.error().message.c_str());
+      return 2;
+    }
+    if (!config->admin_enabled) {
+      std::fprintf(stderr, "tunnelgate ctl: %s has no [admin] table\n", config_path.c_str());
+      return 2;
+    }
+    admin = config->admin_listen;
+    if (token_file.empty()) token_file = config->admin_token_file;
+  } else {
+    auto parsed = parse_listen_address(admin_text);
+    if (!parsed) {
+      std::fprintf(stderr, "tunnelgate ctl: --admin %s: %s\n", admin_text.c_str(),
+                   parsed.error().message.c_str());
+      return 2;
+    }
+    admin = *parsed;
+  }
+  std::string token;
+  if (!token_file.empty()) {
+    std::ifstream in(token_file);
+    if (!(in >> token)) {
+      std::fprintf(stderr, "tunnelgate ctl: cannot read the token in %s\n", token_file.c_str());
+      return 2;
+    }
+  }
+
+  const std::string& command = words[0];
+  std::string method = "GET", target;
+  if (command == "tunnels") {
+    target = "/v1/tunnels" + (owner.empty() ? "" : "?owner=" + percent_encode(owner));
+  } else if ((command == "show" || command == "close") && words.size() == 2) {
+    target = "/v1/tunnels/" + percent_encode(words[1]);
+    if (command == "close") method = "DELETE";
+  } else if (command == "health") {
+    target = "/readyz";
+  } else if (command == "metrics") {
+    target = "/metrics";
+  } else {
+    std::fprintf(stderr, "tunnelgate ctl: unknown command\n%s", kUsage);
+    return 2;
+  }
+  auto response = call(admin, token, method, target);
+  if (!response) {
+    std::fprintf(stderr, "tunnelgate ctl: %s\n", response.error().message.c_str());
+    return 1;
+  }
+  if (response->status == 401) {
+    std::fprintf(stderr, "tunnelgate ctl: the admin API wants a token (--token-file)\n");
+    return 1;
+  }
+  if (response->status == 404) {
+    std::fprintf(stderr, "tunnelgate ctl: no tunnel named \"%s\"\n",
+                 words.size() > 1 ? words[1].c_str() : "");
+    return 1;
+  }
+  if (command == "tunnels" && !json && response->status == 200) {
+    return print_tunnels(response->body);
+  }
+  std::fwrite(response->body.data(), 1, response->body.size(), stdout);
+  return response->status >= 200 && response->status < 300 ? 0 : 1;
+}
+
+}  // namespace tg
