@@ -36,7 +36,8 @@ PACKAGES=(
   liburing-dev libssh-dev libsimdjson-dev libmimalloc-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssh-client openssh-server curl openssl nginx-light wrk
-  nodejs npm clang-format clang-tidy
+  nodejs npm clang-format clang-tidy python3
+  chromium   # renders the admin status page in the screenshot test
 )
 
 missing=()

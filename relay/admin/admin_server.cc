@@ -377,8 +377,15 @@ void AdminServer::finish(Pending& pending) {
       }
       std::string load;
       for (const auto& [worker, lines] : done->counters) {
-        load += "<li>worker " + std::to_string(worker) + ": " +
-                html_escape(lines.substr(lines.find("tunnelgate_tunnels "))) + "</li>";
+        const auto values = parse_counters(lines);
+        auto get = [&](const char* name) {
+          auto it = values.find(name);
+          return std::to_string(it == values.end() ? 0 : it->second);
+        };
+        load += "<li>worker " + std::to_string(worker) + ": " + get("tunnelgate_tunnels") +
+                " tunnels, " + get("tunnelgate_ssh_sessions") + " SSH sessions, " +
+                get("tunnelgate_visitor_connections") + " visitor connections, " +
+                get("tunnelgate_requests_total") + " requests answered</li>";
       }
       std::string page =
           "<!doctype html><html><head><meta charset=\"utf-8\">"

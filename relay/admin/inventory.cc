@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <ctime>
 #include <sstream>
-#include <vector>
 
 namespace tg {
 namespace {
@@ -70,16 +69,18 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   return out;
 }
 
+std::map<std::string, std::uint64_t> parse_counters(std::string_view lines) {
+  std::map<std::string, std::uint64_t> values;
+  std::istringstream in{std::string(lines)};
+  std::string name;
+  std::uint64_t value = 0;
+  while (in >> name >> value) values[name] = value;
+  return values;
+}
+
 std::string render_metrics(const std::map<unsigned, std::string>& counters_by_worker) {
-  // Parse each worker's lines back into values, in kMetrics order.
-  std::map<unsigned, std::vector<std::uint64_t>> values;
-  for (const auto& [worker, text] : counters_by_worker) {
-    std::istringstream lines(text);
-    std::string name;
-    std::uint64_t value = 0;
-    auto& row = values[worker];
-    while (lines >> name >> value) row.push_back(value);
-  }
+  std::map<unsigned, std::map<std::string, std::uint64_t>> values;
+  for (const auto& [worker, text] : counters_by_worker) values[worker] = parse_counters(text);
   std::string out;
   for (std::size_t i = 0; i < std::size(kMetrics); ++i) {
     out += "# HELP ";
@@ -92,9 +93,10 @@ std::string render_metrics(const std::map<unsigned, std::string>& counters_by_wo
     out += kMetrics[i].type;
     out += '\n';
     for (const auto& [worker, row] : values) {
-      if (i >= row.size()) continue;
+      auto it = row.find(kMetrics[i].name);
+      if (it == row.end()) continue;
       out += kMetrics[i].name;
-      out += "{worker=\"" + std::to_string(worker) + "\"} " + std::to_string(row[i]) + "\n";
+      out += "{worker=\"" + std::to_string(worker) + "\"} " + std::to_string(it->second) + "\n";
     }
   }
   return out;

@@ -35,6 +35,9 @@ struct WorkerGauges {
 /// "name value\n" lines for one worker.
 std::string encode_counters(const WorkerCounters& counters, const WorkerGauges& gauges);
 
+/// The lines of encode_counters back as name → value.
+std::map<std::string, std::uint64_t> parse_counters(std::string_view lines);
+
 /// Prometheus text exposition of all workers' lines, summed and labelled per worker.
 std::string render_metrics(const std::map<unsigned, std::string>& counters_by_worker);
 
