@@ -22,7 +22,8 @@ constexpr const char* kUsage =
     "usage: tunnelgate ctl [--config FILE | --admin HOST:PORT [--token-file FILE]] COMMAND\n"
     "  tunnels [--owner SHA256:...] [--json]   what is published now\n"
     "  show NAME                             one tunnel, as JSON\n"
-    "  close NAME                            unpublish it (its publisher is told)\n"
+    "  kill NAME                             unpublish it (its publisher is told; a session\n"
+    "                                        left with nothing published is closed)\n"
     "  health                                liveness and readiness\n"
     "  metrics                               the Prometheus text\n";
 
@@ -201,9 +202,10 @@ int run_ctl(int argc, char** argv) {
   std::string method = "GET", target;
   if (command == "tunnels") {
     target = "/v1/tunnels" + (owner.empty() ? "" : "?owner=" + percent_encode(owner));
-  } else if ((command == "show" || command == "close") && words.size() == 2) {
+  } else if ((command == "show" || command == "kill" || command == "close") &&
+             words.size() == 2) {
     target = "/v1/tunnels/" + percent_encode(words[1]);
-    if (command == "close") method = "DELETE";
+    if (command != "show") method = "DELETE";
   } else if (command == "health") {
     target = "/readyz";
   } else if (command == "metrics") {

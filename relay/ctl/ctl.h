@@ -3,7 +3,8 @@
 ///   tunnelgate ctl [--config FILE | --admin HOST:PORT [--token-file FILE]] COMMAND
 ///     tunnels [--owner SHA256:…] [--json]   what is published now, one line per tunnel
 ///     show NAME                             one tunnel, as JSON
-///     close NAME                            unpublish it (its publisher is told)
+///     kill NAME                             unpublish it (its publisher is told; a session
+///                                           left with nothing published is closed)
 ///     health                                liveness and readiness
 ///     metrics                               the Prometheus text
 ///

@@ -832,6 +832,18 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
   tunnels_.erase(it);
   shared_.registry.release(name, session.id());
   publish_route(name, session.id(), false);
+  // A session left with nothing published has no reason to stay: end it, so the publisher's
+  // ssh exits (and a reconnect loop shows the operator's decision at once).
+  bool still_publishing = false;
+  for (const auto& forward : session.forwards()) {
+    auto other = tunnels_.find(forward.name);
+    still_publishing = still_publishing ||
+                       (other != tunnels_.end() && other->second->session == &session);
+  }
+  if (!still_publishing) {
+    session.disconnect("");
+    if (SessionSlot* slot = slot_of(session.id())) after_session_io(*slot);
+  }
   return true;
 }
 

@@ -82,6 +82,7 @@ class AdminApi(unittest.TestCase):
         status, _, body = self.get("/v1/tunnels/doomed", method="DELETE")
         self.assertEqual((status, json.loads(body)), (200, {"closed": "doomed"}))
         pub.wait_for_text("was closed: an operator closed it")
+        harness.wait_until(lambda: not pub.alive(), 10)  # its only tunnel: the session ends
         self.assertEqual(self.relay.curl("doomed", "/whoami").status, 502)
         self.assertEqual(self.get("/v1/tunnels/doomed")[0], 404)
         self.assertEqual(self.get("/v1/tunnels/doomed", method="DELETE")[0], 404)
@@ -119,7 +120,7 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(listed.returncode, 0, listed.stderr.decode())
         line = next((l for l in listed.stdout.decode().splitlines() if l.startswith("via-ctl ")), "")
         self.assertIn(self.relay.keys["alice"].fingerprint, line)
-        closed = harness.run(ctl + ["close", "via-ctl"], check=False)
+        closed = harness.run(ctl + ["kill", "via-ctl"], check=False)
         self.assertEqual(closed.returncode, 0, closed.stderr.decode())
         self.assertEqual(json.loads(closed.stdout), {"closed": "via-ctl"})
         again = harness.run(ctl + ["close", "via-ctl"], check=False)
