@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <fstream>
 
 #include "relay/admin/inventory.h"
@@ -62,6 +63,12 @@ std::string html_escape(std::string_view text) {
   return out;
 }
 
+std::uint64_t now_epoch_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;
@@ -90,13 +97,14 @@ struct AdminServer::Connection {
 };
 
 struct AdminServer::Pending {
-  enum class Kind { kList, kOne, kMetrics, kPage, kDelete } kind;
+  enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures } kind;
   std::uint64_t connection_id = 0;
   unsigned expected = 0;
   std::map<unsigned, std::string> tunnels;   // worker → JSON objects
   std::map<unsigned, std::string> counters;  // worker → counter lines
   std::string name;
   bool found = false;
+  std::uint64_t since_epoch_ms = 0;
 };
 
 AdminServer::AdminServer(Worker& worker, Shared& shared) : worker_(worker), shared_(shared) {}
@@ -257,6 +265,18 @@ void AdminServer::handle(Connection& connection) {
       respond(connection, 405, "text/plain", "use GET or DELETE\n");
       return;
     }
+  } else if (get && path == "/v1/exposures") {
+    pending->kind = Pending::Kind::kExposures;
+    const std::string since_text = query_value(target, "since");
+    const auto since = since_text.empty() ? std::optional<std::uint64_t>(0)
+                                          : parse_since(since_text, now_epoch_ms());
+    if (!since) {
+      respond(connection, 400, "application/json",
+              "{\"error\":\"since: use a duration (90s, 15m, 1h, 2d), epoch seconds, or "
+              "YYYY-MM-DDTHH:MM:SSZ\"}\n");
+      return;
+    }
+    pending->since_epoch_ms = *since;
   } else if (get && path == "/metrics") {
     pending->kind = Pending::Kind::kMetrics;
   } else if (get && path == "/") {
@@ -278,7 +298,8 @@ void AdminServer::handle(Connection& connection) {
     return;
   }
   ref.expected = shared_.worker_count;
-  worker_.ask_snapshots(request_id, name_filter, owner_filter);
+  worker_.ask_snapshots(request_id, name_filter, owner_filter,
+                        ref.kind == Pending::Kind::kExposures, ref.since_epoch_ms);
 }
 
 bool AdminServer::authorized(const Connection&, std::string_view header) const {
@@ -336,6 +357,36 @@ void AdminServer::finish(Pending& pending) {
         respond(connection, 200, "application/json", joined + "\n");
       }
       return;
+    case Pending::Kind::kExposures: {
+      // Every worker's events, merged in time order (ISO times sort as text).
+      std::vector<std::pair<std::string, std::string>> events;
+      simdjson::ondemand::parser parser;
+      simdjson::padded_string json("[" + joined + "]");
+      simdjson::ondemand::document doc;
+      if (!parser.iterate(json).get(doc)) {
+        for (auto element : doc.get_array()) {
+          simdjson::ondemand::object object;
+          if (element.get_object().get(object)) continue;
+          std::string_view raw;
+          if (object.raw_json().get(raw)) continue;
+          std::string text(raw);
+          object.reset();
+          std::string_view time;
+          if (object.find_field_unordered("time").get_string().get(time)) continue;
+          events.emplace_back(std::string(time), std::move(text));
+        }
+      }
+      std::stable_sort(events.begin(), events.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+      std::string body = "{\"exposures\":[";
+      for (std::size_t i = 0; i < events.size(); ++i) {
+        if (i > 0) body.push_back(',');
+        body += events[i].second;
+      }
+      body += "]}\n";
+      respond(connection, 200, "application/json", body);
+      return;
+    }
     case Pending::Kind::kDelete:
       if (done->found) {
         respond(connection, 200, "application/json",

@@ -102,6 +102,35 @@ std::string render_metrics(const std::map<unsigned, std::string>& counters_by_wo
   return out;
 }
 
+std::optional<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_epoch_ms) {
+  if (text.empty() || text.size() > 32) return std::nullopt;
+  std::uint64_t number = 0;
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') {
+    number = number * 10 + static_cast<std::uint64_t>(text[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0) return std::nullopt;
+  const std::string_view rest = text.substr(digits);
+  std::uint64_t unit_ms = 0;
+  if (rest.empty()) return number * 1000;  // epoch seconds
+  if (rest == "s") unit_ms = 1000;
+  if (rest == "m") unit_ms = 60'000;
+  if (rest == "h") unit_ms = 3'600'000;
+  if (rest == "d") unit_ms = 86'400'000;
+  if (unit_ms != 0) {
+    const std::uint64_t back = number * unit_ms;
+    return back >= now_epoch_ms ? 0 : now_epoch_ms - back;
+  }
+  std::tm utc{};
+  const std::string copy(text);
+  const char* end = strptime(copy.c_str(), "%Y-%m-%dT%H:%M:%SZ", &utc);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const std::time_t seconds = timegm(&utc);
+  if (seconds < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(seconds) * 1000;
+}
+
 std::string iso_time(std::uint64_t epoch_ms) {
   const std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
   std::tm utc{};

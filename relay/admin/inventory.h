@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,10 @@ std::map<std::string, std::uint64_t> parse_counters(std::string_view lines);
 
 /// Prometheus text exposition of all workers' lines, summed and labelled per worker.
 std::string render_metrics(const std::map<unsigned, std::string>& counters_by_worker);
+
+/// A point in time from "90s", "15m", "1h", "2d" (that long before `now_epoch_ms`), epoch
+/// seconds, or "YYYY-MM-DDTHH:MM:SSZ"; nullopt for anything else.
+std::optional<std::uint64_t> parse_since(std::string_view text, std::uint64_t now_epoch_ms);
 
 /// ISO-8601 UTC text for a wall-clock time in milliseconds since the epoch.
 std::string iso_time(std::uint64_t epoch_ms);

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  show NAME                             one tunnel, as JSON\n"
     "  kill NAME                             unpublish it (its publisher is told; a session\n"
     "                                        left with nothing published is closed)\n"
+    "  exposures [--since 1h]                names opened, closed and refused (JSON)\n"
     "  health                                liveness and readiness\n"
     "  metrics                               the Prometheus text\n";
 
@@ -140,7 +141,7 @@ std::string percent_encode(const std::string& text) {
 }  // namespace
 
 int run_ctl(int argc, char** argv) {
-  std::string config_path, admin_text = "127.0.0.1:9090", token_file, owner;
+  std::string config_path, admin_text = "127.0.0.1:9090", token_file, owner, since;
   bool json = false;
   std::vector<std::string> words;
   for (int i = 0; i < argc; ++i) {
@@ -154,6 +155,8 @@ int run_ctl(int argc, char** argv) {
       token_file = value();
     } else if (arg == "--owner") {
       owner = value();
+    } else if (arg == "--since") {
+      since = value();
     } else if (arg == "--json") {
       json = true;
     } else if (arg == "--help" || arg == "-h") {
@@ -206,6 +209,8 @@ int run_ctl(int argc, char** argv) {
              words.size() == 2) {
     target = "/v1/tunnels/" + percent_encode(words[1]);
     if (command != "show") method = "DELETE";
+  } else if (command == "exposures") {
+    target = "/v1/exposures" + (since.empty() ? "" : "?since=" + percent_encode(since));
   } else if (command == "health") {
     target = "/readyz";
   } else if (command == "metrics") {

@@ -25,6 +25,13 @@ constexpr unsigned kReceiveBuffers = 1024;  // per worker; 16 KiB each
 constexpr unsigned kReceiveBufferSize = 16 * 1024;
 constexpr std::uint64_t kTickMs = 200;
 constexpr std::uint64_t kAuthTimeoutMs = 30'000;
+constexpr std::size_t kMaxExposures = 10'000;
+
+std::uint64_t epoch_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
 
 std::uint64_t steady_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -584,6 +591,7 @@ void Worker::end_session(SessionSlot& slot) {
           .add("bytes_out", it->second->bytes_out)
           .add("worker", index_);
       logs_.push(line.finish());
+      record_exposure("closed", forward.name, session, "the SSH connection ended");
       tunnels_.erase(it);
     }
     shared_.registry.release(forward.name, session.id());
@@ -613,6 +621,8 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     name = normalize_host(bind_address);
     if (auto why = validate_name(name)) {
       decision.message = "tunnelgate: cannot publish: " + *why + "\n";
+      ++counters_.forwards_refused;
+      record_exposure("refused", name.substr(0, 64), session, "not a valid name");
       return decision;
     }
   }
@@ -633,6 +643,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                      .add("source", session.peer())
                      .add("reason", "held by another key")
                      .finish());
+      record_exposure("refused", name, session, "held by another key");
       return decision;
     case NameRegistry::Outcome::kAlreadyYours:
       decision.message = "tunnelgate: \"" + name + "\" is already published by this session\n";
@@ -684,6 +695,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .finish());
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), true);
+  record_exposure("opened", name, session, "");
   return decision;
 }
 
@@ -696,6 +708,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
                    .add("reason", "cancelled")
                    .add("worker", index_)
                    .finish());
+    record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
     tunnels_.erase(it);
   }
   shared_.registry.release(forward.name, session.id());
@@ -739,8 +752,25 @@ void Worker::send_reliably(unsigned to, std::unique_ptr<io::Message> message) {
 
 // --- the admin API's questions ----------------------------------------------------------------
 
+void Worker::record_exposure(std::string_view event, std::string_view name,
+                             const ssh::PublisherSession& session, std::string_view reason) {
+  const std::uint64_t now = epoch_ms();
+  log::JsonObject object;
+  object.add("time", iso_time(now))
+      .add("event", event)
+      .add("name", name)
+      .add("key", session.key_fingerprint())
+      .add("user", session.user())
+      .add("source", session.peer())
+      .add("worker", index_);
+  if (!reason.empty()) object.add("reason", reason);
+  exposures_.emplace_back(now, object.finish());
+  if (exposures_.size() > kMaxExposures) exposures_.pop_front();
+}
+
 void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
-                           const std::string& owner) {
+                           const std::string& owner, bool exposures,
+                           std::uint64_t since_epoch_ms) {
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     auto request = std::make_unique<io::Message>();
     request->kind = io::Message::Kind::kSnapshot;
@@ -748,6 +778,8 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
     request->worker = index_;
     request->name = name;
     request->bytes = owner;
+    request->exposures = exposures;
+    request->since_epoch_ms = since_epoch_ms;
     if (other == index_) {
       admin_->on_snapshot_reply(snapshot(*request));
     } else {
@@ -781,6 +813,14 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   reply->kind = io::Message::Kind::kSnapshotReply;
   reply->request_id = request.request_id;
   reply->worker = index_;
+  if (request.exposures) {
+    for (const auto& [time, json] : exposures_) {
+      if (time < request.since_epoch_ms) continue;
+      if (!reply->tunnels_json.empty()) reply->tunnels_json.push_back(',');
+      reply->tunnels_json += json;
+    }
+    return reply;
+  }
   std::vector<const Tunnel*> listed;
   for (const auto& [name, tunnel] : tunnels_) {
     if (!request.name.empty() && name != request.name) continue;
@@ -829,6 +869,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
                  .add("reason", why)
                  .add("worker", index_)
                  .finish());
+  record_exposure("closed", name, session, why);
   tunnels_.erase(it);
   shared_.registry.release(name, session.id());
   publish_route(name, session.id(), false);

@@ -74,7 +74,8 @@ class Worker final : public ssh::SessionEvents {
   WorkerCounters& counters() { return counters_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
-  void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner);
+  void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
+                     bool exposures = false, std::uint64_t since_epoch_ms = 0);
   /// False when no worker serves `name`.
   bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
 
@@ -123,6 +124,9 @@ class Worker final : public ssh::SessionEvents {
   void send_reliably(unsigned to, std::unique_ptr<io::Message> message);
   std::unique_ptr<io::Message> snapshot(const io::Message& request);
   bool close_tunnel(const std::string& name, std::string_view why);
+  /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
+  void record_exposure(std::string_view event, std::string_view name,
+                       const ssh::PublisherSession& session, std::string_view reason);
   void tick();
   void begin_shutdown();
   std::string public_url(std::string_view name) const;
@@ -151,6 +155,9 @@ class Worker final : public ssh::SessionEvents {
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
   WorkerCounters counters_;
+  // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
+  // so a busy relay keeps the last kMaxExposures per worker.
+  std::deque<std::pair<std::uint64_t, std::string>> exposures_;
   std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
   // Route updates a full mailbox refused, per receiving worker, retried every loop round
   // (unlike a visitor handoff, a route update must never be dropped).

@@ -87,6 +87,26 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(self.get("/v1/tunnels/doomed")[0], 404)
         self.assertEqual(self.get("/v1/tunnels/doomed", method="DELETE")[0], 404)
 
+    def test_exposures_keep_tunnels_that_already_closed(self):
+        pub = self.relay.publish(f"brief:80:localhost:{self.backend.port}")
+        pub.wait_for_url()
+        refused = self.relay.publish(f"brief:80:localhost:{self.backend.port}", key="bob")
+        self.addCleanup(refused.close)
+        refused.wait_for_text("held by another key")
+        pub.close()
+        harness.wait_until(lambda: self.get("/v1/tunnels/brief")[0] == 404, 10)
+        status, _, body = self.get("/v1/exposures?since=1m")
+        self.assertEqual(status, 200, body)
+        events = [(e["event"], e["key"]) for e in json.loads(body)["exposures"]
+                  if e["name"] == "brief"]
+        alice, bob = self.relay.keys["alice"].fingerprint, self.relay.keys["bob"].fingerprint
+        self.assertEqual(events, [("opened", alice), ("refused", bob), ("closed", alice)])
+        ctl = harness.run([harness.tg_bin(), "ctl", "--config", self.relay.config_path,
+                           "exposures", "--since", "1h"], check=False)
+        self.assertEqual(ctl.returncode, 0, ctl.stderr.decode())
+        self.assertIn("brief", [e["name"] for e in json.loads(ctl.stdout)["exposures"]])
+        self.assertEqual(self.get("/v1/exposures?since=yesterday")[0], 400)
+
     def test_metrics_count_requests_per_worker(self):
         self.publish(f"metered:80:localhost:{self.backend.port}")
         for _ in range(3):
