@@ -180,6 +180,10 @@ int main(int argc, char** argv) {
       }
       tg::log::write_now(line.finish());
     }
+    if (sig == SIGHUP) {
+      tg::log::write_now(tg::log::JsonLine("reload_requested").add("signal", "SIGHUP").finish());
+      shared.reload_requests.fetch_add(1);
+    }
     if (sig == SIGTERM || sig == SIGINT) {
       tg::log::write_now(tg::log::JsonLine("stopping")
                              .add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")

@@ -8,11 +8,13 @@ namespace tg::ssh {
 AuthorizedKeys::~AuthorizedKeys() {
   for (ssh_key key : keys_) ssh_key_free(key);
 }
-AuthorizedKeys::AuthorizedKeys(AuthorizedKeys&& other) noexcept : keys_(std::move(other.keys_)) {
+AuthorizedKeys::AuthorizedKeys(AuthorizedKeys&& other) noexcept
+    : keys_(std::move(other.keys_)), fingerprints_(std::move(other.fingerprints_)) {
   other.keys_.clear();
 }
 AuthorizedKeys& AuthorizedKeys::operator=(AuthorizedKeys&& other) noexcept {
   std::swap(keys_, other.keys_);
+  std::swap(fingerprints_, other.fingerprints_);
   return *this;
 }
 
@@ -42,6 +44,7 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
                         " key");
     }
     result.keys_.push_back(key);
+    result.fingerprints_.push_back(fingerprint(key));
   }
   return result;
 }
@@ -49,6 +52,13 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
 bool AuthorizedKeys::contains(ssh_key key) const {
   for (ssh_key known : keys_) {
     if (ssh_key_cmp(known, key, SSH_KEY_CMP_PUBLIC) == 0) return true;
+  }
+  return false;
+}
+
+bool AuthorizedKeys::contains_fingerprint(std::string_view fingerprint) const {
+  for (const auto& known : fingerprints_) {
+    if (known == fingerprint) return true;
   }
   return false;
 }

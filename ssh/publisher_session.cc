@@ -5,9 +5,9 @@
 
 namespace tg::ssh {
 
-PublisherSession::PublisherSession(Server& server, SessionEvents& events, std::uint64_t id, int fd,
-                                   std::string peer)
-    : server_(server), events_(events), id_(id), fd_(fd), peer_(std::move(peer)) {}
+PublisherSession::PublisherSession(std::shared_ptr<Server> server, SessionEvents& events,
+                                   std::uint64_t id, int fd, std::string peer)
+    : server_(std::move(server)), events_(events), id_(id), fd_(fd), peer_(std::move(peer)) {}
 
 PublisherSession::~PublisherSession() {
   for (Channel& channel : channels_) {
@@ -29,7 +29,7 @@ bool PublisherSession::start() {
   session_ = ssh_new();
   event_ = ssh_event_new();
   if (session_ == nullptr || event_ == nullptr) return false;
-  if (ssh_bind_accept_fd(server_.bind(), session_, fd_) != SSH_OK) {
+  if (ssh_bind_accept_fd(server_->bind(), session_, fd_) != SSH_OK) {
     dead_ = true;
     return false;
   }
@@ -181,7 +181,7 @@ void PublisherSession::check_output() {
 int PublisherSession::auth_pubkey(ssh_session, const char* user, ssh_key key, char state,
                                   void* self_ptr) {
   auto* self = static_cast<PublisherSession*>(self_ptr);
-  if (!self->server_.authorized().contains(key)) return SSH_AUTH_DENIED;
+  if (!self->server_->authorized().contains(key)) return SSH_AUTH_DENIED;
   if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS;  // "this key would do"
   if (state != SSH_PUBLICKEY_STATE_VALID) return SSH_AUTH_DENIED;
   self->authenticated_ = true;

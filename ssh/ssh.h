@@ -47,10 +47,12 @@ class AuthorizedKeys {
   /// Errors name the file and line. Options before the key type are accepted and ignored.
   static Result<AuthorizedKeys> load(const std::string& path);
   bool contains(ssh_key key) const;
+  bool contains_fingerprint(std::string_view fingerprint) const;
   std::size_t size() const { return keys_.size(); }
 
  private:
   std::vector<ssh_key> keys_;
+  std::vector<std::string> fingerprints_;
 };
 
 /// "SHA256:<base64>", as `ssh-keygen -l` prints it.
@@ -153,8 +155,10 @@ class SessionEvents {
 
 class PublisherSession {
  public:
-  PublisherSession(Server& server, SessionEvents& events, std::uint64_t id, int fd,
-                   std::string peer);
+  /// Holds on to `server` (its host keys and authorized keys) for its whole life, so a
+  /// reload that swaps the worker's Server never pulls them from under a live session.
+  PublisherSession(std::shared_ptr<Server> server, SessionEvents& events, std::uint64_t id,
+                   int fd, std::string peer);
   ~PublisherSession();
   PublisherSession(const PublisherSession&) = delete;
   PublisherSession& operator=(const PublisherSession&) = delete;
@@ -191,6 +195,7 @@ class PublisherSession {
   const std::string& peer() const { return peer_; }
   const std::string& user() const { return user_; }
   const std::string& key_fingerprint() const { return key_fingerprint_; }
+  bool authenticated() const { return authenticated_; }
   const std::vector<Forward>& forwards() const { return forwards_; }
   const std::string& command() const { return command_; }
   /// `host=…` from the session command: the Host header the publisher's service expects
@@ -224,7 +229,7 @@ class PublisherSession {
   void check_output();
   void free_released_channels();
 
-  Server& server_;
+  std::shared_ptr<Server> server_;
   SessionEvents& events_;
   std::uint64_t id_;
   int fd_;

@@ -97,11 +97,12 @@ struct AdminServer::Connection {
 };
 
 struct AdminServer::Pending {
-  enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures } kind;
+  enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures, kReload } kind;
   std::uint64_t connection_id = 0;
   unsigned expected = 0;
   std::map<unsigned, std::string> tunnels;   // worker → JSON objects
   std::map<unsigned, std::string> counters;  // worker → counter lines
+  std::map<unsigned, std::pair<bool, std::string>> reloads;  // worker → (ok, what or why)
   std::string name;
   bool found = false;
   std::uint64_t since_epoch_ms = 0;
@@ -277,6 +278,12 @@ void AdminServer::handle(Connection& connection) {
       return;
     }
     pending->since_epoch_ms = *since;
+  } else if (path == "/v1/reload") {
+    if (head.method != "POST") {
+      respond(connection, 405, "text/plain", "use POST\n");
+      return;
+    }
+    pending->kind = Pending::Kind::kReload;
   } else if (get && path == "/metrics") {
     pending->kind = Pending::Kind::kMetrics;
   } else if (get && path == "/") {
@@ -298,6 +305,10 @@ void AdminServer::handle(Connection& connection) {
     return;
   }
   ref.expected = shared_.worker_count;
+  if (ref.kind == Pending::Kind::kReload) {
+    worker_.ask_reload(request_id);
+    return;
+  }
   worker_.ask_snapshots(request_id, name_filter, owner_filter,
                         ref.kind == Pending::Kind::kExposures, ref.since_epoch_ms);
 }
@@ -323,6 +334,14 @@ void AdminServer::on_close_reply(std::unique_ptr<io::Message> reply) {
   if (it == pending_.end()) return;
   it->second->found = reply->online;
   finish(*it->second);
+}
+
+void AdminServer::on_reload_reply(std::unique_ptr<io::Message> reply) {
+  auto it = pending_.find(reply->request_id);
+  if (it == pending_.end()) return;
+  Pending& pending = *it->second;
+  pending.reloads[reply->worker] = {reply->online, std::move(reply->bytes)};
+  if (pending.reloads.size() == pending.expected) finish(pending);
 }
 
 void AdminServer::finish(Pending& pending) {
@@ -357,6 +376,28 @@ void AdminServer::finish(Pending& pending) {
         respond(connection, 200, "application/json", joined + "\n");
       }
       return;
+    case Pending::Kind::kReload: {
+      bool all_ok = true;
+      std::string workers;
+      std::string first_error;
+      for (const auto& [worker, result] : done->reloads) {
+        all_ok = all_ok && result.first;
+        if (!result.first && first_error.empty()) first_error = result.second;
+        if (!workers.empty()) workers.push_back(',');
+        workers += log::JsonObject()
+                       .add("worker", worker)
+                       .add("reloaded", result.first)
+                       .add(result.first ? "changes" : "error", result.second)
+                       .finish();
+      }
+      log::JsonObject body;
+      body.add("reloaded", all_ok);
+      if (!all_ok) body.add("error", first_error);
+      body.add_raw("workers", "[" + workers + "]");
+      // A broken file is the caller's to fix: 400 with its error; the old state stays.
+      respond(connection, all_ok ? 200 : 400, "application/json", body.finish() + "\n");
+      return;
+    }
     case Pending::Kind::kExposures: {
       // Every worker's events, merged in time order (ISO times sort as text).
       std::vector<std::pair<std::string, std::string>> events;

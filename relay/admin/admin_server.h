@@ -13,6 +13,8 @@
 ///   GET /v1/tunnels         the live inventory (JSON); ?owner=SHA256:… filters by key
 ///   GET /v1/tunnels/{name}  one tunnel, or 404
 ///   DELETE /v1/tunnels/{name}  unpublishes it, telling its publisher why
+///   GET /v1/exposures?since=1h  tunnels opened, closed and refused, oldest first
+///   POST /v1/reload         reload certificates and authorized keys on every worker
 ///   GET /metrics            Prometheus text
 ///   GET /                   a status page that refreshes itself
 #pragma once
@@ -43,6 +45,7 @@ class AdminServer {
   void stop_listening();
   void on_snapshot_reply(std::unique_ptr<io::Message> reply);
   void on_close_reply(std::unique_ptr<io::Message> reply);
+  void on_reload_reply(std::unique_ptr<io::Message> reply);
   void tick(std::uint64_t now_ms);
   bool idle() const { return connections_.empty(); }
 

@@ -25,6 +25,7 @@ constexpr const char* kUsage =
     "  kill NAME                             unpublish it (its publisher is told; a session\n"
     "                                        left with nothing published is closed)\n"
     "  exposures [--since 1h]                names opened, closed and refused (JSON)\n"
+    "  reload                                reload certificates and authorized keys\n"
     "  health                                liveness and readiness\n"
     "  metrics                               the Prometheus text\n";
 
@@ -211,6 +212,9 @@ int run_ctl(int argc, char** argv) {
     if (command != "show") method = "DELETE";
   } else if (command == "exposures") {
     target = "/v1/exposures" + (since.empty() ? "" : "?since=" + percent_encode(since));
+  } else if (command == "reload") {
+    method = "POST";
+    target = "/v1/reload";
   } else if (command == "health") {
     target = "/readyz";
   } else if (command == "metrics") {

@@ -29,6 +29,8 @@ struct Message {
     kSnapshotReply,
     kCloseTunnel,   // admin: unpublish `name` (reply: kCloseTunnelReply, online = found)
     kCloseTunnelReply,
+    kReload,        // admin or SIGHUP: reload certificates and authorized keys
+    kReloadReply,   // online = reloaded; bytes = what changed, or the error
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;

@@ -27,6 +27,7 @@ struct Shared {
   std::atomic<bool> stopping{false};
   std::atomic<unsigned> workers_ready{0};
   std::atomic<unsigned> workers_failed{0};
+  std::atomic<std::uint64_t> reload_requests{0};  // bumped by SIGHUP; worker 0 acts on it
 };
 
 }  // namespace tg

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
 
 #include "relay/admin/admin_server.h"
@@ -59,6 +61,12 @@ void set_nodelay(int fd) {
   // exchange, JSON-RPC replies, SSE events): every socket sends at once.
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+std::string file_digest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return std::to_string(std::hash<std::string>()(text)) + ":" + std::to_string(text.size());
 }
 
 bool is_anonymous_bind_address(const std::string& address) {
@@ -130,7 +138,8 @@ Status Worker::start() {
   tls_ = std::move(*tls);
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
   if (!ssh_server) return ssh_server.error();
-  ssh_server_ = std::move(*ssh_server);
+  ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
+  certificate_digest_ = file_digest(cfg.https_dev_ca.empty() ? cfg.https_cert : cfg.https_dev_ca);
   mailbox_completion_ = {&Worker::on_mailbox, this};
   shared_.mailboxes.attach(index_, ring_.fd(), &mailbox_completion_);
   if (index_ == 0 && cfg.admin_enabled) {
@@ -211,6 +220,13 @@ void Worker::run() {
     now_ms_ = steady_ms();
     if (shared_.stopping.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
     if (now_ms_ - last_tick_ms_ >= kTickMs) tick();
+    if (index_ == 0) {
+      const std::uint64_t requested = shared_.reload_requests.load(std::memory_order_relaxed);
+      if (requested != reloads_seen_) {
+        reloads_seen_ = requested;
+        ask_reload(0);  // SIGHUP
+      }
+    }
     reap();
     flush_outboxes();
     logs_.flush();
@@ -491,7 +507,7 @@ void Worker::accept_ssh(int fd) {
   auto slot = std::make_unique<SessionSlot>();
   slot->worker = this;
   slot->session =
-      std::make_unique<ssh::PublisherSession>(*ssh_server_, *this, id, fd, address_text(peer));
+      std::make_unique<ssh::PublisherSession>(ssh_server_, *this, id, fd, address_text(peer));
   slot->read_completion = {&Worker::on_session_readable, slot.get()};
   slot->write_completion = {&Worker::on_session_writable, slot.get()};
   slot->auth_deadline_ms = now_ms_ + kAuthTimeoutMs;
@@ -788,6 +804,68 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
   }
 }
 
+void Worker::ask_reload(std::uint64_t request_id) {
+  for (unsigned other = 0; other < shared_.worker_count; ++other) {
+    if (other == index_) continue;
+    auto request = std::make_unique<io::Message>();
+    request->kind = io::Message::Kind::kReload;
+    request->request_id = request_id;
+    request->worker = index_;
+    send_reliably(other, std::move(request));
+  }
+  auto result = reload();
+  if (request_id != 0 && admin_ != nullptr) {
+    auto reply = std::make_unique<io::Message>();
+    reply->kind = io::Message::Kind::kReloadReply;
+    reply->request_id = request_id;
+    reply->worker = index_;
+    reply->online = result.ok();
+    reply->bytes = result.ok() ? *result : result.error().message;
+    admin_->on_reload_reply(std::move(reply));
+  }
+}
+
+Result<std::string> Worker::reload() {
+  const Config& cfg = shared_.config;
+  auto tls = cfg.https_dev_ca.empty()
+                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
+                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
+  if (!tls || !ssh_server) {
+    const std::string error = !tls ? tls.error().message : ssh_server.error().message;
+    logs_.push(log::JsonLine("reload_failed").add("worker", index_).add("error", error).finish());
+    return make_error(error);
+  }
+  const std::string digest =
+      file_digest(cfg.https_dev_ca.empty() ? cfg.https_cert : cfg.https_dev_ca);
+  const bool certificate_changed = digest != certificate_digest_;
+  certificate_digest_ = digest;
+  // New handshakes use the new context; connections keep the one they started with (wolfSSL
+  // counts references from each session to its context).
+  tls_ = std::move(*tls);
+  const std::size_t keys_before = ssh_server_->authorized().size();
+  ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
+  // A key taken out of authorized_keys loses its sessions now, not at its next reconnect.
+  unsigned closed = 0;
+  for (auto& [id, slot] : sessions_) {
+    ssh::PublisherSession& session = *slot->session;
+    if (slot->ending || !session.authenticated() ||
+        ssh_server_->authorized().contains_fingerprint(session.key_fingerprint())) {
+      continue;
+    }
+    session.disconnect("tunnelgate: your key is no longer authorized\n");
+    ++closed;
+  }
+  if (closed > 0) last_tick_ms_ = 0;  // tear them down on this round
+  const std::string summary =
+      std::string("certificate ") + (certificate_changed ? "reloaded" : "unchanged") +
+      "; authorized keys " + std::to_string(keys_before) + " -> " +
+      std::to_string(ssh_server_->authorized().size()) + "; sessions closed " +
+      std::to_string(closed);
+  logs_.push(log::JsonLine("reloaded").add("worker", index_).add("changes", summary).finish());
+  return summary;
+}
+
 bool Worker::ask_close_tunnel(std::uint64_t request_id, const std::string& name) {
   const NameOwner* owner = routes_.find(name);
   if (owner == nullptr || !owner->online) return false;
@@ -943,6 +1021,22 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
     }
     case io::Message::Kind::kCloseTunnelReply:
       if (admin_ != nullptr) admin_->on_close_reply(std::move(message));
+      return;
+    case io::Message::Kind::kReload: {
+      auto result = reload();
+      auto reply = std::make_unique<io::Message>();
+      reply->kind = io::Message::Kind::kReloadReply;
+      reply->request_id = message->request_id;
+      reply->worker = index_;
+      reply->online = result.ok();
+      reply->bytes = result.ok() ? *result : result.error().message;
+      send_reliably(message->worker, std::move(reply));
+      return;
+    }
+    case io::Message::Kind::kReloadReply:
+      if (admin_ != nullptr && message->request_id != 0) {
+        admin_->on_reload_reply(std::move(message));
+      }
       return;
     case io::Message::Kind::kCloseSession:
       if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {

@@ -78,6 +78,9 @@ class Worker final : public ssh::SessionEvents {
                      bool exposures = false, std::uint64_t since_epoch_ms = 0);
   /// False when no worker serves `name`.
   bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
+  /// Every worker reloads its certificates and authorized keys; replies reach the admin
+  /// server (request_id 0: a SIGHUP, only logged).
+  void ask_reload(std::uint64_t request_id);
 
   // ssh::SessionEvents
   ssh::ForwardDecision on_forward_request(ssh::PublisherSession& session,
@@ -125,6 +128,9 @@ class Worker final : public ssh::SessionEvents {
   std::unique_ptr<io::Message> snapshot(const io::Message& request);
   bool close_tunnel(const std::string& name, std::string_view why);
   /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
+  /// Reloads this worker's TLS context and SSH server from the configured files; on error
+  /// the running ones stay. Returns what changed.
+  Result<std::string> reload();
   void record_exposure(std::string_view event, std::string_view name,
                        const ssh::PublisherSession& session, std::string_view reason);
   void tick();
@@ -137,7 +143,7 @@ class Worker final : public ssh::SessionEvents {
   io::Ring ring_;
   io::BufferRing buffers_;
   std::unique_ptr<tls::ServerTlsContext> tls_;
-  std::unique_ptr<ssh::Server> ssh_server_;
+  std::shared_ptr<ssh::Server> ssh_server_;
   log::Buffer logs_;
   io::Completion mailbox_completion_{};
   std::uint64_t now_ms_ = 0;
@@ -159,6 +165,8 @@ class Worker final : public ssh::SessionEvents {
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;
   std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
+  std::uint64_t reloads_seen_ = 0;      // worker 0: SIGHUPs acted on
+  std::string certificate_digest_;      // to tell whether a reload changed the certificate
   // Route updates a full mailbox refused, per receiving worker, retried every loop round
   // (unlike a visitor handoff, a route update must never be dropped).
   std::vector<std::deque<std::unique_ptr<io::Message>>> outboxes_;
