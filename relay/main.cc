@@ -185,12 +185,19 @@ int main(int argc, char** argv) {
       shared.reload_requests.fetch_add(1);
     }
     if (sig == SIGTERM || sig == SIGINT) {
+      if (shared.stopping.load()) {
+        // A second signal: the operator does not want to wait for the drain.
+        tg::log::write_now(tg::log::JsonLine("stopping_now").finish());
+        shared.abort_now.store(true);
+        break;
+      }
       tg::log::write_now(tg::log::JsonLine("stopping")
                              .add("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                             .add("drain_timeout_ms", shared.config.drain_timeout_ms)
                              .finish());
       shared.stopping.store(true);
-      break;
     }
+    if (shared.stopping.load() && shared.workers_done.load() == workers) break;
   }
   for (auto& thread : threads) thread.join();
   worker_objects.clear();

@@ -244,11 +244,11 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
   return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "idle_timeout_ms",
-                             "shutdown_grace_ms"}) &&
+                             "drain_timeout_ms"}) &&
          integer(limits, "max_head_bytes", 1024, 16 * 1024, config.max_head_bytes) &&
          integer(limits, "handshake_timeout_ms", 1, 300'000, config.handshake_timeout_ms) &&
          integer(limits, "idle_timeout_ms", 1, 86'400'000, config.idle_timeout_ms) &&
-         integer(limits, "shutdown_grace_ms", 1, 600'000, config.shutdown_grace_ms);
+         integer(limits, "drain_timeout_ms", 1, 600'000, config.drain_timeout_ms);
 }
 
 bool ConfigReader::read_admin(const Section& admin, Config& config) {

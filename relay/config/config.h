@@ -48,7 +48,7 @@ struct Config {
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
-  std::uint32_t shutdown_grace_ms = 4'000;  // SIGTERM: time given to open exchanges
+  std::uint32_t drain_timeout_ms = 30'000;  // SIGTERM: time in-flight requests get to finish
 };
 
 /// Reads and checks a TOML config file. Errors read `file:line: message`.

@@ -295,6 +295,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   exchange_started_us_ = monotonic_us();
   bytes_in_ = bytes_out_ = 0;
   status_ = 0;
+  event_stream_ = false;
   response_started_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
@@ -489,6 +490,8 @@ void VisitorConnection::parse_response_heads() {
       return;
     }
     status_ = head.status;
+    event_stream_ = http::find_header(head.headers.data(), head.header_count, "content-type")
+                        .starts_with("text/event-stream");
     response_framing_ = head.framing;
     response_remaining_ = head.content_length;
     response_chunks_ = http::ChunkedScanner();
@@ -680,7 +683,15 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
     close_gracefully();
     return;
   }
-  if (stopping) keep_visitor_ = false;
+  if (stopping) {
+    keep_visitor_ = false;
+    // Streams do not finish on their own: a drain ends them at once and clients reconnect
+    // (to another relay); ordinary requests get the drain timeout to complete.
+    if (phase_ == Phase::kTunnel || (event_stream_ && response_ == ResponseState::kBody)) {
+      close_gracefully();
+      return;
+    }
+  }
   if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
     if (phase_ == Phase::kHandshake) {
       close_now();

@@ -125,6 +125,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   http::ChunkedScanner response_chunks_;
   bool response_started_ = false;  // a head went to the visitor
   bool keep_visitor_ = true;       // the visitor connection survives this exchange
+  bool event_stream_ = false;      // the response is text/event-stream (never "finishes")
   int status_ = 0;
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;

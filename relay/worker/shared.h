@@ -25,8 +25,10 @@ struct Shared {
   io::Mailboxes mailboxes;
   const std::string name_secret;  // keys the stable names
   std::atomic<bool> stopping{false};
+  std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};
   std::atomic<unsigned> workers_failed{0};
+  std::atomic<unsigned> workers_done{0};
   std::atomic<std::uint64_t> reload_requests{0};  // bumped by SIGHUP; worker 0 acts on it
 };
 

@@ -236,12 +236,17 @@ void Worker::run() {
       break;
     }
     // Deferred session work must not wait behind a blocking wait: only peek then.
+    if (shared_.abort_now.load(std::memory_order_relaxed) && shutdown_deadline_ms_ > now_ms_) {
+      shutdown_deadline_ms_ = now_ms_;  // a second SIGTERM: the drain is over
+      last_tick_ms_ = 0;
+    }
     ring_.submit_and_wait(deferred_sessions_.empty() ? static_cast<unsigned>(kTickMs) : 0);
     now_ms_ = steady_ms();
     ring_.dispatch();
     run_deferred_sessions();
   }
   logs_.flush();
+  shared_.workers_done.fetch_add(1);
 }
 
 void Worker::tick() {
@@ -283,7 +288,14 @@ void Worker::tick() {
 void Worker::begin_shutdown() {
   stopping_ = true;
   if (admin_ != nullptr) admin_->stop_listening();
-  shutdown_deadline_ms_ = now_ms_ + shared_.config.shutdown_grace_ms;
+  for (auto& [id, slot] : sessions_) {
+    if (!slot->ending && slot->authenticated) {
+      slot->session->tell(
+          "tunnelgate: the relay is draining: new visitors are refused, and this session "
+          "ends when the requests in flight have finished\n");
+    }
+  }
+  shutdown_deadline_ms_ = now_ms_ + shared_.config.drain_timeout_ms;
   for (auto& listener : listeners_) {
     if (listener->fd < 0) continue;
     io_uring_sqe* sqe = ring_.sqe();

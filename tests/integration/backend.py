@@ -295,6 +295,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (ConnectionError, OSError):
             return
 
+    def ep_slow(self, query) -> None:
+        """Answers after `ms` milliseconds (default 1500): an in-flight request for drains."""
+        self.read_request_body()
+        time.sleep(int(query.get("ms", "1500")) / 1000)
+        body = b"slow and complete"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def ep_slow_half(self, query) -> None:
         """Headers promising 100000 bytes, the first 50000, then nothing for up to 30 s (or
         until the backend closes): for cutting the tunnel mid-response."""

@@ -72,7 +72,7 @@ authorized_keys = "authorized_keys"
 max_head_bytes = 8192
 handshake_timeout_ms = 5000
 idle_timeout_ms = 60000
-shutdown_grace_ms = 2000
+drain_timeout_ms = 2000
 )");
   ASSERT_TRUE(config.ok()) << config.error().message;
   EXPECT_EQ(config->source, path_);
@@ -99,7 +99,7 @@ shutdown_grace_ms = 2000
   EXPECT_EQ(config->max_head_bytes, 8192u);
   EXPECT_EQ(config->handshake_timeout_ms, 5000u);
   EXPECT_EQ(config->idle_timeout_ms, 60000u);
-  EXPECT_EQ(config->shutdown_grace_ms, 2000u);
+  EXPECT_EQ(config->drain_timeout_ms, 2000u);
 }
 
 TEST_F(ConfigTest, FillsDefaultsAndResolvesStateDir) {
@@ -111,7 +111,7 @@ TEST_F(ConfigTest, FillsDefaultsAndResolvesStateDir) {
   EXPECT_EQ(config->max_head_bytes, 16u * 1024);
   EXPECT_EQ(config->handshake_timeout_ms, 10'000u);
   EXPECT_EQ(config->idle_timeout_ms, 300'000u);
-  EXPECT_EQ(config->shutdown_grace_ms, 4'000u);
+  EXPECT_EQ(config->drain_timeout_ms, 30'000u);
 }
 
 TEST_F(ConfigTest, DevCaReplacesCertAndKey) {
@@ -183,8 +183,8 @@ TEST_F(ConfigTest, ValuesOutOfRange) {
   EXPECT_EQ(error(text), "F:6: \"public_port\" in [https] must be from 1 to 65535, not 65536");
   EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nmax_head_bytes = 512\n"),
             "F:11: \"max_head_bytes\" in [limits] must be from 1024 to 16384, not 512");
-  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\nshutdown_grace_ms = 0\n"),
-            "F:11: \"shutdown_grace_ms\" in [limits] must be from 1 to 600000, not 0");
+  EXPECT_EQ(error(std::string(kMinimal) + "[limits]\ndrain_timeout_ms = 0\n"),
+            "F:11: \"drain_timeout_ms\" in [limits] must be from 1 to 600000, not 0");
 }
 
 TEST_F(ConfigTest, MissingRequiredKeys) {
