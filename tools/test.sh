@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine, builds, and runs every test: unit tests,
 # micro-benchmark smoke runs, and the integration tests that drive the real daemon with the
-# real OpenSSH client, curl, openssl and the official MCP SDK.
+# real OpenSSH client, curl, openssl and the official MCP SDK; then runs every fuzz target
+# for TG_FUZZ_SECONDS each (default 10; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
@@ -9,3 +10,7 @@ preset="${TG_PRESET:-release}"
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 ctest --preset "$preset" --output-on-failure -j2 "$@"
+fuzz_seconds="${TG_FUZZ_SECONDS:-10}"
+if [ "$fuzz_seconds" != 0 ]; then
+  bash tools/fuzz.sh "$fuzz_seconds"
+fi
