@@ -2,6 +2,7 @@
 # Installs everything tunnelgate needs on Debian 12, idempotently:
 #   - the build toolchain and libraries from Debian's archive;
 #   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk);
+#   - clang with its libFuzzer and sanitizer runtimes, for the fuzz targets (tools/fuzz.sh);
 #   - wolfSSL, built from Debian's own source package of the release's libwolfssl with
 #     the x86-64 assembly enabled (Debian's prebuilt library runs AES-GCM about 30x slower),
 #     installed into $TUNNELGATE_DEPS (default /opt/tunnelgate-deps) where CMake finds it.
@@ -38,6 +39,8 @@ PACKAGES=(
   openssh-client openssh-server curl openssl nginx-light wrk
   nodejs npm clang-format clang-tidy python3
   chromium   # renders the admin status page in the screenshot test
+  # Debian 12's clang is clang 14; libFuzzer and the ASan/UBSan runtimes are a separate package.
+  clang libclang-rt-14-dev
 )
 
 missing=()

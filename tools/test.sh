@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine, builds, and runs every test: unit tests,
 # micro-benchmark smoke runs, and the integration tests that drive the real daemon with the
-# real OpenSSH client, curl, openssl and the official MCP SDK.
+# real OpenSSH client, curl, openssl and the official MCP SDK; then runs every fuzz target
+# for TG_FUZZ_SECONDS each (default 10; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 # The release build, then (unless TG_PRESET names one preset) the whole suite again under
-# AddressSanitizer + UndefinedBehaviorSanitizer.
+# AddressSanitizer + UndefinedBehaviorSanitizer, then every fuzz target for a short budget.
 for preset in ${TG_PRESET:-release asan}; do
   echo "== $preset"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
   ctest --preset "$preset" --output-on-failure -j2 "$@"
 done
+fuzz_seconds="${TG_FUZZ_SECONDS:-10}"
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzz ($fuzz_seconds s per target)"
+  bash tools/fuzz.sh "$fuzz_seconds"
+fi

@@ -31,6 +31,11 @@ void write_forward_request_head(const RequestHead& head, const ForwardContext& c
         detail::is_hop_by_hop(header.name, headers, head.header_count)) {
       continue;
     }
+    // An HTTP/1.0 request's Expect is ignored (parse_request_head); forwarded in the HTTP/1.1
+    // head it would take effect, and the service's 100 Continue would reach a 1.0 visitor.
+    if (head.version_minor == 0 && iequals(header.name, "expect")) {
+      continue;
+    }
     append_field(out, header.name, header.value);
   }
 

@@ -54,22 +54,34 @@ unsigned Ring::dispatch() {
   // Copy a batch out and advance the queue before running handlers: handlers submit new
   // work, and a free completion queue is what keeps the kernel from overflowing it.
   constexpr unsigned kBatch = 256;
-  io_uring_cqe batch[kBatch];
+  // io_uring_cqe ends in a flexible array member (the upper half of 32-byte CQEs, which this
+  // ring does not use), so standard C++ cannot hold it in an array: the batch keeps the
+  // three fields and each handler gets a whole io_uring_cqe rebuilt from them.
+  struct ReapedEntry {
+    __u64 user_data;
+    __s32 res;
+    __u32 flags;
+  };
+  ReapedEntry batch[kBatch];
   unsigned total = 0;
   for (;;) {
     unsigned count = 0;
     unsigned head = 0;
     io_uring_cqe* cqe = nullptr;
     io_uring_for_each_cqe(&ring_, head, cqe) {
-      batch[count++] = *cqe;
+      batch[count++] = ReapedEntry{cqe->user_data, cqe->res, cqe->flags};
       if (count == kBatch) break;
     }
     if (count == 0) return total;
     io_uring_cq_advance(&ring_, count);
     for (unsigned i = 0; i < count; ++i) {
-      auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(&batch[i]));
+      io_uring_cqe entry{};
+      entry.user_data = batch[i].user_data;
+      entry.res = batch[i].res;
+      entry.flags = batch[i].flags;
+      auto* completion = static_cast<Completion*>(io_uring_cqe_get_data(&entry));
       if (completion != nullptr && completion->fn != nullptr) {
-        completion->fn(completion->owner, batch[i]);
+        completion->fn(completion->owner, entry);
       }
     }
     total += count;

@@ -111,6 +111,21 @@ TEST(HttpForwardHead, WritesOriginFormAndHttp11ForAnyAcceptedRequest) {
             "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n\r\n");
 }
 
+// Found by tests/fuzz/forward_head_fuzz.cc: HTTP/1.0 has no 100-continue, so the parser
+// ignores the field; copied into the HTTP/1.1 head we send, it would ask the service for a
+// 100 Continue that then reaches a client which cannot take 1xx responses.
+TEST(HttpForwardHead, DropsExpectFromHttp10Requests) {
+  EXPECT_EQ(forward("PUT /f HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+                    {"localhost:8080", "203.0.113.7", "", "https"}),
+            "PUT /f HTTP/1.1\r\nHost: localhost:8080\r\nContent-Length: 2\r\n"
+            "Connection: keep-alive\r\nX-Forwarded-For: 203.0.113.7\r\n"
+            "X-Forwarded-Proto: https\r\n\r\n");
+  RequestHead forwarded;
+  const std::string out = forward("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
+  ASSERT_EQ(parse_request_head(out, forwarded).state, ParseState::kComplete);
+  EXPECT_FALSE(forwarded.expect_continue);
+}
+
 TEST(HttpForwardHead, AppendsToWhatTheBufferHolds) {
   RequestHead head;
   ASSERT_EQ(parse_request_head("GET / HTTP/1.1\r\nHost: a\r\n\r\n", head).state,
