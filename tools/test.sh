@@ -8,14 +8,22 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 # The release build, then (unless TG_PRESET names one preset) the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then every fuzz target for a short budget.
+passed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for preset in ${TG_PRESET:-release asan}; do
   echo "== $preset"
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
-  ctest --preset "$preset" --output-on-failure -j2 "$@"
+  ctest --preset "$preset" --output-on-failure -j2 "$@" | tee "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+  count=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
+  passed=$((passed + ${count:-0}))
 done
 fuzz_seconds="${TG_FUZZ_SECONDS:-10}"
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzz ($fuzz_seconds s per target)"
   bash tools/fuzz.sh "$fuzz_seconds"
+  passed=$((passed + $(ls tests/fuzz/*_fuzz.cc | wc -l)))
 fi
+echo "tests: $passed passed, 0 failed"
