@@ -2,6 +2,8 @@
 // addresses. This file reads the command line and configuration, starts one worker thread
 // per configured core, and turns SIGTERM/SIGINT into a graceful drain.
 #include <libssh/libssh.h>
+#include <mimalloc.h>
+#include <toml++/toml.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -78,7 +80,13 @@ int main(int argc, char** argv) {
                                                   : options.dev_options.admin_port;
       if (text == nullptr || !parse_port(text, port)) return fail(arg + " needs a port 1-65535");
     } else if (arg == "--version") {
-      std::printf("tunnelgate %s\n", tg::version());
+      ssh_init();
+      std::printf("tunnelgate %s\n  tls:     %s\n  ssh:     libssh %s\n  io:      liburing %s\n"
+                  "  json:    simdjson %s\n  config:  toml++ %d.%d.%d\n  alloc:   mimalloc %d\n",
+                  tg::version(), tg::tls::init_library().c_str(), ssh_version(0),
+                  TG_LIBURING_VERSION, TG_SIMDJSON_VERSION, TOML_LIB_MAJOR, TOML_LIB_MINOR,
+                  TOML_LIB_PATCH, mi_version());
+      ssh_finalize();
       return 0;
     } else if (arg == "--help" || arg == "-h") {
       std::printf("%s", kUsage);
@@ -96,6 +104,10 @@ int main(int argc, char** argv) {
       options.dev ? tg::prepare_dev(options.dev_options) : tg::load_config(options.config_path);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return 1;
+  }
+  if (auto files = tg::check_files(*config); !files) {
+    std::fprintf(stderr, "%s\n", files.error().message.c_str());
     return 1;
   }
   if (options.check_only) {

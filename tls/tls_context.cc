@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "tls/dev_ca.h"
@@ -58,6 +60,11 @@ ServerTlsContext::~ServerTlsContext() {
 
 Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::from_files(
     const std::string& chain_path, const std::string& key_path) {
+  for (const std::string* path : {&chain_path, &key_path}) {
+    std::FILE* file = std::fopen(path->c_str(), "rb");
+    if (file == nullptr) return make_error(*path + ": cannot read: " + std::strerror(errno));
+    std::fclose(file);
+  }
   auto ctx = new_server_ctx();
   if (!ctx) return ctx.error();
   std::unique_ptr<ServerTlsContext> context(new ServerTlsContext());

@@ -84,6 +84,7 @@ class ConfigReader {
   std::string path_;
   std::filesystem::path dir_;
   std::string error_;
+  std::map<std::string, int> key_lines_;
 };
 
 bool ConfigReader::section(const toml::table& parent, std::string_view key, bool required,
@@ -154,6 +155,10 @@ bool ConfigReader::string(const Section& section, std::string_view key, bool req
 bool ConfigReader::path(const Section& section, std::string_view key, bool required,
                         std::string& out) {
   if (!string(section, key, required, out)) return false;
+  if (const toml::node* node = section.table.get(key)) {
+    key_lines_[std::string(section.name) + "." + std::string(key)] =
+        static_cast<int>(node->source().begin.line);
+  }
   if (!out.empty()) out = resolve(out);
   return true;
 }
@@ -239,6 +244,7 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
     return false;
   }
   for (std::string& key : config.ssh_host_keys) key = resolve(key);
+  key_lines_["ssh.host_keys"] = static_cast<int>(ssh.table.get("host_keys")->source().begin.line);
   return path(ssh, "authorized_keys", true, config.ssh_authorized_keys);
 }
 
@@ -286,6 +292,7 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
             (!admin || read_admin(*admin, config));
   if (!ok) return make_error(error_);
+  config.key_lines = std::move(key_lines_);
   return config;
 }
 

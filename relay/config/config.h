@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,10 @@ struct Config {
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
+  // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
+  // so errors found when the files are read still point at the config line.
+  std::map<std::string, int> key_lines;
+
   std::uint32_t drain_timeout_ms = 30'000;  // SIGTERM: time in-flight requests get to finish
 };
 
@@ -56,6 +61,11 @@ Result<Config> load_config(const std::string& path);
 
 /// Parses TOML text as if it came from `path` (used by load_config and the tests).
 Result<Config> parse_config(std::string_view text, const std::string& path);
+
+/// Reads every file the config names (certificate chain and key, or the dev CA; SSH host keys;
+/// authorized_keys) the way the relay will, so that a bad file fails before anything listens.
+/// Errors read `config-file:line: message`.
+Status check_files(const Config& config);
 
 /// Parses "host:port", "[v6]:port".
 Result<ListenAddress> parse_listen_address(std::string_view text);

@@ -51,6 +51,26 @@ class CheckConfig(unittest.TestCase):
         self.assertIn(f"{path}:{len(text.splitlines())}:", stderr)
 
 
+    def test_unreadable_certificate_reports_the_config_line(self):
+        lines = self.good.splitlines(keepends=True)
+        cert_line = next(i for i, l in enumerate(lines) if l.startswith("cert ="))
+        lines[cert_line] = 'cert = "missing-cert.pem"\n'
+        path, proc = self.check("".join(lines), "missing-cert.toml")
+        stderr = proc.stderr.decode(errors="replace")
+        self.assertNotEqual(proc.returncode, 0, stderr)
+        self.assertIn(f"{path}:{cert_line + 1}:", stderr)
+        self.assertIn("missing-cert.pem: cannot read", stderr)
+
+    def test_malformed_authorized_keys_reports_the_file_and_line(self):
+        with open(os.path.join(self.relay.dir, "bad_keys"), "w") as f:
+            f.write("# a comment\nssh-ed25519 not-base64!!\n")
+        text = self.good.replace('authorized_keys = "authorized_keys"', 'authorized_keys = "bad_keys"')
+        path, proc = self.check(text, "bad-keys.toml")
+        stderr = proc.stderr.decode(errors="replace")
+        self.assertNotEqual(proc.returncode, 0, stderr)
+        self.assertIn("bad_keys:2:", stderr)
+
+
 class MissingConfig(unittest.TestCase):
     def test_missing_config_file_fails_clearly(self):
         tmp = tempfile.mkdtemp(prefix="tg-cli-")

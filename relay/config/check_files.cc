@@ -1,0 +1,45 @@
+// check_files: reads what the config names exactly as the workers will, once, up front, so
+// `--check-config` and start-up refuse a missing or broken file with the config line that
+// named it instead of failing inside a worker.
+#include <fstream>
+
+#include "relay/config/config.h"
+#include "ssh/ssh.h"
+#include "tls/tls.h"
+
+namespace tg {
+namespace {
+
+Error at(const Config& config, const std::string& key, const std::string& message) {
+  auto it = config.key_lines.find(key);
+  const int line = it == config.key_lines.end() ? 1 : it->second;
+  return make_error(config.source + ":" + std::to_string(line) + ": " + message);
+}
+
+}  // namespace
+
+Status check_files(const Config& config) {
+  tls::init_library();
+  if (config.https_dev_ca.empty()) {
+    auto tls = tls::ServerTlsContext::from_files(config.https_cert, config.https_key);
+    if (!tls) {
+      const bool key_problem = tls.error().message.rfind(config.https_key, 0) == 0;
+      return at(config, key_problem ? "https.key" : "https.cert", tls.error().message);
+    }
+  } else if (auto tls = tls::ServerTlsContext::with_dev_ca(config.https_dev_ca); !tls) {
+    return at(config, "https.dev_ca", tls.error().message);
+  }
+  for (const auto& key : config.ssh_host_keys) {
+    if (!std::ifstream(key)) return at(config, "ssh.host_keys", key + ": cannot read the SSH host key");
+  }
+  auto keys = ssh::AuthorizedKeys::load(config.ssh_authorized_keys);
+  if (!keys) return at(config, "ssh.authorized_keys", keys.error().message);
+  auto server = ssh::Server::create(config.ssh_host_keys, config.ssh_authorized_keys);
+  if (!server) return at(config, "ssh.host_keys", server.error().message);
+  if (!config.admin_token_file.empty() && !std::ifstream(config.admin_token_file)) {
+    return at(config, "admin.token_file", config.admin_token_file + ": cannot read the token");
+  }
+  return Ok{};
+}
+
+}  // namespace tg
