@@ -6,7 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <map>
+#include <sstream>
+#include <thread>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -26,6 +30,7 @@ constexpr const char* kUsage =
     "                                        left with nothing published is closed)\n"
     "  exposures [--since 1h]                names opened, closed and refused (JSON)\n"
     "  reload                                reload certificates and authorized keys\n"
+    "  top [ROUNDS]                          per-worker connections, requests/s, bytes/s\n"
     "  health                                liveness and readiness\n"
     "  metrics                               the Prometheus text\n";
 
@@ -124,6 +129,56 @@ int print_tunnels(const std::string& body) {
   return 0;
 }
 
+// `top`: scrapes /metrics once a second and prints per-worker rates, like top(1) for the
+// relay. Stops after `rounds` screens (0: until interrupted).
+int run_top(const ListenAddress& admin, const std::string& token, unsigned rounds) {
+  std::map<std::string, std::uint64_t> previous;
+  auto previous_time = std::chrono::steady_clock::now();
+  for (unsigned round = 0; rounds == 0 || round <= rounds; ++round) {
+    auto response = call(admin, token, "GET", "/metrics");
+    if (!response || response->status != 200) {
+      std::fprintf(stderr, "tunnelgate ctl: cannot read /metrics%s\n",
+                   response ? "" : (": " + response.error().message).c_str());
+      return 1;
+    }
+    std::map<std::string, std::uint64_t> now;
+    std::istringstream lines(response->body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      const auto space = line.rfind(' ');
+      now[line.substr(0, space)] = std::strtoull(line.c_str() + space + 1, nullptr, 10);
+    }
+    const auto time = std::chrono::steady_clock::now();
+    const double seconds = std::chrono::duration<double>(time - previous_time).count();
+    if (round > 0) {
+      if (rounds == 0) std::printf("\033[H\033[2J");  // a refreshing screen on a terminal
+      std::printf("%-7s %8s %9s %12s %10s %12s %12s\n", "WORKER", "TUNNELS", "SESSIONS",
+                  "CONNECTIONS", "REQ/S", "IN B/S", "OUT B/S");
+      for (unsigned worker = 0;; ++worker) {
+        const std::string label = "{worker=\"" + std::to_string(worker) + "\"}";
+        if (now.find("tunnelgate_tunnels" + label) == now.end()) break;
+        auto rate = [&](const char* name) {
+          const std::string key = name + label;
+          const double delta = static_cast<double>(now[key] - previous[key]);
+          return seconds > 0 ? delta / seconds : 0.0;
+        };
+        std::printf("%-7u %8llu %9llu %12llu %10.1f %12.0f %12.0f\n", worker,
+                    static_cast<unsigned long long>(now["tunnelgate_tunnels" + label]),
+                    static_cast<unsigned long long>(now["tunnelgate_ssh_sessions" + label]),
+                    static_cast<unsigned long long>(now["tunnelgate_visitor_connections" + label]),
+                    rate("tunnelgate_requests_total"), rate("tunnelgate_request_bytes_total"),
+                    rate("tunnelgate_response_bytes_total"));
+      }
+      std::fflush(stdout);
+    }
+    previous = std::move(now);
+    previous_time = time;
+    if (rounds == 0 || round < rounds) std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  return 0;
+}
+
 std::string percent_encode(const std::string& text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
@@ -212,6 +267,10 @@ int run_ctl(int argc, char** argv) {
     if (command != "show") method = "DELETE";
   } else if (command == "exposures") {
     target = "/v1/exposures" + (since.empty() ? "" : "?since=" + percent_encode(since));
+  } else if (command == "top") {
+    const unsigned rounds =
+        words.size() > 1 ? static_cast<unsigned>(std::strtoul(words[1].c_str(), nullptr, 10)) : 0;
+    return run_top(admin, token, rounds);
   } else if (command == "reload") {
     method = "POST";
     target = "/v1/reload";

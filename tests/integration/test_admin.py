@@ -147,6 +147,14 @@ class AdminApi(unittest.TestCase):
         self.assertEqual(again.returncode, 1)
         self.assertIn("no tunnel named", again.stderr.decode())
 
+    def test_ctl_top_shows_every_worker(self):
+        top = harness.run([harness.tg_bin(), "ctl", "--config", self.relay.config_path, "top", "1"],
+                          check=False, timeout=20)
+        self.assertEqual(top.returncode, 0, top.stderr.decode())
+        lines = top.stdout.decode().splitlines()
+        self.assertTrue(lines[0].startswith("WORKER"), lines)
+        self.assertEqual([l.split()[0] for l in lines[1:]], ["0", "1"])
+
     def test_unknown_paths_and_methods(self):
         self.assertEqual(self.get("/v2/nothing")[0], 404)
         self.assertEqual(self.get("/v1/tunnels/x", method="PUT")[0], 405)
