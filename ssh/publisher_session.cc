@@ -181,7 +181,10 @@ void PublisherSession::check_output() {
 int PublisherSession::auth_pubkey(ssh_session, const char* user, ssh_key key, char state,
                                   void* self_ptr) {
   auto* self = static_cast<PublisherSession*>(self_ptr);
-  if (!self->server_->authorized().contains(key)) return SSH_AUTH_DENIED;
+  if (!self->server_->authorized().contains(key)) {
+    self->events_.on_auth_refused(*self);
+    return SSH_AUTH_DENIED;
+  }
   if (state == SSH_PUBLICKEY_STATE_NONE) return SSH_AUTH_SUCCESS;  // "this key would do"
   if (state != SSH_PUBLICKEY_STATE_VALID) return SSH_AUTH_DENIED;
   self->authenticated_ = true;

@@ -144,6 +144,7 @@ class SessionEvents {
                                              const Forward& requested) = 0;
   virtual void on_forward_cancelled(PublisherSession& session, const Forward& forward) = 0;
   virtual void on_authenticated(PublisherSession& session) = 0;
+  virtual void on_auth_refused(PublisherSession& session) = 0;
   /// libssh holds output it could not write to the socket yet.
   virtual void on_output_pending(PublisherSession& session) = 0;
   /// Something waits for `run_deferred()`; call it from the top of the loop.

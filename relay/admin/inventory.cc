@@ -7,34 +7,91 @@
 namespace tg {
 namespace {
 
-struct Metric {
+struct Family {
   const char* name;
   const char* type;
   const char* help;
 };
 
-// The exposition order and text of every line a worker encodes.
-constexpr Metric kMetrics[] = {
+// HELP and TYPE of every family a worker encodes, in exposition order.
+constexpr Family kFamilies[] = {
     {"tunnelgate_requests_total", "counter", "Visitor requests answered."},
-    {"tunnelgate_responses_2xx_total", "counter", "Responses with a 2xx status."},
-    {"tunnelgate_responses_3xx_total", "counter", "Responses with a 3xx status."},
-    {"tunnelgate_responses_4xx_total", "counter", "Responses with a 4xx status."},
-    {"tunnelgate_responses_5xx_total", "counter", "Responses with a 5xx status."},
-    {"tunnelgate_responses_other_total", "counter", "Responses with another status (101)."},
+    {"tunnelgate_responses_total", "counter", "Responses by status class."},
     {"tunnelgate_request_bytes_total", "counter", "Request bytes sent to publishers."},
     {"tunnelgate_response_bytes_total", "counter", "Response bytes sent to visitors."},
     {"tunnelgate_visitors_accepted_total", "counter", "Visitor connections accepted."},
+    {"tunnelgate_tls_handshakes_total", "counter", "Visitor TLS handshakes completed."},
     {"tunnelgate_tls_failures_total", "counter", "Visitor TLS handshakes that failed."},
     {"tunnelgate_handoffs_total", "counter", "Visitor connections handed to another worker."},
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
+    {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused."},
     {"tunnelgate_tunnels", "gauge", "Tunnels published now."},
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
+    {"tunnelgate_handoff_queue_depth", "gauge", "Cross-worker messages waiting for this worker."},
+    {"tunnelgate_tls_handshake_seconds", "histogram",
+     "Time from a visitor's first TLS byte to the finished handshake."},
+    {"tunnelgate_first_response_byte_seconds", "histogram",
+     "Time from a request head read to the publisher's response head."},
 };
 
+void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out.append(name);
+  if (!labels.empty()) {
+    out.push_back('{');
+    out.append(labels);
+    out.push_back('}');
+  }
+  out.push_back(' ');
+  out.append(std::to_string(value));
+  out.push_back('\n');
+}
+
+std::string bound_text(double bound) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", bound);
+  return text;
+}
+
+void histogram(std::string& out, std::string_view name, const LatencyHistogram& h) {
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < LatencyHistogram::kBuckets; ++i) {
+    cumulative += h.counts[i];
+    const std::string le =
+        i + 1 < LatencyHistogram::kBuckets ? bound_text(LatencyHistogram::kBounds[i]) : "+Inf";
+    line(out, std::string(name) + "_bucket", "le=\"" + le + "\"", cumulative);
+  }
+  // The sum travels in microseconds to keep every value an integer between workers.
+  line(out, std::string(name) + "_sum_us", "", static_cast<std::uint64_t>(h.sum_seconds * 1e6));
+  line(out, std::string(name) + "_count", "", h.count);
+}
+
+std::string_view family_of(std::string_view key) {
+  key = key.substr(0, key.find('{'));
+  for (const Family& family : kFamilies) {
+    const std::string_view name = family.name;
+    if (key == name) return name;
+    if (key.size() > name.size() && key.substr(0, name.size()) == name &&
+        (key.substr(name.size()) == "_bucket" || key.substr(name.size()) == "_sum_us" ||
+         key.substr(name.size()) == "_count")) {
+      return name;
+    }
+  }
+  return {};
+}
+
 }  // namespace
+
+void LatencyHistogram::record(std::uint64_t microseconds) {
+  const double seconds = static_cast<double>(microseconds) / 1e6;
+  std::size_t bucket = 0;
+  while (bucket < std::size(kBounds) && seconds > kBounds[bucket]) ++bucket;
+  ++counts[bucket];
+  ++count;
+  sum_seconds += seconds;
+}
 
 void WorkerCounters::count_response(int status) {
   ++requests;
@@ -52,20 +109,29 @@ void WorkerCounters::count_response(int status) {
 }
 
 std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
-  const std::uint64_t values[] = {c.requests,         c.responses_2xx,    c.responses_3xx,
-                                  c.responses_4xx,    c.responses_5xx,    c.responses_other,
-                                  c.bytes_in,         c.bytes_out,        c.visitors_accepted,
-                                  c.tls_failures,     c.handoffs_sent,    c.handoffs_refused,
-                                  c.sessions_accepted, c.forwards_refused, g.tunnels,
-                                  g.sessions,         g.visitor_connections};
-  static_assert(std::size(values) == std::size(kMetrics));
   std::string out;
-  for (std::size_t i = 0; i < std::size(kMetrics); ++i) {
-    out += kMetrics[i].name;
-    out += ' ';
-    out += std::to_string(values[i]);
-    out += '\n';
-  }
+  line(out, "tunnelgate_requests_total", "", c.requests);
+  line(out, "tunnelgate_responses_total", "class=\"2xx\"", c.responses_2xx);
+  line(out, "tunnelgate_responses_total", "class=\"3xx\"", c.responses_3xx);
+  line(out, "tunnelgate_responses_total", "class=\"4xx\"", c.responses_4xx);
+  line(out, "tunnelgate_responses_total", "class=\"5xx\"", c.responses_5xx);
+  line(out, "tunnelgate_responses_total", "class=\"other\"", c.responses_other);
+  line(out, "tunnelgate_request_bytes_total", "", c.bytes_in);
+  line(out, "tunnelgate_response_bytes_total", "", c.bytes_out);
+  line(out, "tunnelgate_visitors_accepted_total", "", c.visitors_accepted);
+  line(out, "tunnelgate_tls_handshakes_total", "", c.tls_handshakes);
+  line(out, "tunnelgate_tls_failures_total", "", c.tls_failures);
+  line(out, "tunnelgate_handoffs_total", "", c.handoffs_sent);
+  line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
+  line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
+  line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
+  line(out, "tunnelgate_forwards_refused_total", "", c.forwards_refused);
+  line(out, "tunnelgate_tunnels", "", g.tunnels);
+  line(out, "tunnelgate_ssh_sessions", "", g.sessions);
+  line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
+  line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
+  histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
+  histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
   return out;
 }
 
@@ -79,25 +145,37 @@ std::map<std::string, std::uint64_t> parse_counters(std::string_view lines) {
 }
 
 std::string render_metrics(const std::map<unsigned, std::string>& counters_by_worker) {
-  std::map<unsigned, std::map<std::string, std::uint64_t>> values;
-  for (const auto& [worker, text] : counters_by_worker) values[worker] = parse_counters(text);
-  std::string out;
-  for (std::size_t i = 0; i < std::size(kMetrics); ++i) {
-    out += "# HELP ";
-    out += kMetrics[i].name;
-    out += ' ';
-    out += kMetrics[i].help;
-    out += "\n# TYPE ";
-    out += kMetrics[i].name;
-    out += ' ';
-    out += kMetrics[i].type;
-    out += '\n';
-    for (const auto& [worker, row] : values) {
-      auto it = row.find(kMetrics[i].name);
-      if (it == row.end()) continue;
-      out += kMetrics[i].name;
-      out += "{worker=\"" + std::to_string(worker) + "\"} " + std::to_string(it->second) + "\n";
+  // Each worker's lines, in its encoding order, grouped by family.
+  std::map<std::string_view, std::string> samples;
+  for (const auto& [worker, text] : counters_by_worker) {
+    const std::string worker_label = "worker=\"" + std::to_string(worker) + "\"";
+    std::istringstream in(text);
+    std::string key;
+    std::uint64_t value = 0;
+    while (in >> key >> value) {
+      const std::string_view family = family_of(key);
+      if (family.empty()) continue;
+      std::string name = key.substr(0, key.find('{'));
+      std::string labels = worker_label;
+      if (const auto brace = key.find('{'); brace != std::string::npos) {
+        labels += "," + key.substr(brace + 1, key.size() - brace - 2);
+      }
+      std::string& out = samples[family];
+      if (name.ends_with("_sum_us")) {  // back to seconds for Prometheus
+        name.resize(name.size() - 3);
+        char seconds[48];
+        std::snprintf(seconds, sizeof seconds, "%.6f", static_cast<double>(value) / 1e6);
+        out += name + "{" + labels + "} " + seconds + "\n";
+      } else {
+        out += name + "{" + labels + "} " + std::to_string(value) + "\n";
+      }
     }
+  }
+  std::string out;
+  for (const Family& family : kFamilies) {
+    out += std::string("# HELP ") + family.name + " " + family.help + "\n";
+    out += std::string("# TYPE ") + family.name + " " + family.type + "\n";
+    out += samples[family.name];
   }
   return out;
 }

@@ -3,13 +3,27 @@
 /// asked through the mailboxes; worker 0 joins the parts. No shared counters, no locks.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace tg {
+
+/// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
+struct LatencyHistogram {
+  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                       0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
+                                       5,      10};
+  static constexpr std::size_t kBuckets = std::size(kBounds) + 1;  // the last is +Inf
+  std::uint64_t counts[kBuckets] = {};
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+  void record(std::uint64_t microseconds);
+};
 
 /// Counters one worker keeps for itself (only its own thread writes them).
 struct WorkerCounters {
@@ -22,6 +36,10 @@ struct WorkerCounters {
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
   std::uint64_t sessions_accepted = 0;
   std::uint64_t forwards_refused = 0;
+  std::uint64_t tls_handshakes = 0;
+  std::uint64_t ssh_auth_failures = 0;
+  LatencyHistogram tls_handshake;        // first ClientHello byte to handshake done
+  LatencyHistogram first_response_byte;  // request head read to response head received
 
   void count_response(int status);
 };
@@ -31,6 +49,7 @@ struct WorkerGauges {
   std::uint64_t tunnels = 0;
   std::uint64_t sessions = 0;
   std::uint64_t visitor_connections = 0;
+  std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
 };
 
 /// "name value\n" lines for one worker.

@@ -59,6 +59,16 @@ class Mailboxes {
   std::unique_ptr<Message> send(Ring& ring, unsigned from, unsigned to,
                                 std::unique_ptr<Message> message);
 
+  /// Messages queued for `worker` and not yet taken (approximate while others send).
+  std::uint64_t depth(unsigned worker) {
+    std::uint64_t total = 0;
+    for (unsigned from = 0; from < workers_; ++from) {
+      Queue& q = queue(from, worker);
+      total += q.tail.load(std::memory_order_relaxed) - q.head.load(std::memory_order_relaxed);
+    }
+    return total;
+  }
+
   /// Takes every message queued for `worker`. Call from the receiving worker only.
   template <typename Fn>
   void drain(unsigned worker, Fn&& handle) {

@@ -70,6 +70,7 @@ VisitorConnection::~VisitorConnection() {
 }
 
 void VisitorConnection::start(std::string_view initial_ciphertext) {
+  accepted_us_ = monotonic_us();
   deadline_ms_ = worker_.now_ms() + worker_.config().handshake_timeout_ms;
   WOLFSSL* ssl = worker_.tls().new_session(server_name_);
   if (ssl == nullptr) {
@@ -201,6 +202,8 @@ void VisitorConnection::pump() {
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
     exchange_started_us_ = monotonic_us();
+    ++worker_.counters().tls_handshakes;
+    worker_.counters().tls_handshake.record(exchange_started_us_ - accepted_us_);
   }
   // Repeat while anything moves: a full buffer stops a stage, and the next stage draining
   // it must let the earlier one run again without waiting for another packet.
@@ -490,6 +493,7 @@ void VisitorConnection::parse_response_heads() {
       return;
     }
     status_ = head.status;
+    worker_.counters().first_response_byte.record(monotonic_us() - exchange_started_us_);
     event_stream_ = http::find_header(head.headers.data(), head.header_count, "content-type")
                         .starts_with("text/event-stream");
     response_framing_ = head.framing;

@@ -129,6 +129,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   int status_ = 0;
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
+  std::uint64_t accepted_us_ = 0;
   std::uint64_t bytes_in_ = 0;   // request bytes sent to the publisher
   std::uint64_t bytes_out_ = 0;  // response bytes sent to the visitor
 };

@@ -599,6 +599,8 @@ Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
+void Worker::on_auth_refused(ssh::PublisherSession&) { ++counters_.ssh_auth_failures; }
+
 void Worker::on_authenticated(ssh::PublisherSession& session) {
   if (SessionSlot* slot = slot_of(session.id())) slot->authenticated = true;
 }
@@ -944,6 +946,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.tunnels = tunnels_.size();
   gauges.sessions = sessions_.size();
   gauges.visitor_connections = visitors_.size();
+  gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   reply->counters = encode_counters(counters_, gauges);
   return reply;
 }

@@ -87,6 +87,7 @@ class Worker final : public ssh::SessionEvents {
                                           const ssh::Forward& requested) override;
   void on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) override;
   void on_authenticated(ssh::PublisherSession& session) override;
+  void on_auth_refused(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
   void on_deferred_work(ssh::PublisherSession& session) override;
 

@@ -117,8 +117,22 @@ class AdminApi(unittest.TestCase):
         text = body.decode()
         self.assertIn("# TYPE tunnelgate_requests_total counter", text)
         total = sum(int(line.split()[-1]) for line in text.splitlines()
-                    if line.startswith("tunnelgate_responses_2xx_total{"))
+                    if line.startswith("tunnelgate_responses_total{") and 'class="2xx"' in line)
         self.assertGreaterEqual(total, 3)
+        handshakes = sum(int(line.split()[-1]) for line in text.splitlines()
+                         if line.startswith("tunnelgate_tls_handshake_seconds_count{"))
+        self.assertGreaterEqual(handshakes, 3)
+        # Every sample parses as `name{labels} number` under a family declared by # TYPE.
+        families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+        for line in text.splitlines():
+            if line.startswith("#") or not line:
+                continue
+            name, _, value = line.rpartition(" ")
+            self.assertRegex(name, r'^[a-z_]+\{worker="\d+"(,[a-z]+="[^"]*")*\}$', line)
+            float(value)
+            base = name.split("{")[0]
+            self.assertTrue(any(base == f or base in (f + "_bucket", f + "_sum", f + "_count")
+                                for f in families), line)
         workers = {line.split('"')[1] for line in text.splitlines()
                    if line.startswith("tunnelgate_tunnels{")}
         self.assertEqual(workers, {"0", "1"})

@@ -37,9 +37,12 @@ TEST(Metrics, EachWorkerHasItsOwnSeriesInExpositionFormat) {
   const std::string text = render_metrics({{0, encode_counters(a, ga)}, {1, encode_counters(b, gb)}});
   EXPECT_NE(text.find("# TYPE tunnelgate_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("tunnelgate_requests_total{worker=\"0\"} 2\n"), std::string::npos);
-  EXPECT_NE(text.find("tunnelgate_responses_5xx_total{worker=\"0\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("tunnelgate_responses_2xx_total{worker=\"1\"} 1\n"), std::string::npos);
-  EXPECT_NE(text.find("tunnelgate_responses_other_total{worker=\"1\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_responses_total{worker=\"0\",class=\"5xx\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_responses_total{worker=\"1\",class=\"2xx\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_responses_total{worker=\"1\",class=\"other\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(text.find("# TYPE tunnelgate_tunnels gauge\n"), std::string::npos);
   EXPECT_NE(text.find("tunnelgate_visitor_connections{worker=\"0\"} 7\n"), std::string::npos);
   // Every sample line is "name{labels} value": nothing else between HELP/TYPE lines.
@@ -51,6 +54,29 @@ TEST(Metrics, EachWorkerHasItsOwnSeriesInExpositionFormat) {
     if (line.rfind("# ", 0) == 0) continue;
     EXPECT_NE(line.find("{worker=\""), std::string::npos) << line;
   }
+}
+
+TEST(Metrics, HistogramsAreCumulativeWithSumAndCountInSeconds) {
+  WorkerCounters c;
+  c.tls_handshake.record(80);       // 0.08 ms: the first bucket
+  c.tls_handshake.record(3'000);    // 3 ms: le=0.005
+  c.tls_handshake.record(20'000'000);  // 20 s: only +Inf
+  const std::string text = render_metrics({{0, encode_counters(c, WorkerGauges{})}});
+  EXPECT_NE(text.find("# TYPE tunnelgate_tls_handshake_seconds histogram\n"), std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_bucket{worker=\"0\",le=\"0.0001\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_bucket{worker=\"0\",le=\"0.0025\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_bucket{worker=\"0\",le=\"0.005\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_bucket{worker=\"0\",le=\"10\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_bucket{worker=\"0\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_count{worker=\"0\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("tunnelgate_tls_handshake_seconds_sum{worker=\"0\"} 20.003080\n"),
+            std::string::npos);
 }
 
 TEST(Metrics, CountersRoundTrip) {
