@@ -1,9 +1,19 @@
 #include "relay/io/mailbox.h"
 
+#include <unistd.h>
+
 namespace tg::io {
 
 Mailboxes::Mailboxes(unsigned workers)
     : workers_(workers), queues_(static_cast<std::size_t>(workers) * workers), targets_(workers) {}
+
+Mailboxes::~Mailboxes() {
+  for (unsigned to = 0; to < workers_; ++to) {
+    drain(to, [](std::unique_ptr<Message> message) {
+      if (message->fd >= 0) ::close(message->fd);
+    });
+  }
+}
 
 void Mailboxes::attach(unsigned worker, int ring_fd, Completion* wake) {
   targets_[worker].ring_fd = ring_fd;

@@ -50,6 +50,11 @@ struct Message {
 class Mailboxes {
  public:
   explicit Mailboxes(unsigned workers);
+  /// Frees what is still queued (workers that stopped before taking it): after the workers
+  /// have been joined, so no one sends any more. Sockets in it are closed.
+  ~Mailboxes();
+  Mailboxes(const Mailboxes&) = delete;
+  Mailboxes& operator=(const Mailboxes&) = delete;
 
   /// Each worker registers its ring fd and the completion its wake-ups should carry.
   void attach(unsigned worker, int ring_fd, Completion* wake);
