@@ -249,10 +249,12 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 }
 
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
-  return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "idle_timeout_ms",
+  return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
+                             "idle_timeout_ms",
                              "drain_timeout_ms"}) &&
          integer(limits, "max_head_bytes", 1024, 16 * 1024, config.max_head_bytes) &&
          integer(limits, "handshake_timeout_ms", 1, 300'000, config.handshake_timeout_ms) &&
+         integer(limits, "header_timeout_ms", 1, 300'000, config.header_timeout_ms) &&
          integer(limits, "idle_timeout_ms", 1, 86'400'000, config.idle_timeout_ms) &&
          integer(limits, "drain_timeout_ms", 1, 600'000, config.drain_timeout_ms);
 }

@@ -48,6 +48,7 @@ struct Config {
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
+  std::uint32_t header_timeout_ms = 10'000;    // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.

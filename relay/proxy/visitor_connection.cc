@@ -262,9 +262,14 @@ void VisitorConnection::process_plain() {
         if (result.state == http::ParseState::kIncomplete) {
           if (in_plain_.size() >= worker_.config().max_head_bytes) {
             respond_error(431, "the request head is larger than the relay accepts");
+          } else if (head_deadline_ms_ == 0) {
+            // Slowloris: a head that has started must arrive whole within the timeout,
+            // however slowly its bytes trickle in.
+            head_deadline_ms_ = worker_.now_ms() + worker_.config().header_timeout_ms;
           }
           return;
         }
+        head_deadline_ms_ = 0;
         if (result.state == http::ParseState::kError) {
           respond_error(result.error_status, result.error_reason);
           return;
@@ -695,6 +700,10 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
       close_gracefully();
       return;
     }
+  }
+  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ && phase_ == Phase::kReadingHead) {
+    respond_error(408, "the request head did not arrive in time");
+    return;
   }
   if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
     if (phase_ == Phase::kHandshake) {
