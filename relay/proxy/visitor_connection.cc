@@ -314,8 +314,10 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     return;
   }
   if (fixed_status_ != 0) {
-    respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
-                                                      : "the publisher of this name is offline");
+    respond_error(fixed_status_,
+                  fixed_status_ == 404   ? "no tunnel has this name"
+                  : fixed_status_ == 503 ? "this tunnel has as many open connections as allowed"
+                                         : "the publisher of this name is offline");
     return;
   }
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);

@@ -7,7 +7,8 @@ namespace tg {
 NameRegistry::NameRegistry() : owners_(std::make_unique<RouteTable>()) {}
 NameRegistry::~NameRegistry() = default;
 
-NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const NameOwner& owner) {
+NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const NameOwner& owner,
+                                               std::size_t max_per_key) {
   std::lock_guard lock(mutex_);
   const NameOwner* current = owners_->find(name);
   ClaimResult result{Outcome::kGranted, {}};
@@ -16,7 +17,11 @@ NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const Nam
     if (current->key_fingerprint != owner.key_fingerprint) {
       return {Outcome::kHeldByOtherKey, *current};
     }
-    result = {Outcome::kTakenOver, *current};
+    result = {Outcome::kTakenOver, *current};  // same key: its count does not change
+  } else {
+    std::size_t& held = names_per_key_[owner.key_fingerprint];
+    if (max_per_key != 0 && held >= max_per_key) return {Outcome::kKeyAtLimit, {}};
+    ++held;
   }
   owners_->set_online(name, owner);
   return result;
@@ -24,6 +29,10 @@ NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const Nam
 
 void NameRegistry::release(const std::string& name, std::uint64_t session_id) {
   std::lock_guard lock(mutex_);
+  const NameOwner* current = owners_->find(name);
+  if (current == nullptr || !current->online || current->session_id != session_id) return;
+  auto it = names_per_key_.find(current->key_fingerprint);
+  if (it != names_per_key_.end() && --it->second == 0) names_per_key_.erase(it);
   owners_->set_offline(name, session_id);
 }
 

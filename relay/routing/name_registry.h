@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_map>
 
 namespace tg {
 
@@ -36,13 +37,15 @@ class NameRegistry {
     kHeldByOtherKey,  // refused: another key publishes it
     kTakenOver,       // the same key held it from another session: that session must go
     kAlreadyYours,    // this very session already holds it
+    kKeyAtLimit,      // refused: the key already publishes `max_per_key` names
   };
   struct ClaimResult {
     Outcome outcome;
     NameOwner previous;  // with kTakenOver and kHeldByOtherKey
   };
 
-  ClaimResult claim(const std::string& name, const NameOwner& owner);
+  /// `max_per_key` bounds how many names one key may hold at once (0: no bound).
+  ClaimResult claim(const std::string& name, const NameOwner& owner, std::size_t max_per_key = 0);
   /// Frees `name` if `session_id` still holds it. The name is remembered as offline (so its
   /// visitors hear "publisher offline", not "no such name") until reclaimed or evicted.
   void release(const std::string& name, std::uint64_t session_id);
@@ -51,6 +54,7 @@ class NameRegistry {
  private:
   mutable std::mutex mutex_;
   std::unique_ptr<RouteTable> owners_;
+  std::unordered_map<std::string, std::size_t> names_per_key_;  // online names by key
 };
 
 }  // namespace tg

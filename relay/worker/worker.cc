@@ -487,6 +487,13 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
 
 void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
                            std::string name, int fixed_status) {
+  if (fixed_status == 0) {
+    Tunnel* tunnel = find_tunnel(name);
+    if (tunnel != nullptr &&
+        tunnel->open_connections >= shared_.config.max_connections_per_tunnel) {
+      fixed_status = 503;  // answered by the relay; the publisher sees nothing
+    }
+  }
   std::string server_name = fixed_status == 404 && name.find('.') != std::string::npos
                                 ? name
                                 : name + "." + shared_.config.domain;
@@ -660,8 +667,9 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     decision.message = "tunnelgate: the relay is shutting down\n";
     return decision;
   }
-  const auto claim = shared_.registry.claim(
-      name, NameOwner{index_, session.id(), session.key_fingerprint(), true});
+  const auto claim =
+      shared_.registry.claim(name, NameOwner{index_, session.id(), session.key_fingerprint(), true},
+                             shared_.config.max_tunnels_per_key);
   switch (claim.outcome) {
     case NameRegistry::Outcome::kHeldByOtherKey:
       ++counters_.forwards_refused;
@@ -674,6 +682,13 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                      .add("reason", "held by another key")
                      .finish());
       record_exposure("refused", name, session, "held by another key");
+      return decision;
+    case NameRegistry::Outcome::kKeyAtLimit:
+      ++counters_.forwards_refused;
+      decision.message = "tunnelgate: cannot publish \"" + name + "\": this key already publishes " +
+                         std::to_string(shared_.config.max_tunnels_per_key) +
+                         " names, the most the relay allows one key\n";
+      record_exposure("refused", name, session, "tunnels per key limit");
       return decision;
     case NameRegistry::Outcome::kAlreadyYours:
       decision.message = "tunnelgate: \"" + name + "\" is already published by this session\n";

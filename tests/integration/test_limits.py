@@ -52,3 +52,46 @@ class SlowHeads(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PerKeyAndPerTunnelCaps(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, keys=("alice", "bob"), extra_config=(
+            "\n[limits]\nmax_tunnels_per_key = 2\nmax_connections_per_tunnel = 2\n"))
+        cls.backend = harness.class_backend(cls, "caps-backend")
+
+    def test_a_key_may_hold_only_so_many_names(self):
+        port = self.backend.port
+        pub = self.relay.publish(f"cap-a:80:localhost:{port}")
+        self.addCleanup(pub.close)
+        pub.wait_for_url()
+        more = self.relay.publish(f"cap-b:80:localhost:{port}")
+        self.addCleanup(more.close)
+        more.wait_for_url()
+        third = self.relay.publish(f"cap-c:80:localhost:{port}")
+        self.addCleanup(third.close)
+        third.wait_for_text("the most the relay allows one key")
+        other = self.relay.publish(f"cap-d:80:localhost:{port}", key="bob")  # bob has his own
+        self.addCleanup(other.close)
+        other.wait_for_url()
+        more.close()  # a name freed makes room again
+        harness.wait_until(lambda: self.relay.curl("cap-b", "/whoami").status == 502, 10)
+        again = self.relay.publish(f"cap-e:80:localhost:{port}")
+        self.addCleanup(again.close)
+        again.wait_for_url()
+
+    def test_a_tunnel_takes_only_so_many_connections(self):
+        pub = self.relay.publish(f"crowd:80:localhost:{self.backend.port}", key="bob")
+        self.addCleanup(pub.close)
+        pub.wait_for_url()
+        held = []
+        for _ in range(2):
+            sock = harness.open_tls(self.relay.https_port, f"crowd.{self.relay.domain}",
+                                    self.relay.ca_path)
+            self.addCleanup(sock.close)
+            held.append(sock)
+        harness.wait_until(lambda: self.relay.curl("crowd", "/whoami").status == 503, 10)
+        for sock in held:
+            sock.close()
+        harness.wait_until(lambda: self.relay.curl("crowd", "/whoami").status == 200, 10)
