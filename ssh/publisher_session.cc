@@ -499,9 +499,12 @@ void PublisherSession::pull(Channel* channel) {
     return;
   }
   char chunk[16 * 1024];
+  // The sink may finish its exchange and release the channel while taking the data: keep
+  // the channel alive until this walk is over.
+  ++walking_;
   while (!channel->released && channel->buffered > 0) {
     const std::size_t room = room_of(*channel);
-    if (room == 0) return;
+    if (room == 0) break;
     const std::size_t want = std::min({room, channel->buffered, sizeof chunk});
     // With bytes already buffered, libssh serves this from its buffer without reading the
     // socket (so no callback runs from inside this call) and re-opens the window.
@@ -517,6 +520,8 @@ void PublisherSession::pull(Channel* channel) {
     channel->sink->on_channel_data(chunk, static_cast<std::size_t>(n));
   }
   deliver_pending(*channel);
+  --walking_;
+  if (walking_ == 0 && in_libssh_ == 0) free_released_channels();
   check_output();
 }
 
