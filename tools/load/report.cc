@@ -123,9 +123,12 @@ void print_text(const Summary& s, std::FILE* out) {
                  ms(static_cast<std::uint64_t>(v.latency.mean())).c_str(),
                  o.rate > 0 ? ", from scheduled send times" : "");
     if (v.sse_events > 0) {
-      std::fprintf(
-          out, "  sse          %llu events, added latency (backend write → visitor read) %s\n",
-          static_cast<unsigned long long>(v.sse_events), text_percentiles(v.sse_latency).c_str());
+      std::fprintf(out,
+                   "  sse          %llu events, added latency (backend write → visitor read) %s\n"
+                   "               tool cpu %.1f µs/event\n",
+                   static_cast<unsigned long long>(v.sse_events),
+                   text_percentiles(v.sse_latency).c_str(),
+                   per_request_us(s.process_cpu_ns, v.sse_events));
     }
     std::fprintf(
         out, "  handshakes   %llu in the window (%.1f/s); connect → TLS done p50 %s  p99 %s\n",
@@ -225,8 +228,9 @@ void print_json(const Summary& s, std::FILE* out) {
     field("bytes_received", integer(v.bytes_received));
     field("sent_mb_per_s", number(static_cast<double>(v.bytes_sent) / 1e6 / seconds));
     field("received_mb_per_s", number(static_cast<double>(v.bytes_received) / 1e6 / seconds));
-    field("sse", "{\"events\":" + integer(v.sse_events) +
-                     ",\"added_latency_us\":" + json_percentiles(v.sse_latency) + "}");
+    field("sse", "{\"events\":" + integer(v.sse_events) + ",\"added_latency_us\":" +
+                     json_percentiles(v.sse_latency) + ",\"cpu_us_per_event\":" +
+                     number(per_request_us(s.process_cpu_ns, v.sse_events)) + "}");
     std::string cpu =
         "{\"total_us_per_request\":" + number(per_request_us(s.process_cpu_ns, v.requests)) +
         ",\"visitor_us_per_request\":" + number(per_request_us(visitor_cpu(s), v.requests));
