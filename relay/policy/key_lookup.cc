@@ -1,28 +1,17 @@
 // KeyLookup over name/value pairs: a linear scan (requests carry a few dozen headers), with a
 // second value for the same name making the answer unusable.
+#include "relay/http/http.h"
 #include "relay/policy/context.h"
 
 namespace tg::policy {
 namespace {
-
-char ascii_lower(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-  }
-  return true;
-}
 
 template <bool kIgnoreCase>
 Lookup find_pair(const void* object, std::size_t size, std::string_view key) noexcept {
   const auto* pairs = static_cast<const KeyValue*>(object);
   Lookup result;
   for (std::size_t i = 0; i < size; ++i) {
-    bool same = kIgnoreCase ? iequals(pairs[i].key, key) : pairs[i].key == key;
+    bool same = kIgnoreCase ? http::iequals(pairs[i].key, key) : pairs[i].key == key;
     if (!same) continue;
     if (result.state == Lookup::State::kFound && result.value != pairs[i].value) {
       return Lookup::unusable();

@@ -170,6 +170,20 @@ class PolicyLoader {
     return true;
   }
 
+  // Compiles `texts` onto the policy's access roots, giving their range.
+  bool access_expressions(const std::vector<const toml::value<std::string>*>& texts,
+                          std::uint32_t& begin, std::uint32_t& count) {
+    auto& roots = policy_->access_roots;
+    begin = static_cast<std::uint32_t>(roots.size());
+    for (const auto* text : texts) {
+      CompiledExpression compiled;
+      if (!expression(*text, kAccessPhase, compiled)) return false;
+      roots.push_back(compiled.root);
+    }
+    count = static_cast<std::uint32_t>(roots.size()) - begin;
+    return true;
+  }
+
   bool read_access(const toml::table& table, std::size_t index) {
     constexpr std::string_view kWhere = "[[access]]";
     int line = TomlReader::line_of(table);
@@ -189,20 +203,10 @@ class PolicyLoader {
                           "an [[access]] rule needs allow or deny expressions (to deny "
                           "everything, write deny = [\"true\"])");
     }
-    auto& roots = policy_->access_roots;
-    CompiledExpression compiled;
-    rule.deny_begin = static_cast<std::uint32_t>(roots.size());
-    for (const auto* text : deny) {
-      if (!expression(*text, kAccessPhase, compiled)) return false;
-      roots.push_back(compiled.root);
+    if (!access_expressions(deny, rule.deny_begin, rule.deny_count) ||
+        !access_expressions(allow, rule.allow_begin, rule.allow_count)) {
+      return false;
     }
-    rule.deny_count = static_cast<std::uint32_t>(roots.size()) - rule.deny_begin;
-    rule.allow_begin = static_cast<std::uint32_t>(roots.size());
-    for (const auto* text : allow) {
-      if (!expression(*text, kAccessPhase, compiled)) return false;
-      roots.push_back(compiled.root);
-    }
-    rule.allow_count = static_cast<std::uint32_t>(roots.size()) - rule.allow_begin;
     policy_->access_rules.push_back(rule);
     policy_->access_rule_ids.push_back(id);
     return true;
