@@ -21,6 +21,7 @@
 #include "relay/ctl/ctl.h"
 #include "relay/dev/dev_state.h"
 #include "relay/log/log.h"
+#include "relay/policy/policy.h"
 #include "relay/worker/shared.h"
 #include "relay/worker/worker.h"
 #include "tls/tls.h"
@@ -120,6 +121,18 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
+  // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
+  auto first_policy = std::make_shared<const tg::policy::Policy>();
+  if (!config->policy_file.empty()) {
+    auto loaded = tg::policy::load_policy(config->policy_file);
+    if (!loaded) {
+      std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
+      return 1;
+    }
+    first_policy = std::make_shared<const tg::policy::Policy>(std::move(*loaded));
+  }
+
   unsigned workers = config->workers;
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   if (workers == 0) workers = cores;
@@ -133,13 +146,16 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  tg::Shared shared(std::move(*config), workers, std::move(*secret));
+  tg::Shared shared(std::move(*config), workers, std::move(*secret), first_policy);
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)
                          .add("libssh", ssh_version(0))
                          .add("workers", workers)
                          .add("config", shared.config.source)
+                         .add("policy", shared.config.policy_file.empty()
+                                            ? std::string("none: nothing is exposed")
+                                            : shared.config.policy_file)
                          .finish());
 
   std::vector<std::unique_ptr<tg::Worker>> worker_objects;

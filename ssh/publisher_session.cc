@@ -96,6 +96,10 @@ void PublisherSession::run_deferred() {
   ++walking_;
   notify_channels();
   --walking_;
+  if (!dead_ && options_changed_) {
+    options_changed_ = false;
+    events_.on_options(*this);
+  }
   if (!dead_ && session_channel_ready_ && !told_.empty()) flush_told();
   free_released_channels();
   if (!dead_) check_output();
@@ -255,6 +259,13 @@ void PublisherSession::apply_options(std::string_view command) {
     if (key == "host" && valid_host_value(value)) {
       host_override_.assign(value);
       tell("tunnelgate: your service will see Host: " + host_override_ + "\n");
+    } else if (key == "class" &&
+               (value == "human" || value == "workload" || value == "agent")) {
+      requested_class_.assign(value);
+      options_changed_ = true;
+      request_deferred();
+    } else if (key == "class") {
+      tell("tunnelgate: ignored class=: use class=human, class=workload or class=agent\n");
     } else if (key == "host") {
       tell("tunnelgate: ignored host=: use host=NAME[:PORT] (letters, digits, . - : only)\n");
     } else {
@@ -262,7 +273,8 @@ void PublisherSession::apply_options(std::string_view command) {
       for (char& c : shown) {
         if (c < 0x20 || c > 0x7e) c = '?';
       }
-      tell("tunnelgate: ignored unknown option \"" + shown + "\" (known: host=NAME[:PORT])\n");
+      tell("tunnelgate: ignored unknown option \"" + shown +
+           "\" (known: host=NAME[:PORT], class=human|workload|agent)\n");
     }
   }
 }

@@ -147,6 +147,8 @@ class SessionEvents {
   virtual void on_auth_refused(PublisherSession& session) = 0;
   /// libssh holds output it could not write to the socket yet.
   virtual void on_output_pending(PublisherSession& session) = 0;
+  /// The session command set options (`class=…`) after the forwards were granted.
+  virtual void on_options(PublisherSession& session) = 0;
   /// Something waits for `run_deferred()`; call it from the top of the loop.
   virtual void on_deferred_work(PublisherSession& session) = 0;
 
@@ -202,6 +204,8 @@ class PublisherSession {
   /// `host=…` from the session command: the Host header the publisher's service expects
   /// (the SSH protocol never tells the server the target of `-R`, only the client knows it).
   const std::string& host_override() const { return host_override_; }
+  /// `class=human|workload|agent` from the session command ("" when not asked for).
+  const std::string& requested_class() const { return requested_class_; }
 
  private:
   static int auth_pubkey(ssh_session, const char* user, ssh_key key, char state, void* self);
@@ -249,10 +253,12 @@ class PublisherSession {
   int walking_ = 0;           // >0: channels_ is being walked (frees wait)
   bool direct_delivery_ = false;  // inside on_ready's poll: callbacks may call sinks
   bool deferred_requested_ = false;
+  bool options_changed_ = false;  // tell the worker from run_deferred, outside libssh
   std::string user_;
   std::string key_fingerprint_;
   std::string command_;
   std::string host_override_;
+  std::string requested_class_;
   std::string told_;  // text waiting for the session channel
   std::vector<Forward> forwards_;
   std::uint32_t next_virtual_port_ = 10000;

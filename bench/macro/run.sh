@@ -429,6 +429,19 @@ key = "key.pem"
 listen = ["127.0.0.1:$TG_SSH_PORT"]
 host_keys = ["host_key"]
 authorized_keys = "authorized_keys"
+
+[policy]
+file = "policy.toml"
+EOF
+  # One expose rule and one access rule, so every request pays a real policy decision.
+  cat >tg/policy.toml <<'EOF'
+[[expose]]
+names = ["notes"]
+
+[[access]]
+names = ["notes"]
+allow = ['http.method == "POST" || http.method == "GET"']
+deny = ['http.path.startsWith("/admin")']
 EOF
   (cd tg && exec "$TG_BIN" --config "$WORK/tg/tunnelgate.toml" >stdout.log 2>stderr.log) &
   TG_PID=$!; started "$TG_PID"

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "relay/config/config.h"
+#include "relay/policy/policy.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -38,6 +39,10 @@ Status check_files(const Config& config) {
   if (!server) return at(config, "ssh.host_keys", server.error().message);
   if (!config.admin_token_file.empty() && !std::ifstream(config.admin_token_file)) {
     return at(config, "admin.token_file", config.admin_token_file + ": cannot read the token");
+  }
+  if (!config.policy_file.empty()) {
+    // The policy's own errors already read `policy-file:line:col: message`.
+    if (auto policy = policy::load_policy(config.policy_file); !policy) return policy.error();
   }
   return Ok{};
 }

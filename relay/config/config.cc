@@ -215,7 +215,8 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top,
-                    {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits"}) &&
+                    {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
+                     "policy"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -290,12 +291,14 @@ Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin;
+  std::optional<Section> https, ssh, limits, admin, policy;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
-            (!admin || read_admin(*admin, config));
+            (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
+            (!policy || (known_keys(*policy, {"file"}) &&
+                         path(*policy, "file", true, config.policy_file)));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

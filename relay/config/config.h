@@ -40,6 +40,9 @@ struct Config {
   std::vector<std::string> ssh_host_keys;
   std::string ssh_authorized_keys;
 
+  // [policy] (optional; without it the empty policy applies: nothing is exposed)
+  std::string policy_file;
+
   // [admin] (optional): the operator's HTTP API, served by worker 0.
   bool admin_enabled = false;
   ListenAddress admin_listen;

@@ -117,8 +117,21 @@ Result<Config> prepare_dev(const DevOptions& options) {
     out << public_line;
   }
 
+  // --dev's policy: whoever holds a key in authorized_keys may publish any name, anyone may
+  // call it. Written once; edit it and send SIGHUP to try rules.
+  const std::string policy = dir + "/dev-policy.toml";
+  if (!exists(policy)) {
+    const std::string text =
+        "# The policy of tunnelgate --dev (see relay/policy/POLICY.md for the language).\n"
+        "# Any authorized key may publish any name; anyone may call what is published.\n"
+        "[[expose]]\nid = \"dev-expose\"\nnames = [\"*\"]\nclasses = [\"human\", \"workload\", "
+        "\"agent\"]\n\n[[access]]\nid = \"dev-access\"\nnames = [\"*\"]\nallow = ['true']\n";
+    if (auto st = write_text(policy, text, 0644); !st) return st.error();
+  }
+
   Config config;
   config.source = "<dev>";
+  config.policy_file = policy;
   config.workers = 0;
   config.domain = "localhost";
   config.state_dir = dir;

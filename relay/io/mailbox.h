@@ -43,6 +43,7 @@ struct Message {
   std::uint64_t request_id = 0;  // admin kinds: which admin request this belongs to
   std::string tunnels_json;      // kSnapshotReply: JSON objects, comma-separated
   std::string counters;          // kSnapshotReply: "name value" lines (see admin/inventory.h)
+  std::shared_ptr<const void> payload;  // kReload: the new policy, loaded once by worker 0
   bool exposures = false;        // kSnapshot: describe exposure history, not live tunnels
   std::uint64_t since_epoch_ms = 0;  // kSnapshot with exposures: events at or after this
 };

@@ -18,12 +18,14 @@
 
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
+#include "relay/policy/policy.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
 namespace tg {
 
 class Worker;
+struct Tunnel;
 
 class VisitorConnection final : public ssh::ChannelSink {
  public:
@@ -64,6 +66,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool decrypt();
   void process_plain();
   void handle_request(const http::RequestHead& head, std::size_t head_size);
+  policy::AccessDecision decide_access(const http::RequestHead& head, const Tunnel& tunnel) const;
   void move_request_body();
   void flush_to_publisher();
   void parse_response_heads();
@@ -128,6 +131,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool keep_visitor_ = true;       // the visitor connection survives this exchange
   bool event_stream_ = false;      // the response is text/event-stream (never "finishes")
   int status_ = 0;
+  std::string request_id_;     // set when the relay refuses, so the visitor can quote it
+  std::string rule_;           // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
   std::uint64_t accepted_us_ = 0;

@@ -3,27 +3,33 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <cstdint>
 #include <string>
 
 #include "relay/config/config.h"
 #include "relay/io/mailbox.h"
+#include "relay/policy/policy.h"
 #include "relay/routing/name_registry.h"
 
 namespace tg {
 
 struct Shared {
-  Shared(Config cfg, unsigned workers, std::string secret)
+  Shared(Config cfg, unsigned workers, std::string secret,
+         std::shared_ptr<const policy::Policy> first_policy)
       : config(std::move(cfg)),
         worker_count(workers),
         mailboxes(workers),
-        name_secret(std::move(secret)) {}
+        name_secret(std::move(secret)),
+        initial_policy(std::move(first_policy)) {}
 
   const Config config;
   const unsigned worker_count;
   NameRegistry registry;
   io::Mailboxes mailboxes;
   const std::string name_secret;  // keys the stable names
+  // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
+  const std::shared_ptr<const policy::Policy> initial_policy;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

@@ -140,6 +140,7 @@ Status Worker::start() {
   if (!ssh_server) return ssh_server.error();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
   certificate_digest_ = file_digest(cfg.https_dev_ca.empty() ? cfg.https_cert : cfg.https_dev_ca);
+  policy_ = shared_.initial_policy;
   mailbox_completion_ = {&Worker::on_mailbox, this};
   shared_.mailboxes.attach(index_, ring_.fd(), &mailbox_completion_);
   if (index_ == 0 && cfg.admin_enabled) {
@@ -242,6 +243,7 @@ void Worker::run() {
     }
     ring_.submit_and_wait(deferred_sessions_.empty() ? static_cast<unsigned>(kTickMs) : 0);
     now_ms_ = steady_ms();
+    now_epoch_s_ = epoch_ms() / 1000;
     ring_.dispatch();
     run_deferred_sessions();
   }
@@ -608,6 +610,58 @@ Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
 
 void Worker::on_auth_refused(ssh::PublisherSession&) { ++counters_.ssh_auth_failures; }
 
+std::string Worker::next_request_id() {
+  char text[32];
+  std::snprintf(text, sizeof text, "w%u-%llx", index_,
+                static_cast<unsigned long long>(next_request_serial_++));
+  return text;
+}
+
+policy::ExposeDecision Worker::decide_expose(const ssh::PublisherSession& session,
+                                             std::string_view name) const {
+  policy::ExposeContext context;
+  context.name = name;
+  context.requested_class =
+      policy::parse_actor_class(session.requested_class()).value_or(policy::ActorClass::kNone);
+  context.ssh_key = session.key_fingerprint();
+  context.ssh_user = session.user();
+  const std::string& peer = session.peer();  // "ip:port" or "[ip]:port"
+  std::string_view host(peer);
+  host = host.substr(0, host.rfind(':'));
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  if (auto ip = policy::IpAddress::parse(host)) context.ssh_source_ip = *ip;
+  context.unix_time = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return policy_->decide_expose(context);
+}
+
+void Worker::on_options(ssh::PublisherSession& session) { recheck_exposures(&session); }
+
+unsigned Worker::recheck_exposures(const ssh::PublisherSession* only) {
+  std::vector<std::string> refused_names;
+  std::vector<std::string> reasons;
+  for (auto& [name, tunnel] : tunnels_) {
+    if (only != nullptr && tunnel->session != only) continue;
+    const auto decision = decide_expose(*tunnel->session, name);
+    if (decision.allowed) {
+      if (decision.actor_class != tunnel->actor_class) {
+        tunnel->actor_class = decision.actor_class;
+        tunnel->session->tell("tunnelgate: " + tunnel->url + " is now class " +
+                              std::string(policy::to_string(decision.actor_class)) + "\n");
+      }
+      tunnel->expose_rule = std::string(decision.rule_id);
+      continue;
+    }
+    refused_names.push_back(name);
+    reasons.push_back(decision.reason);
+  }
+  for (std::size_t i = 0; i < refused_names.size(); ++i) {
+    close_tunnel(refused_names[i], "the policy does not allow it: " + reasons[i]);
+  }
+  return static_cast<unsigned>(refused_names.size());
+}
+
 void Worker::on_authenticated(ssh::PublisherSession& session) {
   if (SessionSlot* slot = slot_of(session.id())) slot->authenticated = true;
 }
@@ -667,6 +721,20 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     decision.message = "tunnelgate: the relay is shutting down\n";
     return decision;
   }
+  const policy::ExposeDecision exposure = decide_expose(session, name);
+  if (!exposure.allowed) {
+    ++counters_.forwards_refused;
+    decision.message = "tunnelgate: cannot publish \"" + name + "\": " + exposure.reason + "\n";
+    logs_.push(log::JsonLine("forward_refused")
+                   .add("name", name)
+                   .add("key", session.key_fingerprint())
+                   .add("source", session.peer())
+                   .add("rule", exposure.rule_id)
+                   .add("reason", exposure.reason)
+                   .finish());
+    record_exposure("refused", name, session, exposure.reason);
+    return decision;
+  }
   const auto claim =
       shared_.registry.claim(name, NameOwner{index_, session.id(), session.key_fingerprint(), true},
                              shared_.config.max_tunnels_per_key);
@@ -722,6 +790,8 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
   tunnel->session = &session;
   tunnel->forward = requested;
   tunnel->forward.name = name;
+  tunnel->actor_class = exposure.actor_class;
+  tunnel->expose_rule = std::string(exposure.rule_id);
   tunnel->opened_ms = now_ms_;
   tunnel->opened_epoch_ms = static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -729,13 +799,16 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
           .count());
   decision.granted = true;
   decision.name = name;
-  decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target\n";
+  decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target (class " +
+                     std::string(policy::to_string(tunnel->actor_class)) + ")\n";
   logs_.push(log::JsonLine("tunnel_opened")
                  .add("name", name)
                  .add("url", tunnel->url)
                  .add("key", session.key_fingerprint())
                  .add("user", session.user())
                  .add("source", session.peer())
+                 .add("class", policy::to_string(tunnel->actor_class))
+                 .add("rule", tunnel->expose_rule)
                  .add("worker", index_)
                  .finish());
   tunnels_[name] = std::move(tunnel);
@@ -834,15 +907,36 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
 }
 
 void Worker::ask_reload(std::uint64_t request_id) {
+  // The policy is compiled once, here, and shared: a broken one stops the whole reload
+  // before any worker changes anything.
+  std::shared_ptr<const policy::Policy> new_policy = policy_;
+  if (!shared_.config.policy_file.empty()) {
+    auto loaded = policy::load_policy(shared_.config.policy_file);
+    if (!loaded) {
+      logs_.push(log::JsonLine("reload_failed").add("error", loaded.error().message).finish());
+      for (unsigned worker = 0; request_id != 0 && worker < shared_.worker_count; ++worker) {
+        auto reply = std::make_unique<io::Message>();
+        reply->kind = io::Message::Kind::kReloadReply;
+        reply->request_id = request_id;
+        reply->worker = worker;
+        reply->online = false;
+        reply->bytes = loaded.error().message;
+        if (admin_ != nullptr) admin_->on_reload_reply(std::move(reply));
+      }
+      return;
+    }
+    new_policy = std::make_shared<const policy::Policy>(std::move(*loaded));
+  }
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     if (other == index_) continue;
     auto request = std::make_unique<io::Message>();
     request->kind = io::Message::Kind::kReload;
     request->request_id = request_id;
     request->worker = index_;
+    request->payload = new_policy;
     send_reliably(other, std::move(request));
   }
-  auto result = reload();
+  auto result = reload(new_policy);
   if (request_id != 0 && admin_ != nullptr) {
     auto reply = std::make_unique<io::Message>();
     reply->kind = io::Message::Kind::kReloadReply;
@@ -854,7 +948,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
   }
 }
 
-Result<std::string> Worker::reload() {
+Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_policy) {
   const Config& cfg = shared_.config;
   auto tls = cfg.https_dev_ca.empty()
                  ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
@@ -886,11 +980,18 @@ Result<std::string> Worker::reload() {
     ++closed;
   }
   if (closed > 0) last_tick_ms_ = 0;  // tear them down on this round
+  const bool policy_changed = new_policy != nullptr && new_policy != policy_;
+  unsigned unpublished = 0;
+  if (policy_changed) {
+    policy_ = std::move(new_policy);
+    unpublished = recheck_exposures(nullptr);
+  }
   const std::string summary =
       std::string("certificate ") + (certificate_changed ? "reloaded" : "unchanged") +
       "; authorized keys " + std::to_string(keys_before) + " -> " +
       std::to_string(ssh_server_->authorized().size()) + "; sessions closed " +
-      std::to_string(closed);
+      std::to_string(closed) + "; policy " + (policy_changed ? "reloaded" : "unchanged") +
+      "; tunnels no longer allowed " + std::to_string(unpublished);
   logs_.push(log::JsonLine("reloaded").add("worker", index_).add("changes", summary).finish());
   return summary;
 }
@@ -945,6 +1046,8 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
         .add("key", session.key_fingerprint())
         .add("user", session.user())
         .add("source", session.peer())
+        .add("class", policy::to_string(tunnel->actor_class))
+        .add("expose_rule", tunnel->expose_rule)
         .add("host_header", session.host_override().empty() ? tunnel->target_host
                                                               : session.host_override())
         .add("opened_at", iso_time(tunnel->opened_epoch_ms))
@@ -1053,7 +1156,8 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       if (admin_ != nullptr) admin_->on_close_reply(std::move(message));
       return;
     case io::Message::Kind::kReload: {
-      auto result = reload();
+      auto result =
+          reload(std::static_pointer_cast<const policy::Policy>(std::move(message->payload)));
       auto reply = std::make_unique<io::Message>();
       reply->kind = io::Message::Kind::kReloadReply;
       reply->request_id = message->request_id;

@@ -23,6 +23,7 @@
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
 #include "relay/log/log.h"
+#include "relay/policy/policy.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
@@ -40,6 +41,8 @@ struct Tunnel {
   ssh::PublisherSession* session = nullptr;
   ssh::Forward forward;
   std::string target_host = "localhost";  // Host header the publisher's service sees
+  policy::ActorClass actor_class = policy::ActorClass::kHuman;
+  std::string expose_rule;  // the rule that admitted it
   std::uint64_t opened_ms = 0;       // steady clock
   std::uint64_t opened_epoch_ms = 0; // wall clock, for people
   std::uint64_t last_request_epoch_ms = 0;
@@ -68,10 +71,14 @@ class Worker final : public ssh::SessionEvents {
   const Config& config() const { return shared_.config; }
   log::Buffer& logs() { return logs_; }
   std::uint64_t now_ms() const { return now_ms_; }
+  /// Wall-clock seconds, read once per loop round (for time.hour / time.weekday in policies).
+  std::uint64_t now_epoch_s() const { return now_epoch_s_; }
   Tunnel* find_tunnel(std::string_view name);
   void forget(VisitorConnection* connection);
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
+  const policy::Policy& policy() const { return *policy_; }
+  std::string next_request_id();
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -88,6 +95,7 @@ class Worker final : public ssh::SessionEvents {
   void on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) override;
   void on_authenticated(ssh::PublisherSession& session) override;
   void on_auth_refused(ssh::PublisherSession& session) override;
+  void on_options(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
   void on_deferred_work(ssh::PublisherSession& session) override;
 
@@ -131,7 +139,13 @@ class Worker final : public ssh::SessionEvents {
   /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
   /// Reloads this worker's TLS context and SSH server from the configured files; on error
   /// the running ones stay. Returns what changed.
-  Result<std::string> reload();
+  Result<std::string> reload(std::shared_ptr<const policy::Policy> new_policy);
+  /// Asks the policy whether `session` may expose `name` (with the class it asked for).
+  policy::ExposeDecision decide_expose(const ssh::PublisherSession& session,
+                                       std::string_view name) const;
+  /// Re-decides every tunnel of `only` (or of all sessions when null) after a policy or class
+  /// change; tunnels no longer allowed are closed with the reason on their session.
+  unsigned recheck_exposures(const ssh::PublisherSession* only);
   void record_exposure(std::string_view event, std::string_view name,
                        const ssh::PublisherSession& session, std::string_view reason);
   void tick();
@@ -148,6 +162,7 @@ class Worker final : public ssh::SessionEvents {
   log::Buffer logs_;
   io::Completion mailbox_completion_{};
   std::uint64_t now_ms_ = 0;
+  std::uint64_t now_epoch_s_ = 0;
   std::uint64_t next_session_serial_ = 1;
   std::uint64_t last_tick_ms_ = 0;
   std::uint64_t shutdown_deadline_ms_ = 0;
@@ -161,6 +176,8 @@ class Worker final : public ssh::SessionEvents {
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
+  std::shared_ptr<const policy::Policy> policy_;
+  std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.

@@ -182,6 +182,7 @@ class Relay:
             self.domain = domain
             self.state_dir = os.path.join(self.dir, "state")
             certs = make_certificates(self.dir, domain)
+            self.policy_path = write_open_policy(self.dir)
             self.ca_path, self.cert_path, self.key_path = certs["ca"], certs["cert"], certs["key"]
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_key")])
             self.keys = {name: Key(self.dir, name) for name in keys}
@@ -446,7 +447,32 @@ key = "key.pem"
 listen = ["127.0.0.1:{ssh_port}"]
 host_keys = ["host_key"]
 authorized_keys = "authorized_keys"
+
+[policy]
+file = "policy.toml"
 """
+
+
+# Tests that are not about the policy run with one that lets every authorized key publish any
+# name with any class, and lets anyone call it; tests about the policy write their own.
+OPEN_POLICY = """[[expose]]
+id = "test-expose"
+names = ["*"]
+classes = ["human", "workload", "agent"]
+
+[[access]]
+id = "test-access"
+names = ["*"]
+allow = ['true']
+"""
+
+
+def write_open_policy(directory: str) -> str:
+    path = os.path.join(directory, "policy.toml")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(OPEN_POLICY)
+    return path
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,7 +491,8 @@ class Publisher:
     keep the user's ssh config and agent out, so the key used is exactly `key_path`."""
 
     def __init__(self, port: int, key_path: str, spec: str, *, user: str = "tester", no_shell: bool = False,
-                 log_level: str = "ERROR", extra_opts: tuple[str, ...] = (), relay: Relay | None = None):
+                 log_level: str = "ERROR", extra_opts: tuple[str, ...] = (), relay: Relay | None = None,
+                 command: str = ""):
         self.spec = spec
         self.relay = relay
         self.cmd = ["ssh", "-F", "/dev/null", "-p", str(port), "-i", key_path,
@@ -477,6 +504,8 @@ class Publisher:
         if no_shell:
             self.cmd.append("-N")
         self.cmd.append(f"{user}@127.0.0.1")
+        if command:  # options for the relay, e.g. "class=agent host=localhost:8080"
+            self.cmd.append(command)
         self._buf = bytearray()
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(self.cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -146,6 +146,7 @@ class Proc:
 def make_credentials(tmp):
     # Certificates and config come from the integration tests' harness: one way to make them.
     harness.make_certificates(tmp, DOMAIN)
+    harness.write_open_policy(tmp)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tunnelgate host", "-f", "host_key"], tmp)
     run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "smoke publisher", "-f", "client_key"], tmp)
     shutil.copyfile(os.path.join(tmp, "client_key.pub"), os.path.join(tmp, "authorized_keys"))
