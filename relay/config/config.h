@@ -53,7 +53,8 @@ struct Config {
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t max_tunnels_per_key = 64;        // names one key may publish at once
   std::uint32_t max_connections_per_tunnel = 4096;  // open visitor connections, per tunnel
-  std::uint32_t header_timeout_ms = 10'000;    // a started request head must complete in it
+  std::uint32_t header_timeout_ms = 10'000;
+  std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head    // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.

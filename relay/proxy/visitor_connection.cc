@@ -355,6 +355,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
                        (head.framing == http::BodyFraming::kLength && head.content_length == 0);
   in_plain_.erase(0, head_size);
   response_ = ResponseState::kHead;
+  response_deadline_ms_ = 0;  // armed by on_tick once the whole request has gone out
   response_head_.clear();
   ++tunnel->requests;
 
@@ -532,6 +533,7 @@ void VisitorConnection::parse_response_heads() {
       return;
     }
     status_ = head.status;
+    response_deadline_ms_ = 0;
     worker_.counters().first_response_byte.record(monotonic_us() - exchange_started_us_);
     event_stream_ = http::find_header(head.headers.data(), head.header_count, "content-type")
                         .starts_with("text/event-stream");
@@ -734,6 +736,20 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
       close_gracefully();
       return;
     }
+  }
+  // A stalled publisher (a suspended laptop, a dead network) must not hold the visitor
+  // forever: once the whole request is out, the response head is due within the timeout
+  // (an upload's own duration does not count against it).
+  const bool awaiting_response = response_ == ResponseState::kHead && !response_started_ &&
+                                 request_body_done_ &&
+                                 (phase_ == Phase::kExchange || phase_ == Phase::kWaitingChannel);
+  if (awaiting_response && response_deadline_ms_ == 0) {
+    response_deadline_ms_ = now_ms + worker_.config().response_timeout_ms;
+  }
+  if (awaiting_response && now_ms >= response_deadline_ms_) {
+    response_deadline_ms_ = 0;
+    respond_error(504, "the publisher's service did not answer in time");
+    return;
   }
   if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ && phase_ == Phase::kReadingHead) {
     respond_error(408, "the request head did not arrive in time");

@@ -102,6 +102,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool close_after_flush_ = false;
   std::uint64_t deadline_ms_ = 0;       // handshake, or keep-alive idle between requests
   std::uint64_t head_deadline_ms_ = 0;  // a started request head must be complete by then
+  std::uint64_t response_deadline_ms_ = 0;  // the publisher's response head is due by then
 
   tls::TlsStream tls_;
   std::string in_plain_;  // decrypted request bytes not handled yet
