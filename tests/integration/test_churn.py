@@ -1,0 +1,70 @@
+"""Churn without leaks: rounds of many tunnels opening, carrying traffic and closing (the
+bundled load generator as publisher and visitors) leave the relay's file descriptors where
+they started and its memory where the first round left it (the allocator keeps what it has
+warmed up; growth beyond that would be a leak)."""
+
+import os
+import unittest
+
+import harness
+from test_load_tool import load_bin
+
+TUNNELS = 100
+ROUNDS = 4
+
+
+def open_fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+class Churn(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, keys=("churn",),
+                                        extra_config="\n[limits]\nmax_tunnels_per_key = 1000\n")
+        cls.bin = load_bin()
+
+    def round(self, index):
+        relay = self.relay
+        cmd = [self.bin, "--ssh", f"127.0.0.1:{relay.ssh_port}", "--key", relay.keys["churn"].path,
+               "--https", f"127.0.0.1:{relay.https_port}", "--sni-domain", relay.domain,
+               "--ca", relay.ca_path, "--json", "--publish", str(TUNNELS),
+               "--name-prefix", f"churn{index}", "--connections", "16", "--duration", "1"]
+        proc = harness.run(cmd, check=False, timeout=60)
+        self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
+
+    def settle(self, pid, fds):
+        # Sessions and connections close asynchronously after the tool exits.
+        harness.wait_until(lambda: open_fds(pid) <= fds, 15)
+
+    def test_rounds_of_tunnels_leave_no_descriptors_or_memory_behind(self):
+        pid = self.relay.proc.pid
+        fds_before = open_fds(pid)
+        self.round(0)
+        self.settle(pid, fds_before)
+        rss_warm = rss_kib(pid)
+        for index in range(1, ROUNDS + 1):
+            self.round(index)
+        self.settle(pid, fds_before)
+        self.assertEqual(open_fds(pid), fds_before)
+        grown = rss_kib(pid) - rss_warm
+        print(f"RSS after the first round {rss_warm} KiB, grown {grown} KiB over {ROUNDS} more")
+        if os.environ.get("TG_SANITIZED") != "1":  # ASan's quarantine holds freed memory
+            self.assertLess(grown, 16 * 1024, f"RSS grew {grown} KiB over {ROUNDS} rounds of "
+                                              f"{TUNNELS} tunnels after the first")
+        opened = [l for l in self.relay.logs() if l.get("event") == "tunnel_opened"]
+        self.assertEqual(len(opened), TUNNELS * (ROUNDS + 1))
+        harness.wait_until(lambda: len([l for l in self.relay.logs()
+                                        if l.get("event") == "tunnel_closed"]) == len(opened), 15)
+
+
+if __name__ == "__main__":
+    unittest.main()
