@@ -165,11 +165,12 @@ int main(int argc, char** argv) {
   }
   for (unsigned i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
-      if (workers <= cores) {
+      const auto& pins = shared.config.pin_cpus;
+      if (!pins.empty() || workers <= cores) {
         // Thread per core: keep each worker's caches and its ring on one CPU.
         cpu_set_t set;
         CPU_ZERO(&set);
-        CPU_SET(i % cores, &set);
+        CPU_SET(pins.empty() ? i % cores : pins[i % pins.size()], &set);
         pthread_setaffinity_np(pthread_self(), sizeof set, &set);
       }
       worker_objects[i]->run();

@@ -80,6 +80,7 @@ class ConfigReader {
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
   bool read_admin(const Section& admin, Config& config);
+  bool read_tuning(const Section& tuning, Config& config);
 
   std::string path_;
   std::filesystem::path dir_;
@@ -216,7 +217,7 @@ bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top,
                     {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                     "policy"}) &&
+                     "policy", "tuning"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -289,18 +290,45 @@ bool ConfigReader::read_admin(const Section& admin, Config& config) {
   return true;
 }
 
+bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
+  if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size"}) ||
+      !integer(tuning, "ring_entries", 64, 32768, config.ring_entries) ||
+      !integer(tuning, "receive_buffers", 16, 32768, config.receive_buffers) ||
+      !integer(tuning, "receive_buffer_size", 1024, 1 << 20, config.receive_buffer_size)) {
+    return false;
+  }
+  const auto power_of_two = [](std::uint32_t n) { return (n & (n - 1)) == 0; };
+  if (!power_of_two(config.ring_entries) || !power_of_two(config.receive_buffers)) {
+    const char* key = !power_of_two(config.ring_entries) ? "ring_entries" : "receive_buffers";
+    return fail(tuning.table.get(key)->source(), describe(tuning, key) + " must be a power of 2");
+  }
+  if (const toml::node* node = tuning.table.get("pin_cpus")) {
+    const toml::array* array = node->as_array();
+    if (array == nullptr) return fail(node->source(), describe(tuning, "pin_cpus") + " must be an array of CPU numbers");
+    for (const toml::node& element : *array) {
+      const auto* value = element.as_integer();
+      if (value == nullptr || value->get() < 0 || value->get() > 4095) {
+        return fail(element.source(), describe(tuning, "pin_cpus") + " must hold CPU numbers 0-4095");
+      }
+      config.pin_cpus.push_back(static_cast<unsigned>(value->get()));
+    }
+  }
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
             (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
             (!policy || (known_keys(*policy, {"file"}) &&
-                         path(*policy, "file", true, config.policy_file)));
+                         path(*policy, "file", true, config.policy_file))) &&
+            section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

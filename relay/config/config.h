@@ -48,6 +48,12 @@ struct Config {
   ListenAddress admin_listen;
   std::string admin_token_file;  // bearer token; required unless admin_listen is loopback
 
+  // [tuning]: what an operator sizes by cores and memory (README: the trade-offs)
+  std::vector<unsigned> pin_cpus;            // worker i runs on pin_cpus[i]; empty: worker i on CPU i
+  std::uint32_t ring_entries = 4096;         // io_uring submission queue depth per worker
+  std::uint32_t receive_buffers = 1024;      // provided receive buffers per worker (power of 2)
+  std::uint32_t receive_buffer_size = 16384; // bytes each
+
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;

@@ -22,9 +22,6 @@
 namespace tg {
 namespace {
 
-constexpr unsigned kRingEntries = 4096;
-constexpr unsigned kReceiveBuffers = 1024;  // per worker; 16 KiB each
-constexpr unsigned kReceiveBufferSize = 16 * 1024;
 constexpr std::uint64_t kTickMs = 200;
 constexpr std::uint64_t kAuthTimeoutMs = 30'000;
 constexpr std::size_t kMaxExposures = 10'000;
@@ -128,9 +125,11 @@ Worker::~Worker() {
 // --- start-up ------------------------------------------------------------------------------
 
 Status Worker::start() {
-  if (auto st = ring_.init(kRingEntries); !st) return st;
-  if (auto st = buffers_.init(ring_.raw(), 1, kReceiveBuffers, kReceiveBufferSize); !st) return st;
   const Config& cfg = shared_.config;
+  if (auto st = ring_.init(cfg.ring_entries); !st) return st;
+  if (auto st = buffers_.init(ring_.raw(), 1, cfg.receive_buffers, cfg.receive_buffer_size); !st) {
+    return st;
+  }
   auto tls = cfg.https_dev_ca.empty()
                  ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
                  : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);

@@ -277,4 +277,31 @@ TEST(ListenAddress, RefusesTheRest) {
 }
 
 }  // namespace
+
+TEST(ConfigTuning, ReadsSizesAndPinsAndRefusesBadOnes) {
+  const std::string base = R"(domain = "tg.test"
+[https]
+listen = ["127.0.0.1:8443"]
+cert = "c.pem"
+key = "k.pem"
+[ssh]
+listen = ["127.0.0.1:2222"]
+host_keys = ["h"]
+authorized_keys = "a"
+[tuning]
+)";
+  auto good = parse_config(base + "pin_cpus = [1, 0]\nring_entries = 1024\nreceive_buffers = 256\n",
+                           "/etc/tg/F");
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->pin_cpus, (std::vector<unsigned>{1, 0}));
+  EXPECT_EQ(good->ring_entries, 1024u);
+  EXPECT_EQ(good->receive_buffers, 256u);
+  auto odd = parse_config(base + "ring_entries = 1000\n", "F");
+  ASSERT_FALSE(odd.ok());
+  EXPECT_EQ(odd.error().message, "F:11: \"ring_entries\" in [tuning] must be a power of 2");
+  auto negative = parse_config(base + "pin_cpus = [-1]\n", "F");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.error().message.find("F:11:"), std::string::npos);
+}
+
 }  // namespace tg
