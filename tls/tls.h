@@ -49,7 +49,13 @@ class ServerTlsContext {
   std::unique_ptr<DevCertificateAuthority> dev_ca_;
 };
 
-/// TLS over memory: feed ciphertext in, take ciphertext out, read and write plaintext.
+/// The suites both sides of this project speak: TLS 1.3 first, then TLS 1.2 with ECDHE and
+/// an AEAD only (no CBC, no static RSA).
+extern const char* const kCipherList;
+
+/// TLS over memory: feed ciphertext in, take ciphertext out, read and write plaintext. The
+/// same stream serves the relay (a server session) and the load generator (a client one):
+/// the session's side decides whether the handshake accepts or connects.
 class TlsStream {
  public:
   TlsStream() = default;
@@ -57,8 +63,10 @@ class TlsStream {
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
-  /// Takes ownership of `ssl` (from ServerTlsContext::new_session).
+  /// Takes ownership of `ssl` (a server or client session); frees a previous one.
   void attach(WOLFSSL* ssl);
+  /// Frees the session and drops buffered bytes (before a reconnect).
+  void reset();
   bool attached() const { return ssl_ != nullptr; }
 
   /// Ciphertext received from the visitor.
@@ -66,7 +74,8 @@ class TlsStream {
   std::size_t buffered_ciphertext() const { return in_.size() - in_offset_; }
 
   enum class Progress { kWantMore, kDone, kFailed };
-  /// Drives the server handshake as far as the buffered bytes allow.
+  /// Drives the handshake as far as the buffered bytes allow (a client's first call writes
+  /// its ClientHello into pending_out()).
   Progress handshake();
   bool handshake_done() const { return handshake_done_; }
 

@@ -8,14 +8,14 @@
 #include "tls/wolfssl_includes.h"
 
 namespace tg::tls {
-namespace {
 
-// TLS 1.3 suites first, then TLS 1.2 with ECDHE and an AEAD only (no CBC, no static RSA).
-constexpr const char* kCipherList =
+const char* const kCipherList =
     "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+namespace {
 
 std::string wolfssl_error(int code) {
   char text[WOLFSSL_MAX_ERROR_SZ] = {};

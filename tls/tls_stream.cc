@@ -11,6 +11,7 @@ TlsStream::~TlsStream() {
 }
 
 void TlsStream::attach(WOLFSSL* ssl) {
+  reset();
   ssl_ = ssl;
   wolfSSL_SSLSetIORecv(ssl_, &TlsStream::on_recv);
   wolfSSL_SSLSetIOSend(ssl_, &TlsStream::on_send);
@@ -39,6 +40,17 @@ int TlsStream::on_send(WOLFSSL*, char* buf, int size, void* ctx) {
   return size;
 }
 
+void TlsStream::reset() {
+  if (ssl_ != nullptr) wolfSSL_free(ssl_);
+  ssl_ = nullptr;
+  in_.clear();
+  in_offset_ = 0;
+  out_.clear();
+  handshake_done_ = false;
+  peer_closed_ = false;
+  error_ = "";
+}
+
 void TlsStream::feed(std::string_view ciphertext) {
   if (in_offset_ > 0 && in_offset_ > in_.size() / 2) {
     in_.erase(0, in_offset_);
@@ -60,7 +72,7 @@ void TlsStream::record_error(int rc) {
 
 TlsStream::Progress TlsStream::handshake() {
   if (handshake_done_) return Progress::kDone;
-  const int rc = wolfSSL_accept(ssl_);
+  const int rc = wolfSSL_negotiate(ssl_);  // accept or connect, by the session's side
   if (rc == WOLFSSL_SUCCESS) {
     handshake_done_ = true;
     return Progress::kDone;

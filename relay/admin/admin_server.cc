@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 
 #include "relay/admin/inventory.h"
@@ -53,11 +53,20 @@ std::string html_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out.push_back(c);
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -84,7 +93,7 @@ struct AdminServer::Connection {
   AdminServer* server = nullptr;
   std::uint64_t id = 0;
   int fd = -1;
-  std::string in;        // kMaxRequestBytes, filled up to `used`
+  std::string in;  // kMaxRequestBytes, filled up to `used`
   std::size_t used = 0;
   std::string out;
   std::size_t sent = 0;
@@ -100,8 +109,8 @@ struct AdminServer::Pending {
   enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures, kReload } kind;
   std::uint64_t connection_id = 0;
   unsigned expected = 0;
-  std::map<unsigned, std::string> tunnels;   // worker → JSON objects
-  std::map<unsigned, std::string> counters;  // worker → counter lines
+  std::map<unsigned, std::string> tunnels;                   // worker → JSON objects
+  std::map<unsigned, std::string> counters;                  // worker → counter lines
   std::map<unsigned, std::pair<bool, std::string>> reloads;  // worker → (ok, what or why)
   std::string name;
   bool found = false;
@@ -127,28 +136,15 @@ Status AdminServer::open() {
     }
   }
   sockaddr_storage storage{};
-  socklen_t length = 0;
   const ListenAddress& address = cfg.admin_listen;
-  if (address.host.find(':') != std::string::npos) {
-    auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(address.port);
-    inet_pton(AF_INET6, address.host.c_str(), &in6.sin6_addr);
-    length = sizeof in6;
-  } else {
-    auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
-    in4.sin_family = AF_INET;
-    in4.sin_port = htons(address.port);
-    inet_pton(AF_INET, address.host.c_str(), &in4.sin_addr);
-    length = sizeof in4;
-  }
+  const socklen_t length = to_sockaddr(address, storage);
   listen_fd_ = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
       listen(listen_fd_, 128) != 0) {
-    return make_error("cannot listen on " + address.text + " for the admin API: " +
-                      std::strerror(errno));
+    return make_error("cannot listen on " + address.text +
+                      " for the admin API: " + std::strerror(errno));
   }
   accept_completion_ = {&AdminServer::on_accept, this};
   arm_accept();
@@ -227,8 +223,7 @@ void AdminServer::handle(Connection& connection) {
     return;
   }
   if (parsed.state == http::ParseState::kError) {
-    respond(connection, parsed.error_status, "text/plain",
-            std::string(parsed.error_reason) + "\n");
+    respond(connection, parsed.error_status, "text/plain", std::string(parsed.error_reason) + "\n");
     return;
   }
   const std::string target(head.target);
@@ -244,8 +239,8 @@ void AdminServer::handle(Connection& connection) {
             ready ? "{\"ready\":true}\n" : "{\"ready\":false}\n");
     return;
   }
-  if (!authorized(connection, http::find_header(head.headers.data(), head.header_count,
-                                                "authorization"))) {
+  if (!authorized(connection,
+                  http::find_header(head.headers.data(), head.header_count, "authorization"))) {
     respond(connection, 401, "application/json", "{\"error\":\"a bearer token is required\"}\n");
     return;
   }
@@ -256,7 +251,8 @@ void AdminServer::handle(Connection& connection) {
   if (path == kTunnels && get) {
     pending->kind = Pending::Kind::kList;
     owner_filter = query_value(target, "owner");
-  } else if (path.size() > kTunnels.size() + 1 && path.compare(0, kTunnels.size() + 1, "/v1/tunnels/") == 0) {
+  } else if (path.size() > kTunnels.size() + 1 &&
+             path.compare(0, kTunnels.size() + 1, "/v1/tunnels/") == 0) {
     name_filter = path.substr(kTunnels.size() + 1);
     if (get) {
       pending->kind = Pending::Kind::kOne;
@@ -289,7 +285,8 @@ void AdminServer::handle(Connection& connection) {
   } else if (get && path == "/") {
     pending->kind = Pending::Kind::kPage;
   } else {
-    respond(connection, get ? 404 : 405, "text/plain", get ? "not found\n" : "method not allowed\n");
+    respond(connection, get ? 404 : 405, "text/plain",
+            get ? "not found\n" : "method not allowed\n");
     return;
   }
   pending->name = name_filter;
@@ -449,9 +446,9 @@ void AdminServer::finish(Pending& pending) {
           simdjson::ondemand::object object;
           if (element.get_object().get(object)) continue;
           rows += "<tr>";
-          for (const char* field : {"name", "url", "key", "user", "source", "opened_at",
-                                    "requests", "bytes_in", "bytes_out", "open_connections",
-                                    "last_request_at", "worker"}) {
+          for (const char* field :
+               {"name", "url", "key", "user", "source", "opened_at", "requests", "bytes_in",
+                "bytes_out", "open_connections", "last_request_at", "worker"}) {
             simdjson::ondemand::value value;
             std::string cell;
             if (!object.find_field_unordered(field).get(value)) {
@@ -501,9 +498,9 @@ void AdminServer::respond(Connection& connection, int status, std::string_view c
   if (connection.responded) return;
   connection.responded = true;
   connection.out = "HTTP/1.1 " + std::to_string(status) + " " +
-                   std::string(http::status_reason(status)) + "\r\ncontent-type: " +
-                   std::string(content_type) + "\r\ncontent-length: " +
-                   std::to_string(body.size()) +
+                   std::string(http::status_reason(status)) +
+                   "\r\ncontent-type: " + std::string(content_type) +
+                   "\r\ncontent-length: " + std::to_string(body.size()) +
                    "\r\ncache-control: no-store\r\nconnection: close\r\n\r\n";
   connection.out.append(body);
   io_uring_sqe* sqe = worker_.ring().sqe();

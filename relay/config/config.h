@@ -5,6 +5,8 @@
 /// against the config file's folder.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -49,18 +51,19 @@ struct Config {
   std::string admin_token_file;  // bearer token; required unless admin_listen is loopback
 
   // [tuning]: what an operator sizes by cores and memory (README: the trade-offs)
-  std::vector<unsigned> pin_cpus;            // worker i runs on pin_cpus[i]; empty: worker i on CPU i
-  std::uint32_t ring_entries = 4096;         // io_uring submission queue depth per worker
-  std::uint32_t receive_buffers = 1024;      // provided receive buffers per worker (power of 2)
-  std::uint32_t receive_buffer_size = 16384; // bytes each
+  std::vector<unsigned> pin_cpus;        // worker i runs on pin_cpus[i]; empty: worker i on CPU i
+  std::uint32_t ring_entries = 4096;     // io_uring submission queue depth per worker
+  std::uint32_t receive_buffers = 1024;  // provided receive buffers per worker (power of 2)
+  std::uint32_t receive_buffer_size = 16384;  // bytes each
 
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
-  std::uint32_t max_tunnels_per_key = 64;        // names one key may publish at once
+  std::uint32_t max_tunnels_per_key = 64;           // names one key may publish at once
   std::uint32_t max_connections_per_tunnel = 4096;  // open visitor connections, per tunnel
   std::uint32_t header_timeout_ms = 10'000;
-  std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head    // a started request head must complete in it
+  std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
+                                               // // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.
@@ -79,6 +82,11 @@ Result<Config> parse_config(std::string_view text, const std::string& path);
 /// authorized_keys) the way the relay will, so that a bad file fails before anything listens.
 /// Errors read `config-file:line: message`.
 Status check_files(const Config& config);
+
+/// Fills `storage` with the socket address of `address`; returns its length. With
+/// `loopback_for_wildcard`, 0.0.0.0 and :: become loopback (for connecting to our own listener).
+socklen_t to_sockaddr(const ListenAddress& address, sockaddr_storage& storage,
+                      bool loopback_for_wildcard = false);
 
 /// Parses "host:port", "[v6]:port".
 Result<ListenAddress> parse_listen_address(std::string_view text);

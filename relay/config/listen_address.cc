@@ -72,4 +72,23 @@ Result<ListenAddress> parse_listen_address(std::string_view text) {
   return ListenAddress{std::move(host), port, std::string(text)};
 }
 
+socklen_t to_sockaddr(const ListenAddress& address, sockaddr_storage& storage,
+                      bool loopback_for_wildcard) {
+  storage = {};
+  if (address.host.find(':') != std::string::npos) {
+    auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(address.port);
+    const bool wildcard = loopback_for_wildcard && address.host == "::";
+    inet_pton(AF_INET6, wildcard ? "::1" : address.host.c_str(), &in6.sin6_addr);
+    return sizeof in6;
+  }
+  auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
+  in4.sin_family = AF_INET;
+  in4.sin_port = htons(address.port);
+  const bool wildcard = loopback_for_wildcard && address.host == "0.0.0.0";
+  inet_pton(AF_INET, wildcard ? "127.0.0.1" : address.host.c_str(), &in4.sin_addr);
+  return sizeof in4;
+}
+
 }  // namespace tg

@@ -8,12 +8,12 @@
 
 #include <chrono>
 #include <cstdio>
-#include <map>
-#include <sstream>
-#include <thread>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "relay/config/config.h"
@@ -42,22 +42,8 @@ struct Response {
 Result<Response> call(const ListenAddress& admin, const std::string& token,
                       const std::string& method, const std::string& target) {
   sockaddr_storage storage{};
-  socklen_t length = 0;
-  if (admin.host.find(':') != std::string::npos) {
-    auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(admin.port);
-    inet_pton(AF_INET6, admin.host.c_str(), &in6.sin6_addr);
-    length = sizeof in6;
-  } else {
-    auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
-    in4.sin_family = AF_INET;
-    in4.sin_port = htons(admin.port);
-    // A wildcard listen address is reached on loopback.
-    inet_pton(AF_INET, admin.host == "0.0.0.0" ? "127.0.0.1" : admin.host.c_str(),
-              &in4.sin_addr);
-    length = sizeof in4;
-  }
+  // A wildcard listen address is reached on loopback.
+  const socklen_t length = to_sockaddr(admin, storage, true);
   const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
     const std::string why = std::strerror(errno);
@@ -66,8 +52,8 @@ Result<Response> call(const ListenAddress& admin, const std::string& token,
   }
   timeval timeout{10, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string request = method + " " + target + " HTTP/1.1\r\nHost: " + admin.text +
-                        "\r\nConnection: close\r\n";
+  std::string request =
+      method + " " + target + " HTTP/1.1\r\nHost: " + admin.text + "\r\nConnection: close\r\n";
   if (!token.empty()) request += "Authorization: Bearer " + token + "\r\n";
   request += "\r\n";
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
@@ -261,8 +247,7 @@ int run_ctl(int argc, char** argv) {
   std::string method = "GET", target;
   if (command == "tunnels") {
     target = "/v1/tunnels" + (owner.empty() ? "" : "?owner=" + percent_encode(owner));
-  } else if ((command == "show" || command == "kill" || command == "close") &&
-             words.size() == 2) {
+  } else if ((command == "show" || command == "kill" || command == "close") && words.size() == 2) {
     target = "/v1/tunnels/" + percent_encode(words[1]);
     if (command != "show") method = "DELETE";
   } else if (command == "exposures") {

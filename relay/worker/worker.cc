@@ -152,20 +152,7 @@ Status Worker::start() {
 Status Worker::open_listeners() {
   auto open_one = [&](const ListenAddress& address, Listener::Kind kind) -> Status {
     sockaddr_storage storage{};
-    socklen_t length = 0;
-    if (address.host.find(':') != std::string::npos) {
-      auto& in6 = reinterpret_cast<sockaddr_in6&>(storage);
-      in6.sin6_family = AF_INET6;
-      in6.sin6_port = htons(address.port);
-      inet_pton(AF_INET6, address.host.c_str(), &in6.sin6_addr);
-      length = sizeof in6;
-    } else {
-      auto& in4 = reinterpret_cast<sockaddr_in&>(storage);
-      in4.sin_family = AF_INET;
-      in4.sin_port = htons(address.port);
-      inet_pton(AF_INET, address.host.c_str(), &in4.sin_addr);
-      length = sizeof in4;
-    }
+    const socklen_t length = to_sockaddr(address, storage);
     const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return make_error("socket: " + std::string(std::strerror(errno)));
     int one = 1;
@@ -607,7 +594,9 @@ Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void Worker::on_auth_refused(ssh::PublisherSession&) { ++counters_.ssh_auth_failures; }
+void Worker::on_auth_refused(ssh::PublisherSession&) {
+  ++counters_.ssh_auth_failures;
+}
 
 std::string Worker::next_request_id() {
   char text[32];
@@ -635,7 +624,9 @@ policy::ExposeDecision Worker::decide_expose(const ssh::PublisherSession& sessio
   return policy_->decide_expose(context);
 }
 
-void Worker::on_options(ssh::PublisherSession& session) { recheck_exposures(&session); }
+void Worker::on_options(ssh::PublisherSession& session) {
+  recheck_exposures(&session);
+}
 
 unsigned Worker::recheck_exposures(const ssh::PublisherSession* only) {
   std::vector<std::string> refused_names;
@@ -752,7 +743,8 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       return decision;
     case NameRegistry::Outcome::kKeyAtLimit:
       ++counters_.forwards_refused;
-      decision.message = "tunnelgate: cannot publish \"" + name + "\": this key already publishes " +
+      decision.message = "tunnelgate: cannot publish \"" + name +
+                         "\": this key already publishes " +
                          std::to_string(shared_.config.max_tunnels_per_key) +
                          " names, the most the relay allows one key\n";
       record_exposure("refused", name, session, "tunnels per key limit");
@@ -792,10 +784,10 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
   tunnel->actor_class = exposure.actor_class;
   tunnel->expose_rule = std::string(exposure.rule_id);
   tunnel->opened_ms = now_ms_;
-  tunnel->opened_epoch_ms = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  tunnel->opened_epoch_ms =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
   decision.granted = true;
   decision.name = name;
   decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target (class " +
@@ -886,8 +878,7 @@ void Worker::record_exposure(std::string_view event, std::string_view name,
 }
 
 void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
-                           const std::string& owner, bool exposures,
-                           std::uint64_t since_epoch_ms) {
+                           const std::string& owner, bool exposures, std::uint64_t since_epoch_ms) {
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     auto request = std::make_unique<io::Message>();
     request->kind = io::Message::Kind::kSnapshot;
@@ -1047,8 +1038,8 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
         .add("source", session.peer())
         .add("class", policy::to_string(tunnel->actor_class))
         .add("expose_rule", tunnel->expose_rule)
-        .add("host_header", session.host_override().empty() ? tunnel->target_host
-                                                              : session.host_override())
+        .add("host_header",
+             session.host_override().empty() ? tunnel->target_host : session.host_override())
         .add("opened_at", iso_time(tunnel->opened_epoch_ms))
         .add("requests", tunnel->requests)
         .add("bytes_in", tunnel->bytes_in)
@@ -1088,8 +1079,8 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
   bool still_publishing = false;
   for (const auto& forward : session.forwards()) {
     auto other = tunnels_.find(forward.name);
-    still_publishing = still_publishing ||
-                       (other != tunnels_.end() && other->second->session == &session);
+    still_publishing =
+        still_publishing || (other != tunnels_.end() && other->second->session == &session);
   }
   if (!still_publishing) {
     session.disconnect("");
@@ -1131,7 +1122,8 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {
-        routes_.set_online(message->name, NameOwner{message->worker, message->session_id, {}, true});
+        routes_.set_online(message->name,
+                           NameOwner{message->worker, message->session_id, {}, true});
       } else {
         routes_.set_offline(message->name, message->session_id);
       }
