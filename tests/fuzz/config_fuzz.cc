@@ -71,6 +71,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(!config.ssh_authorized_keys.empty());
   FUZZ_CHECK(config.max_head_bytes >= 1024 && config.max_head_bytes <= tg::http::kMaxHeadBytes);
   FUZZ_CHECK(config.handshake_timeout_ms >= 1 && config.idle_timeout_ms >= 1 &&
-             config.shutdown_grace_ms >= 1);
+             config.drain_timeout_ms >= 1);
   return 0;
 }
