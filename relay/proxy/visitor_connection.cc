@@ -275,6 +275,9 @@ void VisitorConnection::process_plain() {
           respond_error(result.error_status, result.error_reason);
           return;
         }
+        // Kept (in a buffer reused from request to request) so that a stream that outlives
+        // a policy reload can be decided again with exactly what it asked.
+        request_head_.assign(in_plain_, 0, result.consumed);
         handle_request(head, result.consumed);
         continue;
       }
@@ -720,6 +723,27 @@ void VisitorConnection::close_now() {
 void VisitorConnection::abort() {
   close_after_flush_ = false;
   close_now();
+}
+
+bool VisitorConnection::recheck_access() {
+  const bool streaming =
+      phase_ == Phase::kTunnel || (event_stream_ && response_ == ResponseState::kBody);
+  if (closed_ || !streaming || fixed_status_ != 0) return false;
+  Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+  http::RequestHead head;
+  const auto parsed = http::parse_request_head(request_head_, head);
+  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete &&
+      decide_access(head, *tunnel).allowed) {
+    return false;
+  }
+  worker_.logs().push(log::JsonLine("stream_revoked")
+                          .add("name", tunnel_name_)
+                          .add("path", path_)
+                          .add("client", peer_ip_)
+                          .add("worker", worker_.index())
+                          .finish());
+  close_gracefully();
+  return true;
 }
 
 void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {

@@ -43,6 +43,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   void on_tick(std::uint64_t now_ms, bool stopping);
   /// Closes at once (shutdown grace over, or the worker is going away).
   void abort();
+  /// After a policy reload: a long-lived stream (event stream, WebSocket) whose request the
+  /// new policy denies is ended now. Returns true when it was ended.
+  bool recheck_access();
   bool reapable() const { return closed_ && io_.in_flight == 0; }
 
   // ssh::ChannelSink
@@ -125,6 +128,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   http::ChunkedScanner request_chunks_;
   bool request_body_done_ = true;
   std::string response_head_;  // response bytes until the head is complete
+  std::string request_head_;   // the current request's head bytes, for re-deciding a stream
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   std::uint64_t response_remaining_ = 0;
   http::ChunkedScanner response_chunks_;

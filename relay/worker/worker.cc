@@ -972,16 +972,22 @@ Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_pol
   if (closed > 0) last_tick_ms_ = 0;  // tear them down on this round
   const bool policy_changed = new_policy != nullptr && new_policy != policy_;
   unsigned unpublished = 0;
+  unsigned revoked = 0;
   if (policy_changed) {
     policy_ = std::move(new_policy);
     unpublished = recheck_exposures(nullptr);
+    // Requests are decided one by one, but an event stream or a WebSocket is one request
+    // that never ends: decide those again now, so a revoked caller is cut at once.
+    std::vector<VisitorConnection*> open(visitors_.begin(), visitors_.end());
+    for (VisitorConnection* visitor : open) revoked += visitor->recheck_access() ? 1 : 0;
   }
   const std::string summary =
       std::string("certificate ") + (certificate_changed ? "reloaded" : "unchanged") +
       "; authorized keys " + std::to_string(keys_before) + " -> " +
       std::to_string(ssh_server_->authorized().size()) + "; sessions closed " +
       std::to_string(closed) + "; policy " + (policy_changed ? "reloaded" : "unchanged") +
-      "; tunnels no longer allowed " + std::to_string(unpublished);
+      "; tunnels no longer allowed " + std::to_string(unpublished) +
+      "; streams revoked " + std::to_string(revoked);
   logs_.push(log::JsonLine("reloaded").add("worker", index_).add("changes", summary).finish());
   return summary;
 }

@@ -134,3 +134,40 @@ deny = ['http.path.startsWith("/private")']
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class StreamRevocation(unittest.TestCase):
+    def test_a_reload_that_denies_an_open_websocket_ends_it_at_once(self):
+        import base64
+        import time
+        admin_port = harness.free_port()
+        relay = harness.Relay(extra_config=f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n')
+        self.addCleanup(relay.close)
+        relay.start()
+        backend = harness.Backend("revoke-backend")
+        self.addCleanup(backend.close)
+        pub = relay.publish(f"live:80:localhost:{backend.port}")
+        self.addCleanup(pub.close)
+        pub.wait_for_url()
+        sock = harness.open_tls(relay.https_port, f"live.{relay.domain}", relay.ca_path)
+        self.addCleanup(sock.close)
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: live.{relay.domain}\r\nUpgrade: websocket\r\n"
+                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                      "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        resp = harness.HttpResponse(sock).read_head()
+        self.assertEqual(resp.status, 101)
+        read_exact = harness.sock_read_exact(sock, resp.buf)
+        sock.sendall(harness.ws_frame(0x1, b"before", mask=True))
+        self.assertEqual(harness.ws_read_frame(read_exact), (0x1, b"before"))
+
+        with open(relay.policy_path, "w") as f:
+            f.write(harness.OPEN_POLICY + "deny = ['http.path == \"/ws\"']\n")
+        started = time.monotonic()
+        status, body = post_reload(admin_port)
+        self.assertEqual(status, 200, body)
+        self.assertIn("streams revoked 1", json.dumps(body))
+        data, closed = harness.read_until_closed(sock, 5)
+        self.assertTrue(closed, "the revoked stream must end")
+        self.assertLess(time.monotonic() - started, 1.5)
+        self.assertIsNotNone(relay.wait_for_log({"event": "stream_revoked", "name": "live"}))
