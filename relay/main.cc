@@ -4,11 +4,13 @@
 #include <libssh/libssh.h>
 #include <mimalloc.h>
 #include <toml++/toml.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -146,7 +148,17 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  int audit_fd = -1;
+  if (!config->audit_file.empty()) {
+    audit_fd = ::open(config->audit_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (audit_fd < 0) {
+      std::fprintf(stderr, "%s: cannot open the audit trail: %s\n", config->audit_file.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+  }
   tg::Shared shared(std::move(*config), workers, std::move(*secret), first_policy);
+  shared.audit_fd = audit_fd;
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)

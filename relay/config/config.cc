@@ -70,6 +70,7 @@ class ConfigReader {
   bool integer(const Section& section, std::string_view key, std::int64_t min, std::int64_t max,
                T& out);
   bool string(const Section& section, std::string_view key, bool required, std::string& out);
+  bool boolean(const Section& section, std::string_view key, bool& out);
   bool path(const Section& section, std::string_view key, bool required, std::string& out);
   bool strings(const Section& section, std::string_view key, std::vector<std::string>& out);
   bool listen(const Section& section, std::string_view key, std::vector<ListenAddress>& out);
@@ -153,6 +154,15 @@ bool ConfigReader::string(const Section& section, std::string_view key, bool req
   return true;
 }
 
+bool ConfigReader::boolean(const Section& section, std::string_view key, bool& out) {
+  const toml::node* node = find(section, key, false);
+  if (node == nullptr) return true;
+  const auto* value = node->as_boolean();
+  if (value == nullptr) return fail(node->source(), describe(section, key) + " must be true or false");
+  out = value->get();
+  return true;
+}
+
 bool ConfigReader::path(const Section& section, std::string_view key, bool required,
                         std::string& out) {
   if (!string(section, key, required, out)) return false;
@@ -217,7 +227,7 @@ bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top,
                     {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                     "policy", "tuning"}) &&
+                     "policy", "tuning", "audit"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -320,7 +330,7 @@ Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
@@ -328,7 +338,11 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
             (!policy || (known_keys(*policy, {"file"}) &&
                          path(*policy, "file", true, config.policy_file))) &&
-            section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config));
+            section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config)) &&
+            section(root, "audit", false, audit) &&
+            (!audit || (known_keys(*audit, {"file", "required"}) &&
+                        path(*audit, "file", true, config.audit_file) &&
+                        boolean(*audit, "required", config.audit_required)));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

@@ -45,6 +45,10 @@ struct Config {
   // [policy] (optional; without it the empty policy applies: nothing is exposed)
   std::string policy_file;
 
+  // [audit] (optional): one JSON line per decision
+  std::string audit_file;
+  bool audit_required = false;  // refuse new exposures while the trail cannot be written
+
   // [admin] (optional): the operator's HTTP API, served by worker 0.
   bool admin_enabled = false;
   ListenAddress admin_listen;

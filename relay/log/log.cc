@@ -10,13 +10,14 @@
 namespace tg::log {
 namespace {
 
-void write_all(std::string_view text) {
+bool write_all(int fd, std::string_view text) {
   while (!text.empty()) {
-    const ssize_t n = ::write(STDOUT_FILENO, text.data(), text.size());
+    const ssize_t n = ::write(fd, text.data(), text.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // nowhere to log to: dropping is better than blocking the loop
+    if (n <= 0) return false;  // nowhere to write: dropping is better than blocking the loop
     text.remove_prefix(static_cast<std::size_t>(n));
   }
+  return true;
 }
 
 void append_timestamp(std::string& out) {
@@ -124,14 +125,13 @@ std::string JsonLine::finish() {
   return line;
 }
 
-void write_now(std::string_view line) {
-  write_all(line);
-}
+void write_now(std::string_view line) { write_all(STDOUT_FILENO, line); }
 
-void Buffer::flush() {
-  if (pending_.empty()) return;
-  write_all(pending_);
+bool Buffer::flush() {
+  if (pending_.empty()) return true;
+  const bool written = write_all(fd_, pending_);
   pending_.clear();
+  return written;
 }
 
 }  // namespace tg::log

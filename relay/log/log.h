@@ -64,14 +64,20 @@ void append_escaped(std::string& out, std::string_view value);
 /// Writes a finished line now (start-up, shutdown, the main thread).
 void write_now(std::string_view line);
 
-/// A worker's buffer of lines, flushed by the worker's loop.
+/// A worker's buffer of lines, flushed by the worker's loop with one write per round
+/// (standard output by default; the audit trail uses its own file).
 class Buffer {
  public:
+  explicit Buffer(int fd = 1) : fd_(fd) {}
+  void set_fd(int fd) { fd_ = fd; }
   void push(std::string_view line) { pending_.append(line); }
-  void flush();
+  /// False when the lines could not all be written (they are dropped, not retried: a full
+  /// disk must not grow the relay's memory).
+  bool flush();
   bool empty() const { return pending_.empty(); }
 
  private:
+  int fd_;
   std::string pending_;
 };
 

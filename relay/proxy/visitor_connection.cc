@@ -335,8 +335,20 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   // policy, no allocation, tens of nanoseconds.
   const policy::AccessDecision access = decide_access(head, *tunnel);
   rule_.assign(access.rule_id);
+  request_id_ = worker_.next_request_id();
+  worker_.audit(log::JsonLine("audit")
+                    .add("decision", access.allowed ? "allow" : "deny")
+                    .add("reason", policy::to_string(access.outcome))
+                    .add("rule", access.rule_id)
+                    .add("tunnel", tunnel->name)
+                    .add("class", policy::to_string(tunnel->actor_class))
+                    .add("subject", "anonymous")
+                    .add("source", peer_ip_)
+                    .add("method", method_)
+                    .add("path", path_)
+                    .add("request_id", request_id_)
+                    .finish());
   if (!access.allowed) {
-    request_id_ = worker_.next_request_id();
     respond_error(403, "denied by the relay's policy (request " + request_id_ + ")");
     return;
   }

@@ -140,6 +140,7 @@ Status Worker::start() {
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
   certificate_digest_ = file_digest(cfg.https_dev_ca.empty() ? cfg.https_cert : cfg.https_dev_ca);
   policy_ = shared_.initial_policy;
+  audit_.set_fd(shared_.audit_fd);
   mailbox_completion_ = {&Worker::on_mailbox, this};
   shared_.mailboxes.attach(index_, ring_.fd(), &mailbox_completion_);
   if (index_ == 0 && cfg.admin_enabled) {
@@ -216,6 +217,7 @@ void Worker::run() {
     }
     reap();
     flush_outboxes();
+    flush_audit();
     logs_.flush();
     if (stopping_ && visitors_.empty() && preludes_.empty() && sessions_.empty() &&
         dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty() &&
@@ -235,6 +237,31 @@ void Worker::run() {
   }
   logs_.flush();
   shared_.workers_done.fetch_add(1);
+}
+
+void Worker::flush_audit() {
+  if (audit_.empty()) return;
+  if (audit_.flush()) {
+    if (!audit_ok_) {
+      logs_.push(log::JsonLine("audit_recovered").add("worker", index_).finish());
+    }
+    audit_ok_ = true;
+    shared_.audit_failing.store(false, std::memory_order_relaxed);
+    return;
+  }
+  shared_.audit_failing.store(true, std::memory_order_relaxed);
+  if (audit_ok_) {
+    // Loudly, once per failure spell: decisions are being lost from the trail.
+    logs_.push(log::JsonLine("audit_write_failed")
+                   .add("worker", index_)
+                   .add("file", shared_.config.audit_file)
+                   .add("error", std::strerror(errno))
+                   .add("refusing_exposures", shared_.config.audit_required)
+                   .finish());
+    std::fprintf(stderr, "tunnelgate: cannot write the audit trail %s: %s\n",
+                 shared_.config.audit_file.c_str(), std::strerror(errno));
+  }
+  audit_ok_ = false;
 }
 
 void Worker::tick() {
@@ -711,7 +738,21 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     decision.message = "tunnelgate: the relay is shutting down\n";
     return decision;
   }
+  if (shared_.config.audit_required && shared_.audit_failing.load(std::memory_order_relaxed)) {
+    decision.message = "tunnelgate: cannot publish \"" + name +
+                       "\": the relay cannot write its audit trail, so it exposes nothing new\n";
+    return decision;
+  }
   const policy::ExposeDecision exposure = decide_expose(session, name);
+  audit(log::JsonLine("audit")
+            .add("decision", exposure.allowed ? "expose_allowed" : "expose_refused")
+            .add("rule", exposure.rule_id)
+            .add("tunnel", name)
+            .add("class", policy::to_string(exposure.actor_class))
+            .add("key", session.key_fingerprint())
+            .add("user", session.user())
+            .add("source", session.peer())
+            .finish());
   if (!exposure.allowed) {
     ++counters_.forwards_refused;
     decision.message = "tunnelgate: cannot publish \"" + name + "\": " + exposure.reason + "\n";

@@ -70,6 +70,11 @@ class Worker final : public ssh::SessionEvents {
   tls::ServerTlsContext& tls() { return *tls_; }
   const Config& config() const { return shared_.config; }
   log::Buffer& logs() { return logs_; }
+  /// Records one decision in the audit trail (when configured): `line` is a finished
+  /// JsonLine with event "audit".
+  void audit(std::string_view line) {
+    if (shared_.audit_fd >= 0) audit_.push(line);
+  }
   std::uint64_t now_ms() const { return now_ms_; }
   /// Wall-clock seconds, read once per loop round (for time.hour / time.weekday in policies).
   std::uint64_t now_epoch_s() const { return now_epoch_s_; }
@@ -126,6 +131,7 @@ class Worker final : public ssh::SessionEvents {
   void after_session_io(SessionSlot& slot);
   void end_session(SessionSlot& slot);
   void run_deferred_sessions();
+  void flush_audit();
   SessionSlot* slot_of(std::uint64_t session_id);
 
   static void on_mailbox(void* worker, const io_uring_cqe& cqe);
@@ -160,6 +166,8 @@ class Worker final : public ssh::SessionEvents {
   std::unique_ptr<tls::ServerTlsContext> tls_;
   std::shared_ptr<ssh::Server> ssh_server_;
   log::Buffer logs_;
+  log::Buffer audit_{-1};
+  bool audit_ok_ = true;  // the last audit write went through
   io::Completion mailbox_completion_{};
   std::uint64_t now_ms_ = 0;
   std::uint64_t now_epoch_s_ = 0;
