@@ -20,7 +20,10 @@ bool is_forwarding_claim(std::string_view name) {
 void write_forward_request_head(const RequestHead& head, const ForwardContext& ctx,
                                 std::string& out) {
   using detail::append_field;
-  out.append(head.method).append(" ").append(head.target).append(" HTTP/1.1\r\n");
+  // An HTTP/1.0 visitor cannot read a chunked response: asking the service in HTTP/1.0 makes
+  // it answer with a length or by closing, which the relay passes on as they are.
+  out.append(head.method).append(" ").append(head.target);
+  out.append(head.version_minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
   append_field(out, "Host", ctx.target_host);
 
   const Header* headers = head.headers.data();

@@ -1,9 +1,10 @@
 // Fuzzes the request path end to end: parse_request_head, then write_forward_request_head,
 // then parse_request_head again on what would be sent to the publisher's service. This is the
 // anti-smuggling property of the relay: whatever a visitor sends, the head we forward is one
-// complete, valid HTTP/1.1 head, all of it (nothing left over to be read as a next request),
-// with the method, target and body framing we parsed (so the service delimits the body where
-// the relay does), the upgrade we saw, our Host, and exactly our own X-Forwarded-* claims.
+// complete, valid HTTP/1.x head (the visitor's version), all of it (nothing left over to be read as
+// a next request), with the method, target and body framing we parsed (so the service delimits the
+// body where the relay does), the upgrade we saw, our Host, and exactly our own X-Forwarded-*
+// claims.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -59,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   FUZZ_CHECK(service.method == visitor.method);
   FUZZ_CHECK(service.target == visitor.target);
-  FUZZ_CHECK(service.version_minor == 1);
+  FUZZ_CHECK(service.version_minor == visitor.version_minor);
   FUZZ_CHECK(service.framing == visitor.framing);
   FUZZ_CHECK(service.content_length == visitor.content_length);
   FUZZ_CHECK(service.upgrade == visitor.upgrade);

@@ -101,13 +101,15 @@ TEST(HttpForwardHead, KeepsUpgradeForUpgrades) {
                 std::string(kForwardedTail));
 }
 
-TEST(HttpForwardHead, WritesOriginFormAndHttp11ForAnyAcceptedRequest) {
+// An HTTP/1.0 visitor's request goes out as HTTP/1.0, so the service answers with a length
+// or by closing, never with a chunked body the visitor could not read.
+TEST(HttpForwardHead, WritesOriginFormAndKeepsTheVisitorsVersion) {
   EXPECT_EQ(forward("GET http://notes.relay.example/a?b HTTP/1.1\r\n"
                     "Host: notes.relay.example\r\n\r\n"),
             "GET /a?b HTTP/1.1\r\nHost: localhost:8080\r\nConnection: keep-alive\r\n" +
                 std::string(kForwardedTail));
   EXPECT_EQ(forward("GET / HTTP/1.0\r\n\r\n", {"localhost:8080", "203.0.113.7", "", "https"}),
-            "GET / HTTP/1.1\r\nHost: localhost:8080\r\nConnection: keep-alive\r\n"
+            "GET / HTTP/1.0\r\nHost: localhost:8080\r\nConnection: keep-alive\r\n"
             "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n\r\n");
 }
 
@@ -117,7 +119,7 @@ TEST(HttpForwardHead, WritesOriginFormAndHttp11ForAnyAcceptedRequest) {
 TEST(HttpForwardHead, DropsExpectFromHttp10Requests) {
   EXPECT_EQ(forward("PUT /f HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
                     {"localhost:8080", "203.0.113.7", "", "https"}),
-            "PUT /f HTTP/1.1\r\nHost: localhost:8080\r\nContent-Length: 2\r\n"
+            "PUT /f HTTP/1.0\r\nHost: localhost:8080\r\nContent-Length: 2\r\n"
             "Connection: keep-alive\r\nX-Forwarded-For: 203.0.113.7\r\n"
             "X-Forwarded-Proto: https\r\n\r\n");
   RequestHead forwarded;
