@@ -1,13 +1,13 @@
 // tunnelgate: publishes localhost services reached through stock `ssh -R` at public HTTPS
 // addresses. This file reads the command line and configuration, starts one worker thread
 // per configured core, and turns SIGTERM/SIGINT into a graceful drain.
+#include <fcntl.h>
 #include <libssh/libssh.h>
 #include <mimalloc.h>
-#include <toml++/toml.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <toml++/toml.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,11 +84,11 @@ int main(int argc, char** argv) {
       if (text == nullptr || !parse_port(text, port)) return fail(arg + " needs a port 1-65535");
     } else if (arg == "--version") {
       ssh_init();
-      std::printf("tunnelgate %s\n  tls:     %s\n  ssh:     libssh %s\n  io:      liburing %s\n"
-                  "  json:    simdjson %s\n  config:  toml++ %d.%d.%d\n  alloc:   mimalloc %d\n",
-                  tg::version(), tg::tls::init_library().c_str(), ssh_version(0),
-                  TG_LIBURING_VERSION, TG_SIMDJSON_VERSION, TOML_LIB_MAJOR, TOML_LIB_MINOR,
-                  TOML_LIB_PATCH, mi_version());
+      std::printf(
+          "tunnelgate %s\n  tls:     %s\n  ssh:     libssh %s\n  io:      liburing %s\n"
+          "  json:    simdjson %s\n  config:  toml++ %d.%d.%d\n  alloc:   mimalloc %d\n",
+          tg::version(), tg::tls::init_library().c_str(), ssh_version(0), TG_LIBURING_VERSION,
+          TG_SIMDJSON_VERSION, TOML_LIB_MAJOR, TOML_LIB_MINOR, TOML_LIB_PATCH, mi_version());
       ssh_finalize();
       return 0;
     } else if (arg == "--help" || arg == "-h") {

@@ -259,8 +259,7 @@ void PublisherSession::apply_options(std::string_view command) {
     if (key == "host" && valid_host_value(value)) {
       host_override_.assign(value);
       tell("tunnelgate: your service will see Host: " + host_override_ + "\n");
-    } else if (key == "class" &&
-               (value == "human" || value == "workload" || value == "agent")) {
+    } else if (key == "class" && (value == "human" || value == "workload" || value == "agent")) {
       requested_class_.assign(value);
       options_changed_ = true;
       request_deferred();

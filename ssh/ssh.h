@@ -160,8 +160,8 @@ class PublisherSession {
  public:
   /// Holds on to `server` (its host keys and authorized keys) for its whole life, so a
   /// reload that swaps the worker's Server never pulls them from under a live session.
-  PublisherSession(std::shared_ptr<Server> server, SessionEvents& events, std::uint64_t id,
-                   int fd, std::string peer);
+  PublisherSession(std::shared_ptr<Server> server, SessionEvents& events, std::uint64_t id, int fd,
+                   std::string peer);
   ~PublisherSession();
   PublisherSession(const PublisherSession&) = delete;
   PublisherSession& operator=(const PublisherSession&) = delete;
@@ -249,8 +249,8 @@ class PublisherSession {
   bool kex_done_ = false;
   bool authenticated_ = false;
   bool dead_ = false;
-  int in_libssh_ = 0;         // >0: a libssh call is on the stack (callbacks only record)
-  int walking_ = 0;           // >0: channels_ is being walked (frees wait)
+  int in_libssh_ = 0;             // >0: a libssh call is on the stack (callbacks only record)
+  int walking_ = 0;               // >0: channels_ is being walked (frees wait)
   bool direct_delivery_ = false;  // inside on_ready's poll: callbacks may call sinks
   bool deferred_requested_ = false;
   bool options_changed_ = false;  // tell the worker from run_deferred, outside libssh

@@ -15,9 +15,8 @@ namespace tg {
 
 /// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
 struct LatencyHistogram {
-  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                       0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5,
-                                       5,      10};
+  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
   static constexpr std::size_t kBuckets = std::size(kBounds) + 1;  // the last is +Inf
   std::uint64_t counts[kBuckets] = {};
   std::uint64_t count = 0;

@@ -158,7 +158,8 @@ bool ConfigReader::boolean(const Section& section, std::string_view key, bool& o
   const toml::node* node = find(section, key, false);
   if (node == nullptr) return true;
   const auto* value = node->as_boolean();
-  if (value == nullptr) return fail(node->source(), describe(section, key) + " must be true or false");
+  if (value == nullptr)
+    return fail(node->source(), describe(section, key) + " must be true or false");
   out = value->get();
   return true;
 }
@@ -225,9 +226,8 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
 
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
-  return known_keys(top,
-                    {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                     "policy", "tuning", "audit"}) &&
+  return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
+                          "policy", "tuning", "audit"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -263,8 +263,7 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
   return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
                              "idle_timeout_ms", "drain_timeout_ms", "response_timeout_ms",
-                             "max_tunnels_per_key",
-                             "max_connections_per_tunnel"}) &&
+                             "max_tunnels_per_key", "max_connections_per_tunnel"}) &&
          integer(limits, "max_tunnels_per_key", 1, 1'000'000, config.max_tunnels_per_key) &&
          integer(limits, "max_connections_per_tunnel", 1, 10'000'000,
                  config.max_connections_per_tunnel) &&
@@ -278,8 +277,7 @@ bool ConfigReader::read_limits(const Section& limits, Config& config) {
 
 bool ConfigReader::read_admin(const Section& admin, Config& config) {
   std::string listen_text;
-  if (!known_keys(admin, {"listen", "token_file"}) ||
-      !string(admin, "listen", true, listen_text) ||
+  if (!known_keys(admin, {"listen", "token_file"}) || !string(admin, "listen", true, listen_text) ||
       !path(admin, "token_file", false, config.admin_token_file)) {
     return false;
   }
@@ -314,11 +312,14 @@ bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   }
   if (const toml::node* node = tuning.table.get("pin_cpus")) {
     const toml::array* array = node->as_array();
-    if (array == nullptr) return fail(node->source(), describe(tuning, "pin_cpus") + " must be an array of CPU numbers");
+    if (array == nullptr)
+      return fail(node->source(),
+                  describe(tuning, "pin_cpus") + " must be an array of CPU numbers");
     for (const toml::node& element : *array) {
       const auto* value = element.as_integer();
       if (value == nullptr || value->get() < 0 || value->get() > 4095) {
-        return fail(element.source(), describe(tuning, "pin_cpus") + " must hold CPU numbers 0-4095");
+        return fail(element.source(),
+                    describe(tuning, "pin_cpus") + " must hold CPU numbers 0-4095");
       }
       config.pin_cpus.push_back(static_cast<unsigned>(value->get()));
     }
@@ -336,8 +337,8 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
             (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
-            (!policy || (known_keys(*policy, {"file"}) &&
-                         path(*policy, "file", true, config.policy_file))) &&
+            (!policy ||
+             (known_keys(*policy, {"file"}) && path(*policy, "file", true, config.policy_file))) &&
             section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config)) &&
             section(root, "audit", false, audit) &&
             (!audit || (known_keys(*audit, {"file", "required"}) &&

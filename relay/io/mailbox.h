@@ -27,10 +27,10 @@ struct Message {
     kRoute,         // a name went online or offline on the sender (RouteTable update)
     kSnapshot,      // admin: describe your tunnels and counters (reply: kSnapshotReply)
     kSnapshotReply,
-    kCloseTunnel,   // admin: unpublish `name` (reply: kCloseTunnelReply, online = found)
+    kCloseTunnel,  // admin: unpublish `name` (reply: kCloseTunnelReply, online = found)
     kCloseTunnelReply,
-    kReload,        // admin or SIGHUP: reload certificates and authorized keys
-    kReloadReply,   // online = reloaded; bytes = what changed, or the error
+    kReload,       // admin or SIGHUP: reload certificates and authorized keys
+    kReloadReply,  // online = reloaded; bytes = what changed, or the error
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;
@@ -38,14 +38,14 @@ struct Message {
   std::string name;   // kVisitor: the tunnel; kCloseSession: the name taken over
   sockaddr_storage peer{};
   std::uint64_t session_id = 0;
-  unsigned worker = 0;  // kRoute: the worker serving the name; admin kinds: the sender
-  bool online = false;  // kRoute; kCloseTunnelReply: the tunnel was found
+  unsigned worker = 0;           // kRoute: the worker serving the name; admin kinds: the sender
+  bool online = false;           // kRoute; kCloseTunnelReply: the tunnel was found
   std::uint64_t request_id = 0;  // admin kinds: which admin request this belongs to
   std::string tunnels_json;      // kSnapshotReply: JSON objects, comma-separated
   std::string counters;          // kSnapshotReply: "name value" lines (see admin/inventory.h)
   std::shared_ptr<const void> payload;  // kReload: the new policy, loaded once by worker 0
-  bool exposures = false;        // kSnapshot: describe exposure history, not live tunnels
-  std::uint64_t since_epoch_ms = 0;  // kSnapshot with exposures: events at or after this
+  bool exposures = false;               // kSnapshot: describe exposure history, not live tunnels
+  std::uint64_t since_epoch_ms = 0;     // kSnapshot with exposures: events at or after this
 };
 
 class Mailboxes {

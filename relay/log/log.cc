@@ -125,7 +125,9 @@ std::string JsonLine::finish() {
   return line;
 }
 
-void write_now(std::string_view line) { write_all(STDOUT_FILENO, line); }
+void write_now(std::string_view line) {
+  write_all(STDOUT_FILENO, line);
+}
 
 bool Buffer::flush() {
   if (pending_.empty()) return true;

@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <array>
+#include <cerrno>
 #include <chrono>
 
 #include "relay/log/log.h"
@@ -320,10 +320,10 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     return;
   }
   if (fixed_status_ != 0) {
-    respond_error(fixed_status_,
-                  fixed_status_ == 404   ? "no tunnel has this name"
-                  : fixed_status_ == 503 ? "this tunnel has as many open connections as allowed"
-                                         : "the publisher of this name is offline");
+    respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
+                                 : fixed_status_ == 503
+                                     ? "this tunnel has as many open connections as allowed"
+                                     : "the publisher of this name is offline");
     return;
   }
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
@@ -390,7 +390,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
 }
 
 policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead& head,
-                                                       const Tunnel& tunnel) const {
+                                                        const Tunnel& tunnel) const {
   std::array<policy::KeyValue, http::kMaxHeaders> headers;
   for (std::size_t i = 0; i < head.header_count; ++i) {
     headers[i] = {head.headers[i].name, head.headers[i].value};
@@ -805,10 +805,10 @@ void VisitorConnection::log_request(int status) {
   if (tunnel != nullptr) {
     tunnel->bytes_in += bytes_in_;
     tunnel->bytes_out += bytes_out_;
-    tunnel->last_request_epoch_ms = static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count());
+    tunnel->last_request_epoch_ms =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   }
   WorkerCounters& counters = worker_.counters();
   counters.count_response(status);

@@ -103,8 +103,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool visitor_eof_ = false;
   bool closed_ = false;
   bool close_after_flush_ = false;
-  std::uint64_t deadline_ms_ = 0;       // handshake, or keep-alive idle between requests
-  std::uint64_t head_deadline_ms_ = 0;  // a started request head must be complete by then
+  std::uint64_t deadline_ms_ = 0;           // handshake, or keep-alive idle between requests
+  std::uint64_t head_deadline_ms_ = 0;      // a started request head must be complete by then
   std::uint64_t response_deadline_ms_ = 0;  // the publisher's response head is due by then
 
   tls::TlsStream tls_;
@@ -136,8 +136,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool keep_visitor_ = true;       // the visitor connection survives this exchange
   bool event_stream_ = false;      // the response is text/event-stream (never "finishes")
   int status_ = 0;
-  std::string request_id_;     // set when the relay refuses, so the visitor can quote it
-  std::string rule_;           // the access rule that decided (a copy: a reload may free it)
+  std::string request_id_;  // set when the relay refuses, so the visitor can quote it
+  std::string rule_;        // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
   std::uint64_t accepted_us_ = 0;

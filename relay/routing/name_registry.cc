@@ -8,7 +8,7 @@ NameRegistry::NameRegistry() : owners_(std::make_unique<RouteTable>()) {}
 NameRegistry::~NameRegistry() = default;
 
 NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const NameOwner& owner,
-                                               std::size_t max_per_key) {
+                                              std::size_t max_per_key) {
   std::lock_guard lock(mutex_);
   const NameOwner* current = owners_->find(name);
   ClaimResult result{Outcome::kGranted, {}};

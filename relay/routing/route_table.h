@@ -32,7 +32,9 @@ class RouteTable {
   static constexpr std::size_t kMaxOffline = 65536;
   struct Hash {
     using is_transparent = void;
-    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>()(text); }
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>()(text);
+    }
   };
   std::unordered_map<std::string, NameOwner, Hash, std::equal_to<>> routes_;
   std::deque<std::string> offline_order_;

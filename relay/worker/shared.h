@@ -3,8 +3,8 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "relay/config/config.h"
@@ -37,7 +37,9 @@ struct Shared {
   std::atomic<unsigned> workers_done{0};
   std::atomic<std::uint64_t> reload_requests{0};  // bumped by SIGHUP; worker 0 acts on it
   int audit_fd = -1;
-  std::atomic<bool> audit_failing{false};  // the last audit write of some worker failed  // the audit trail (O_APPEND: each worker's one write per round is whole)
+  std::atomic<bool> audit_failing{
+      false};  // the last audit write of some worker failed  // the audit trail (O_APPEND: each
+               // worker's one write per round is whole)
 };
 
 }  // namespace tg

@@ -1027,8 +1027,8 @@ Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_pol
       "; authorized keys " + std::to_string(keys_before) + " -> " +
       std::to_string(ssh_server_->authorized().size()) + "; sessions closed " +
       std::to_string(closed) + "; policy " + (policy_changed ? "reloaded" : "unchanged") +
-      "; tunnels no longer allowed " + std::to_string(unpublished) +
-      "; streams revoked " + std::to_string(revoked);
+      "; tunnels no longer allowed " + std::to_string(unpublished) + "; streams revoked " +
+      std::to_string(revoked);
   logs_.push(log::JsonLine("reloaded").add("worker", index_).add("changes", summary).finish());
   return summary;
 }

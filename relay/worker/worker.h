@@ -42,9 +42,9 @@ struct Tunnel {
   ssh::Forward forward;
   std::string target_host = "localhost";  // Host header the publisher's service sees
   policy::ActorClass actor_class = policy::ActorClass::kHuman;
-  std::string expose_rule;  // the rule that admitted it
-  std::uint64_t opened_ms = 0;       // steady clock
-  std::uint64_t opened_epoch_ms = 0; // wall clock, for people
+  std::string expose_rule;            // the rule that admitted it
+  std::uint64_t opened_ms = 0;        // steady clock
+  std::uint64_t opened_epoch_ms = 0;  // wall clock, for people
   std::uint64_t last_request_epoch_ms = 0;
   std::uint64_t open_connections = 0;
   std::uint64_t requests = 0;

@@ -905,3 +905,16 @@ def publish_and_wait(relay: Relay, spec: str, key: str = "alice", **kwargs) -> t
     """Publishes `spec`, waits for the URL on the session, returns (publisher, url)."""
     pub = relay.publish(spec, key=key, **kwargs)
     return pub, pub.wait_for_url()
+
+
+def post_reload(admin_port: int) -> tuple[int, dict]:
+    """POST /v1/reload on the admin API; returns (status, parsed JSON body)."""
+    import json
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"http://127.0.0.1:{admin_port}/v1/reload", method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())

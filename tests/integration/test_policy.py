@@ -4,20 +4,11 @@ the running one in force; a policy that stops allowing a tunnel closes it."""
 
 import json
 import os
-import urllib.error
 import urllib.request
 import unittest
 
 import harness
 
-
-def post_reload(port):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/reload", method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def inventory(port, name):
@@ -114,7 +105,7 @@ deny = ['http.path.startsWith("/private")']
         self.relay.start()
         self.publish(f"alice-app:80:localhost:{self.backend.port}").wait_for_url()
         self.write_policy(self.base_policy() + "\n[[access]]\nnames = [\"x\"]\nallow = ['http.methd == \"GET\"']\n")
-        status, body = post_reload(self.admin_port)
+        status, body = harness.post_reload(self.admin_port)
         self.assertEqual(status, 400, body)
         self.assertRegex(body["error"], r"policy\.toml:\d+:\d+: .*http\.methd")
         self.assertEqual(self.relay.curl("alice-app", "/whoami").status, 200)
@@ -126,7 +117,7 @@ deny = ['http.path.startsWith("/private")']
         pub.wait_for_url()
         self.write_policy(self.base_policy().replace('names = ["alice-*"]\nwhen',
                                                      'names = ["alice-api-*"]\nwhen'))
-        status, body = post_reload(self.admin_port)
+        status, body = harness.post_reload(self.admin_port)
         self.assertEqual(status, 200, body)
         pub.wait_for_text("the policy does not allow it")
         self.assertEqual(self.relay.curl("alice-app", "/whoami").status, 502)
@@ -164,7 +155,7 @@ class StreamRevocation(unittest.TestCase):
         with open(relay.policy_path, "w") as f:
             f.write(harness.OPEN_POLICY + "deny = ['http.path == \"/ws\"']\n")
         started = time.monotonic()
-        status, body = post_reload(admin_port)
+        status, body = harness.post_reload(admin_port)
         self.assertEqual(status, 200, body)
         self.assertIn("streams revoked 1", json.dumps(body))
         data, closed = harness.read_until_closed(sock, 5)

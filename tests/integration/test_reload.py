@@ -10,19 +10,9 @@ import signal
 import ssl
 import tempfile
 import unittest
-import urllib.error
-import urllib.request
 
 import harness
 
-
-def post_reload(port):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/reload", method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=20) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 class Reload(unittest.TestCase):
@@ -57,7 +47,7 @@ class Reload(unittest.TestCase):
         new = harness.make_certificates(fresh, self.relay.domain)  # a different CA
         shutil.copyfile(new["cert"], self.relay.cert_path)
         shutil.copyfile(new["key"], self.relay.key_path)
-        status, body = post_reload(self.admin_port)
+        status, body = harness.post_reload(self.admin_port)
         self.assertEqual(status, 200, body)
         self.assertTrue(body["reloaded"])
         self.assertTrue(all("certificate reloaded" in w["changes"] for w in body["workers"]), body)
@@ -96,7 +86,7 @@ class Reload(unittest.TestCase):
         pub.wait_for_url()
         with open(self.relay.cert_path, "w") as f:
             f.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
-        status, body = post_reload(self.admin_port)
+        status, body = harness.post_reload(self.admin_port)
         self.assertEqual(status, 400, body)
         self.assertFalse(body["reloaded"])
         self.assertIn(self.relay.cert_path, body["error"])

@@ -21,8 +21,8 @@ TEST(ParseSince, AbsoluteTimes) {
 }
 
 TEST(ParseSince, RefusesAnythingElse) {
-  for (const char* text : {"", "yesterday", "1w", "h", "-5m", "2026-11-26", "1h ",
-                           "2026-11-26T08:00:00+01:00"}) {
+  for (const char* text :
+       {"", "yesterday", "1w", "h", "-5m", "2026-11-26", "1h ", "2026-11-26T08:00:00+01:00"}) {
     EXPECT_FALSE(parse_since(text, kNow).has_value()) << text;
   }
 }
@@ -34,7 +34,8 @@ TEST(Metrics, EachWorkerHasItsOwnSeriesInExpositionFormat) {
   b.count_response(204);
   b.count_response(101);
   WorkerGauges ga{3, 1, 7}, gb{0, 0, 2};
-  const std::string text = render_metrics({{0, encode_counters(a, ga)}, {1, encode_counters(b, gb)}});
+  const std::string text =
+      render_metrics({{0, encode_counters(a, ga)}, {1, encode_counters(b, gb)}});
   EXPECT_NE(text.find("# TYPE tunnelgate_requests_total counter\n"), std::string::npos);
   EXPECT_NE(text.find("tunnelgate_requests_total{worker=\"0\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("tunnelgate_responses_total{worker=\"0\",class=\"5xx\"} 1\n"),
@@ -58,8 +59,8 @@ TEST(Metrics, EachWorkerHasItsOwnSeriesInExpositionFormat) {
 
 TEST(Metrics, HistogramsAreCumulativeWithSumAndCountInSeconds) {
   WorkerCounters c;
-  c.tls_handshake.record(80);       // 0.08 ms: the first bucket
-  c.tls_handshake.record(3'000);    // 3 ms: le=0.005
+  c.tls_handshake.record(80);          // 0.08 ms: the first bucket
+  c.tls_handshake.record(3'000);       // 3 ms: le=0.005
   c.tls_handshake.record(20'000'000);  // 20 s: only +Inf
   const std::string text = render_metrics({{0, encode_counters(c, WorkerGauges{})}});
   EXPECT_NE(text.find("# TYPE tunnelgate_tls_handshake_seconds histogram\n"), std::string::npos);

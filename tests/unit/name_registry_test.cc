@@ -51,7 +51,7 @@ TEST(NameRegistry, ReleasedNamesStayKnownAsOfflineAndAnyKeyMayClaimThem) {
 TEST(RouteTable, LateOfflineFromAnOldSessionDoesNotHideANewerClaim) {
   RouteTable table;
   table.set_online("notes", owner(1, 9, ""));  // the newer session's update arrived first
-  table.set_offline("notes", 3);                // then the old session's
+  table.set_offline("notes", 3);               // then the old session's
   ASSERT_NE(table.find("notes"), nullptr);
   EXPECT_TRUE(table.find("notes")->online);
   EXPECT_EQ(table.find("notes")->worker, 1u);
