@@ -20,6 +20,15 @@ for preset in ${TG_PRESET:-release asan}; do
   count=$(sed -n 's/.*tests passed, 0 tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -1)
   passed=$((passed + ${count:-0}))
 done
+if [ -z "${TG_PRESET:-}" ]; then
+  # The cross-worker handoff under ThreadSanitizer: its unit tests run real threads and rings.
+  echo "== tsan (cross-worker mailboxes)"
+  cmake --preset tsan >/dev/null
+  cmake --build --preset tsan --target tg_unit_tests
+  TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/tg_unit_tests --gtest_filter='Mailboxes*:NameRegistry*:RouteTable*' | tee "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
+  passed=$((passed + $(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")))
+fi
 fuzz_seconds="${TG_FUZZ_SECONDS:-10}"
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzz ($fuzz_seconds s per target)"
