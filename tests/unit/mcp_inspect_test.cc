@@ -8,24 +8,6 @@
 
 #include "relay/mcp/mcp.h"
 
-// policy_allocation_test.cc replaces the global operator new and delete (with malloc and free)
-// for the whole test binary, but not their nothrow forms, which AddressSanitizer then serves
-// itself. simdjson allocates its parser's buffers with new (std::nothrow) and frees them with
-// delete[], which ASan reports as a mismatch. These complete the replacement; they belong
-// beside the others and should move there.
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
-  return std::malloc(size == 0 ? 1 : size);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, const std::nothrow_t&) noexcept {
-  std::free(p);
-}
-
 namespace tg::mcp {
 namespace {
 
