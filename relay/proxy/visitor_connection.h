@@ -137,6 +137,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool event_stream_ = false;      // the response is text/event-stream (never "finishes")
   int status_ = 0;
   std::string request_id_;  // set when the relay refuses, so the visitor can quote it
+  std::string subject_;     // the current request's verified caller: JWT sub, api key name,
+                            // or client certificate subject; "" when anonymous
   std::string rule_;        // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;

@@ -1016,6 +1016,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_pol
   unsigned revoked = 0;
   if (policy_changed) {
     policy_ = std::move(new_policy);
+    ++policy_generation_;
     unpublished = recheck_exposures(nullptr);
     // Requests are decided one by one, but an event stream or a WebSocket is one request
     // that never ends: decide those again now, so a revoked caller is cut at once.

@@ -50,6 +50,9 @@ struct Tunnel {
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  // What the access rules covering the name say (Worker::tunnel_settings keeps it current).
+  policy::TunnelSettings settings;
+  std::uint64_t settings_generation = 0;  // the policy generation `settings` was read from
 };
 
 class Worker final : public ssh::SessionEvents {
@@ -83,6 +86,19 @@ class Worker final : public ssh::SessionEvents {
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
   const policy::Policy& policy() const { return *policy_; }
+  /// The settings of the access rules covering `tunnel`'s name under the current policy,
+  /// read again only after a reload.
+  const policy::TunnelSettings& tunnel_settings(Tunnel& tunnel) const {
+    if (tunnel.settings_generation != policy_generation_) {
+      tunnel.settings = policy_->tunnel_settings(tunnel.name);
+      tunnel.settings_generation = policy_generation_;
+    }
+    return tunnel.settings;
+  }
+  /// MCP inspection applies: a rule says `mcp = true`, or the tunnel's class is agent.
+  bool is_mcp(Tunnel& tunnel) const {
+    return tunnel.actor_class == policy::ActorClass::kAgent || tunnel_settings(tunnel).mcp;
+  }
   std::string next_request_id();
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
@@ -185,6 +201,7 @@ class Worker final : public ssh::SessionEvents {
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
   std::shared_ptr<const policy::Policy> policy_;
+  std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
