@@ -125,14 +125,10 @@ int main(int argc, char** argv) {
 
   // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
   // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
-  auto first_policy = std::make_shared<const tg::policy::Policy>();
-  if (!config->policy_file.empty()) {
-    auto loaded = tg::policy::load_policy(config->policy_file);
-    if (!loaded) {
-      std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
-      return 1;
-    }
-    first_policy = std::make_shared<const tg::policy::Policy>(std::move(*loaded));
+  auto first_policy = tg::load_policy_set(config->policy_file);
+  if (!first_policy) {
+    std::fprintf(stderr, "%s\n", first_policy.error().message.c_str());
+    return 1;
   }
 
   unsigned workers = config->workers;
@@ -157,7 +153,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  tg::Shared shared(std::move(*config), workers, std::move(*secret), first_policy);
+  tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())

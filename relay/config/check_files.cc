@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "relay/config/config.h"
-#include "relay/policy/policy.h"
+#include "relay/worker/policy_set.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -43,7 +43,7 @@ Status check_files(const Config& config) {
   }
   if (!config.policy_file.empty()) {
     // The policy's own errors already read `policy-file:line:col: message`.
-    if (auto policy = policy::load_policy(config.policy_file); !policy) return policy.error();
+    if (auto policy = load_policy_set(config.policy_file); !policy) return policy.error();
   }
   return Ok{};
 }

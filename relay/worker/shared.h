@@ -9,14 +9,14 @@
 
 #include "relay/config/config.h"
 #include "relay/io/mailbox.h"
-#include "relay/policy/policy.h"
 #include "relay/routing/name_registry.h"
+#include "relay/worker/policy_set.h"
 
 namespace tg {
 
 struct Shared {
   Shared(Config cfg, unsigned workers, std::string secret,
-         std::shared_ptr<const policy::Policy> first_policy)
+         std::shared_ptr<const PolicySet> first_policy)
       : config(std::move(cfg)),
         worker_count(workers),
         mailboxes(workers),
@@ -29,7 +29,7 @@ struct Shared {
   io::Mailboxes mailboxes;
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
-  const std::shared_ptr<const policy::Policy> initial_policy;
+  const std::shared_ptr<const PolicySet> initial_policy;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

@@ -648,7 +648,7 @@ policy::ExposeDecision Worker::decide_expose(const ssh::PublisherSession& sessio
   context.unix_time = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  return policy_->decide_expose(context);
+  return policy_->rules.decide_expose(context);
 }
 
 void Worker::on_options(ssh::PublisherSession& session) {
@@ -940,9 +940,9 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
 void Worker::ask_reload(std::uint64_t request_id) {
   // The policy is compiled once, here, and shared: a broken one stops the whole reload
   // before any worker changes anything.
-  std::shared_ptr<const policy::Policy> new_policy = policy_;
+  std::shared_ptr<const PolicySet> new_policy = policy_;
   if (!shared_.config.policy_file.empty()) {
-    auto loaded = policy::load_policy(shared_.config.policy_file);
+    auto loaded = load_policy_set(shared_.config.policy_file);
     if (!loaded) {
       logs_.push(log::JsonLine("reload_failed").add("error", loaded.error().message).finish());
       for (unsigned worker = 0; request_id != 0 && worker < shared_.worker_count; ++worker) {
@@ -956,7 +956,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
       }
       return;
     }
-    new_policy = std::make_shared<const policy::Policy>(std::move(*loaded));
+    new_policy = std::move(*loaded);
   }
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     if (other == index_) continue;
@@ -979,7 +979,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
   }
 }
 
-Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_policy) {
+Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) {
   const Config& cfg = shared_.config;
   auto tls = cfg.https_dev_ca.empty()
                  ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
@@ -1195,8 +1195,7 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       if (admin_ != nullptr) admin_->on_close_reply(std::move(message));
       return;
     case io::Message::Kind::kReload: {
-      auto result =
-          reload(std::static_pointer_cast<const policy::Policy>(std::move(message->payload)));
+      auto result = reload(std::static_pointer_cast<const PolicySet>(std::move(message->payload)));
       auto reply = std::make_unique<io::Message>();
       reply->kind = io::Message::Kind::kReloadReply;
       reply->request_id = message->request_id;

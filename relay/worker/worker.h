@@ -85,12 +85,13 @@ class Worker final : public ssh::SessionEvents {
   void forget(VisitorConnection* connection);
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
-  const policy::Policy& policy() const { return *policy_; }
+  const policy::Policy& policy() const { return policy_->rules; }
+  const identity::Sources& identity_sources() const { return policy_->identity; }
   /// The settings of the access rules covering `tunnel`'s name under the current policy,
   /// read again only after a reload.
   const policy::TunnelSettings& tunnel_settings(Tunnel& tunnel) const {
     if (tunnel.settings_generation != policy_generation_) {
-      tunnel.settings = policy_->tunnel_settings(tunnel.name);
+      tunnel.settings = policy_->rules.tunnel_settings(tunnel.name);
       tunnel.settings_generation = policy_generation_;
     }
     return tunnel.settings;
@@ -161,7 +162,7 @@ class Worker final : public ssh::SessionEvents {
   /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
   /// Reloads this worker's TLS context and SSH server from the configured files; on error
   /// the running ones stay. Returns what changed.
-  Result<std::string> reload(std::shared_ptr<const policy::Policy> new_policy);
+  Result<std::string> reload(std::shared_ptr<const PolicySet> new_policy);
   /// Asks the policy whether `session` may expose `name` (with the class it asked for).
   policy::ExposeDecision decide_expose(const ssh::PublisherSession& session,
                                        std::string_view name) const;
@@ -200,7 +201,7 @@ class Worker final : public ssh::SessionEvents {
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
-  std::shared_ptr<const policy::Policy> policy_;
+  std::shared_ptr<const PolicySet> policy_;
   std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
