@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +57,26 @@ bool parse_port(const char* text, std::uint16_t& port) {
 int fail(const std::string& message) {
   std::fprintf(stderr, "tunnelgate: %s\n", message.c_str());
   return 2;
+}
+
+// One ES256 key per worker for the identity assertion, under kids unique to this process
+// (so a service caching keys by kid never confuses a restarted relay's keys with the last).
+std::optional<std::string> make_assertion_keys(unsigned workers, tg::Shared& shared) {
+  std::uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) return "getrandom failed";
+  char prefix[24];
+  std::snprintf(prefix, sizeof prefix, "tg-%012llx-",
+                static_cast<unsigned long long>(nonce & 0xffffffffffffULL));
+  std::vector<const tg::identity::SigningKey*> published;
+  for (unsigned i = 0; i < workers; ++i) {
+    auto key = tg::identity::SigningKey::generate(tg::identity::JwsAlgorithm::kES256,
+                                                  prefix + std::to_string(i));
+    if (!key) return "cannot make the assertion signing key: " + key.error().message;
+    shared.assertion_keys.push_back(std::make_unique<tg::identity::SigningKey>(std::move(*key)));
+    published.push_back(shared.assertion_keys.back().get());
+  }
+  shared.assertion_jwks = tg::identity::jwks_json(published);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -155,6 +177,10 @@ int main(int argc, char** argv) {
   }
   tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
+  if (auto made = make_assertion_keys(workers, shared)) {
+    std::fprintf(stderr, "%s\n", made->c_str());
+    return 1;
+  }
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)

@@ -75,6 +75,7 @@ class ConfigReader {
   bool strings(const Section& section, std::string_view key, std::vector<std::string>& out);
   bool listen(const Section& section, std::string_view key, std::vector<ListenAddress>& out);
   bool domain(const Section& section, std::string& out);
+  bool header_name(const Section& section, std::string_view key, std::string& name);
 
   bool read_top(const Section& top, Config& config);
   bool read_https(const Section& https, Config& config);
@@ -224,6 +225,24 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
                   std::string(*node.value<std::string_view>()) + "\"");
 }
 
+// An HTTP field name (RFC 9110 token), stored lower case; "" (absent) is fine.
+bool ConfigReader::header_name(const Section& section, std::string_view key, std::string& name) {
+  for (char& c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) {
+      return fail(section.table.get(key)->source(),
+                  describe(section, key) + " must be a header name such as \"x-api-key\"");
+    }
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  if (name == "authorization" || name == "host" || name == "cookie") {
+    return fail(section.table.get(key)->source(),
+                describe(section, key) + " cannot be \"" + name + "\"");
+  }
+  return true;
+}
+
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
@@ -337,8 +356,10 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
             (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
-            (!policy ||
-             (known_keys(*policy, {"file"}) && path(*policy, "file", true, config.policy_file))) &&
+            (!policy || (known_keys(*policy, {"file", "api_key_header"}) &&
+                         path(*policy, "file", true, config.policy_file) &&
+                         string(*policy, "api_key_header", false, config.api_key_header) &&
+                         header_name(*policy, "api_key_header", config.api_key_header))) &&
             section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config)) &&
             section(root, "audit", false, audit) &&
             (!audit || (known_keys(*audit, {"file", "required"}) &&

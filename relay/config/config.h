@@ -44,6 +44,8 @@ struct Config {
 
   // [policy] (optional; without it the empty policy applies: nothing is exposed)
   std::string policy_file;
+  std::string api_key_header;  // a header carrying an API key as its whole value, lower case;
+                               // "" = only Authorization: Bearer tgk_…
 
   // [audit] (optional): one JSON line per decision
   std::string audit_file;

@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <chrono>
 
+#include "relay/identity/jws_signer.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
+#include "relay/proxy/oauth_answers.h"
 #include "relay/worker/worker.h"
 
 namespace tg {
@@ -26,6 +28,22 @@ std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
+}
+
+// `access_token=` as a query parameter (RFC 6750 §2.3).
+bool carries_query_token(std::string_view target) {
+  const auto query = target.find('?');
+  if (query == std::string_view::npos) return false;
+  for (std::size_t at = query; at != std::string_view::npos; at = target.find('&', at + 1)) {
+    if (target.substr(at + 1).starts_with("access_token=")) return true;
+  }
+  return false;
+}
+
+// A tunnel's public URL is printed with a trailing "/"; as an OAuth resource, an audience or
+// an Origin it is written without one.
+std::string_view without_slash(std::string_view url) {
+  return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
 }
 
 std::string_view strip_port(std::string_view host) {
@@ -310,6 +328,8 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   event_stream_ = false;
   request_id_.clear();
   rule_.clear();
+  subject_.clear();
+  token_valid_until_ = 0;
   response_started_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
@@ -317,6 +337,13 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
 
   if (normalize_host(strip_port(head.host)) != server_name_) {
     respond_error(421, "the Host header names another host than the TLS server name");
+    return;
+  }
+  if (head.method == "GET" && head.target == kAssertionJwksPath) {
+    // Any host: the apex for services configured once, a tunnel's own name for services that
+    // look next to where they are called (as Pomerium serves its key on every route).
+    respond_with(200,
+                 http::make_response(200, "application/json", {}, worker_.assertion_jwks(), true));
     return;
   }
   if (fixed_status_ != 0) {
@@ -331,27 +358,70 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_error(502, "the publisher of this name is offline");
     return;
   }
-  // Every request is decided on its own (not once per connection), inline: a compiled
-  // policy, no allocation, tens of nanoseconds.
-  const policy::AccessDecision access = decide_access(head, *tunnel);
-  rule_.assign(access.rule_id);
+  const policy::TunnelSettings& settings = worker_.tunnel_settings(*tunnel);
+  const std::string_view path = head.target.substr(0, head.target.find('?'));
+  if (settings.reads_jwt && path == kProtectedResourcePath && head.method == "GET") {
+    answer_protected_resource(*tunnel);
+    return;
+  }
   request_id_ = worker_.next_request_id();
+  if (carries_query_token(head.target)) {
+    // RFC 6750 allowed it; the MCP authorization spec forbids it, since URLs end up in logs.
+    respond_refusal(400, "invalid_request", "access tokens in the query string are refused", {});
+    return;
+  }
+  // Every request is decided on its own (not once per connection), inline: the caller's
+  // credentials from the worker's token cache, then a compiled policy, no allocation.
+  Verdict verdict = decide(head, *tunnel);
+  const Caller& caller = verdict.caller;
+  subject_.assign(caller.subject());
+  rule_.assign(verdict.access.rule_id);
+  const bool refused = caller.status == Caller::Status::kRefused;
+  const bool allowed = !refused && verdict.access.allowed && !verdict.scope_missing;
   worker_.audit(log::JsonLine("audit")
-                    .add("decision", access.allowed ? "allow" : "deny")
-                    .add("reason", policy::to_string(access.outcome))
-                    .add("rule", access.rule_id)
+                    .add("decision", allowed ? "allow" : "deny")
+                    .add("reason", refused ? std::string_view(caller.error)
+                                   : verdict.scope_missing
+                                       ? std::string_view("insufficient scope")
+                                       : policy::to_string(verdict.access.outcome))
+                    .add("rule", verdict.access.rule_id)
                     .add("tunnel", tunnel->name)
                     .add("class", policy::to_string(tunnel->actor_class))
-                    .add("subject", "anonymous")
+                    .add("subject", subject_.empty() ? std::string_view("anonymous") : subject_)
                     .add("source", peer_ip_)
                     .add("method", method_)
                     .add("path", path_)
                     .add("request_id", request_id_)
                     .finish());
-  if (!access.allowed) {
-    respond_error(403, "denied by the relay's policy (request " + request_id_ + ")");
+  if (refused) {
+    if (!caller.detail.empty()) {
+      worker_.logs().push(log::JsonLine("credential_refused")
+                              .add("name", tunnel_name_)
+                              .add("client", peer_ip_)
+                              .add("reason", caller.detail)
+                              .add("request_id", request_id_)
+                              .finish());
+    }
+    respond_challenge(*tunnel, "invalid_token", caller.error);
     return;
   }
+  if (!verdict.access.allowed) {
+    // A credential could change the answer only where an allow reads one.
+    if (!caller.identified() && settings.wants_identity()) {
+      respond_challenge(*tunnel, {}, {});
+    } else {
+      respond_refusal(403, "forbidden", "denied by the relay's policy", {});
+    }
+    return;
+  }
+  if (verdict.scope_missing) {
+    respond_refusal(
+        403, "insufficient_scope", "the token lacks a scope this tunnel requires",
+        bearer_challenge_field({metadata_url(*tunnel), "insufficient_scope",
+                                "the token lacks a scope this tunnel requires", settings.scopes}));
+    return;
+  }
+  token_valid_until_ = caller.valid_until;
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
 
   http::ForwardContext context;
@@ -360,6 +430,14 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
                             : std::string_view(tunnel->session->host_override());
   context.client_ip = peer_ip_;
   context.original_host = head.host;
+  // The credentials the relay consumed never reach the service, and no visitor may pose as
+  // the relay: the service learns who calls from the relay's own signed assertion.
+  std::array<std::string_view, 3> drop{kAssertionHeader};
+  std::size_t dropped = 1;
+  if (caller.authorization_consumed) drop[dropped++] = "authorization";
+  if (caller.api_key_header_consumed) drop[dropped++] = worker_.config().api_key_header;
+  context.drop = std::span<const std::string_view>(drop.data(), dropped);
+  if (caller.identified()) context.extra_fields = assertion_field(caller, *tunnel);
   to_publisher_.clear();
   http::write_forward_request_head(head, context, to_publisher_);
   request_upgrade_ = head.upgrade;
@@ -389,12 +467,20 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   }
 }
 
-policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead& head,
-                                                        const Tunnel& tunnel) const {
+VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& head,
+                                                     Tunnel& tunnel) {
   std::array<policy::KeyValue, http::kMaxHeaders> headers;
   for (std::size_t i = 0; i < head.header_count; ++i) {
     headers[i] = {head.headers[i].name, head.headers[i].value};
   }
+  const auto header_lookup = policy::KeyLookup::headers({headers.data(), head.header_count});
+  const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
+  Verdict verdict;
+  verdict.caller =
+      identify_caller(header_lookup, worker_.config().api_key_header, worker_.identity_sources(),
+                      worker_.token_cache(), tunnel.url, now);
+  if (verdict.caller.status == Caller::Status::kRefused) return verdict;
+
   policy::AccessContext context;
   context.tunnel_name = tunnel.name;
   context.tunnel_class = tunnel.actor_class;
@@ -404,9 +490,106 @@ policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead&
   context.http_method = head.method;
   context.http_path = head.target.substr(0, head.target.find('?'));
   context.http_host = head.host;
-  context.http_headers = policy::KeyLookup::headers({headers.data(), head.header_count});
-  context.unix_time = static_cast<std::int64_t>(worker_.now_epoch_s());
-  return worker_.policy().decide_access(context);
+  context.http_headers = header_lookup;
+  context.unix_time = now;
+  verdict.caller.fill(context);
+  verdict.access = worker_.policy().decide_access(context);
+
+  // Scopes bind bearer tokens: a caller admitted by a token must hold every scope the
+  // tunnel's rules name (callers admitted otherwise, by key or address, carry no scopes).
+  const policy::TunnelSettings& settings = worker_.tunnel_settings(tunnel);
+  if (verdict.access.allowed && verdict.caller.token != nullptr) {
+    const policy::StringList held = verdict.caller.token->scope();
+    for (std::string_view scope : settings.scopes) {
+      if (!held.contains(scope)) verdict.scope_missing = true;
+    }
+  }
+  return verdict;
+}
+
+std::string VisitorConnection::metadata_url(Tunnel& tunnel) const {
+  return worker_.tunnel_settings(tunnel).reads_jwt
+             ? std::string(without_slash(tunnel.url)).append(kProtectedResourcePath)
+             : std::string();
+}
+
+void VisitorConnection::answer_protected_resource(Tunnel& tunnel) {
+  std::vector<std::string> issuers;
+  for (const auto& issuer : worker_.policy().identity().jwt) issuers.push_back(issuer.issuer);
+  const std::string body = protected_resource_metadata(without_slash(tunnel.url), issuers,
+                                                       worker_.tunnel_settings(tunnel).scopes);
+  respond_with(200, http::make_response(200, "application/json", {}, body, true));
+}
+
+void VisitorConnection::respond_challenge(Tunnel& tunnel, std::string_view error,
+                                          std::string_view description) {
+  const std::string url = metadata_url(tunnel);
+  respond_refusal(401, error.empty() ? "unauthorized" : error,
+                  description.empty() ? "this tunnel requires credentials" : description,
+                  bearer_challenge_field({url, error, description, {}}));
+}
+
+void VisitorConnection::respond_refusal(int status, std::string_view error,
+                                        std::string_view message, std::string_view fields) {
+  respond_with(status, http::make_response(status, "application/json", fields,
+                                           refusal_body(error, message, request_id_), true));
+}
+
+std::string_view VisitorConnection::assertion_field(const Caller& caller, const Tunnel& tunnel) {
+  const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
+  // Signing costs some 20 µs: a keep-alive connection reuses its assertion for the same
+  // caller and tunnel while it has most of its minute left.
+  std::string key = tunnel.name;
+  key.append("\n").append(caller.subject()).append("\n").append(caller.api_key_name);
+  if (caller.token != nullptr) key.append("\n").append(caller.token->issuer());
+  if (key == assertion_key_ && now < assertion_issued_s_ + kAssertionReuseSeconds) {
+    return assertion_field_;
+  }
+  const std::string payload =
+      assertion_claims(caller, tunnel, now, now + kAssertionLifetimeSeconds);
+  auto signed_jwt = worker_.assertion_key().sign_jwt(payload);
+  assertion_field_.clear();
+  assertion_key_.clear();
+  if (!signed_jwt)
+    return {};  // the service then sees no assertion: it treats the call as
+                // anonymous, which fails closed
+  assertion_field_.append(kAssertionHeader).append(": ").append(*signed_jwt).append("\r\n");
+  assertion_key_ = std::move(key);
+  assertion_issued_s_ = now;
+  return assertion_field_;
+}
+
+std::string VisitorConnection::assertion_claims(const Caller& caller, const Tunnel& tunnel,
+                                                std::int64_t now, std::int64_t expires) const {
+  using identity::json_quote;
+  // The relay is the issuer: https://DOMAIN[:PORT], the tunnel URL without its name.
+  const std::string_view url = without_slash(tunnel.url);
+  const std::size_t host = url.find("://") + 3;
+  const std::string issuer =
+      std::string(url.substr(0, host)) + std::string(url.substr(host + tunnel.name.size() + 1));
+  std::string json = "{\"iss\":" + json_quote(issuer) + ",\"aud\":" + json_quote(url);
+  json.append(",\"sub\":").append(json_quote(caller.subject()));
+  if (caller.token != nullptr) {
+    if (!caller.token->email().empty()) {
+      json.append(",\"email\":").append(json_quote(caller.token->email()));
+    }
+    json.append(",\"groups\":[");
+    bool first = true;
+    for (std::string_view group : caller.token->groups()) {
+      if (!first) json.push_back(',');
+      json.append(json_quote(group));
+      first = false;
+    }
+    json.append("],\"idp\":").append(json_quote(caller.token->issuer()));
+  }
+  if (!caller.api_key_name.empty()) {
+    json.append(",\"api_key\":").append(json_quote(caller.api_key_name));
+  }
+  json.append(",\"tunnel\":").append(json_quote(tunnel.name));
+  json.append(",\"class\":").append(json_quote(policy::to_string(tunnel.actor_class)));
+  json.append(",\"iat\":").append(std::to_string(now));
+  json.append(",\"exp\":").append(std::to_string(expires)).append("}");
+  return json;
 }
 
 void VisitorConnection::move_request_body() {
@@ -671,6 +854,10 @@ void VisitorConnection::release_channel() {
 // --- endings ---------------------------------------------------------------------------------
 
 void VisitorConnection::respond_error(int status, std::string_view detail) {
+  respond_with(status, http::make_error_response(status, detail, true));
+}
+
+void VisitorConnection::respond_with(int status, std::string_view response) {
   if (closed_) return;
   if (response_started_) {
     close_now();
@@ -681,7 +868,7 @@ void VisitorConnection::respond_error(int status, std::string_view detail) {
   status_ = status;
   if (method_.empty()) method_ = "-";
   if (path_.empty()) path_ = "-";
-  write_tls(http::make_error_response(status, detail, true));
+  write_tls(response);
   response_started_ = true;
   log_request(status);
   close_gracefully();
@@ -744,9 +931,12 @@ bool VisitorConnection::recheck_access() {
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   http::RequestHead head;
   const auto parsed = http::parse_request_head(request_head_, head);
-  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete &&
-      decide_access(head, *tunnel).allowed) {
-    return false;
+  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete) {
+    const Verdict verdict = decide(head, *tunnel);
+    if (verdict.caller.status != Caller::Status::kRefused && verdict.access.allowed &&
+        !verdict.scope_missing) {
+      return false;
+    }
   }
   worker_.logs().push(log::JsonLine("stream_revoked")
                           .add("name", tunnel_name_)
@@ -772,6 +962,21 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
       close_gracefully();
       return;
     }
+  }
+  // A stream outlives no token: when the caller's token expires, its stream ends (the next
+  // request on a keep-alive connection is checked anyway).
+  const bool streaming =
+      phase_ == Phase::kTunnel || (event_stream_ && response_ == ResponseState::kBody);
+  if (streaming && token_valid_until_ != 0 &&
+      static_cast<std::int64_t>(worker_.now_epoch_s()) > token_valid_until_) {
+    worker_.logs().push(log::JsonLine("stream_expired")
+                            .add("name", tunnel_name_)
+                            .add("path", path_)
+                            .add("client", peer_ip_)
+                            .add("subject", subject_)
+                            .finish());
+    close_gracefully();
+    return;
   }
   // A stalled publisher (a suspended laptop, a dead network) must not hold the visitor
   // forever: once the whole request is out, the response head is due within the timeout
@@ -826,6 +1031,7 @@ void VisitorConnection::log_request(int status) {
       .add("rule", rule_)
       .add("worker", worker_.index());
   if (!request_id_.empty()) line.add("request_id", request_id_);
+  if (!subject_.empty()) line.add("subject", subject_);
   worker_.logs().push(line.finish());
 }
 

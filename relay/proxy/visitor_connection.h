@@ -19,6 +19,7 @@
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/caller.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -26,6 +27,12 @@ namespace tg {
 
 class Worker;
 struct Tunnel;
+
+/// The header carrying the relay's signed statement of who calls (an ES256 JWT whose keys are
+/// served at /.well-known/tunnelgate/jwks.json); a visitor's own copy is always dropped.
+inline constexpr std::string_view kAssertionHeader = "x-tunnelgate-assertion";
+inline constexpr std::int64_t kAssertionLifetimeSeconds = 60;
+inline constexpr std::int64_t kAssertionReuseSeconds = 30;
 
 class VisitorConnection final : public ssh::ChannelSink {
  public:
@@ -69,7 +76,22 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool decrypt();
   void process_plain();
   void handle_request(const http::RequestHead& head, std::size_t head_size);
-  policy::AccessDecision decide_access(const http::RequestHead& head, const Tunnel& tunnel) const;
+  // Who calls and what the policy says about this request.
+  struct Verdict {
+    Caller caller;
+    policy::AccessDecision access;
+    bool scope_missing = false;  // allowed, but the token lacks a scope the tunnel requires
+  };
+  Verdict decide(const http::RequestHead& head, Tunnel& tunnel);
+  std::string metadata_url(Tunnel& tunnel) const;
+  void answer_protected_resource(Tunnel& tunnel);
+  void respond_challenge(Tunnel& tunnel, std::string_view error, std::string_view description);
+  void respond_refusal(int status, std::string_view error, std::string_view message,
+                       std::string_view fields);
+  void respond_with(int status, std::string_view response);
+  std::string_view assertion_field(const Caller& caller, const Tunnel& tunnel);
+  std::string assertion_claims(const Caller& caller, const Tunnel& tunnel, std::int64_t now,
+                               std::int64_t expires) const;
   void move_request_body();
   void flush_to_publisher();
   void parse_response_heads();
@@ -139,7 +161,11 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string request_id_;  // set when the relay refuses, so the visitor can quote it
   std::string subject_;     // the current request's verified caller: JWT sub, api key name,
                             // or client certificate subject; "" when anonymous
-  std::string rule_;        // the access rule that decided (a copy: a reload may free it)
+  std::int64_t token_valid_until_ = 0;  // the current request's token: last valid second
+  std::string assertion_field_;         // the last assertion header line signed, and for whom
+  std::string assertion_key_;
+  std::int64_t assertion_issued_s_ = 0;
+  std::string rule_;  // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
   std::uint64_t accepted_us_ = 0;

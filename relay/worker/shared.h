@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "relay/config/config.h"
+#include "relay/identity/jws_signer.h"
 #include "relay/io/mailbox.h"
 #include "relay/routing/name_registry.h"
 #include "relay/worker/policy_set.h"
@@ -30,6 +32,11 @@ struct Shared {
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
   const std::shared_ptr<const PolicySet> initial_policy;
+  // The keys that sign the identity assertion handed to services, one per worker (a
+  // SigningKey is not thread-safe: worker i alone uses assertion_keys[i]), and the JWKS that
+  // publishes them all. Made at start-up; a restart rotates them.
+  std::vector<std::unique_ptr<identity::SigningKey>> assertion_keys;
+  std::string assertion_jwks;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "relay/admin/inventory.h"
+#include "relay/identity/token_cache.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
 #include "relay/log/log.h"
@@ -87,6 +88,9 @@ class Worker final : public ssh::SessionEvents {
   WorkerCounters& counters() { return counters_; }
   const policy::Policy& policy() const { return policy_->rules; }
   const identity::Sources& identity_sources() const { return policy_->identity; }
+  identity::TokenCache& token_cache() { return token_cache_; }
+  identity::SigningKey& assertion_key() { return *shared_.assertion_keys[index_]; }
+  const std::string& assertion_jwks() const { return shared_.assertion_jwks; }
   /// The settings of the access rules covering `tunnel`'s name under the current policy,
   /// read again only after a reload.
   const policy::TunnelSettings& tunnel_settings(Tunnel& tunnel) const {
@@ -203,6 +207,7 @@ class Worker final : public ssh::SessionEvents {
   RouteTable routes_;
   std::shared_ptr<const PolicySet> policy_;
   std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
+  identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
