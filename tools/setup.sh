@@ -110,6 +110,22 @@ else
 fi
 as_root ln -sfn "$WOLFSSL_PREFIX" "$DEPS_PREFIX/wolfssl"
 
+# promtool, which checks the /metrics exposition in the admin test. It ships inside Debian's
+# prometheus package; only the one binary is taken (unpacked, not installed), so no
+# Prometheus service or user lands on the machine.
+PROMTOOL_DIR="$DEPS_PREFIX/promtool"
+if [ ! -x "$PROMTOOL_DIR/usr/bin/promtool" ]; then
+  say "unpacking promtool from Debian's prometheus package into $PROMTOOL_DIR"
+  pkg_dir=$(mktemp -d)
+  chmod 755 "$pkg_dir"
+  (cd "$pkg_dir" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+    { as_root apt-get update -qq && (cd "$pkg_dir" && apt-get download -qq prometheus >/dev/null); }
+  as_root mkdir -p "$PROMTOOL_DIR"
+  as_root dpkg-deb -x "$pkg_dir"/prometheus_*.deb "$pkg_dir/unpacked"
+  as_root install -D -m 755 "$pkg_dir/unpacked/usr/bin/promtool" "$PROMTOOL_DIR/usr/bin/promtool"
+  rm -rf "$pkg_dir"
+fi
+
 # The official MCP SDK for the MCP smoke test, pinned by tests/mcp/package-lock.json.
 
 if [ -f "$HERE/tests/mcp/package-lock.json" ] && [ ! -d "$HERE/tests/mcp/node_modules/@modelcontextprotocol" ]; then

@@ -26,7 +26,9 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
-    {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused."},
+    {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
+    {"tunnelgate_access_denials_total", "counter",
+     "Visitor requests refused by the relay's identity and policy checks, by reason."},
     {"tunnelgate_tunnels", "gauge", "Tunnels published now."},
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
@@ -35,6 +37,9 @@ constexpr Family kFamilies[] = {
      "Time from a visitor's first TLS byte to the finished handshake."},
     {"tunnelgate_first_response_byte_seconds", "histogram",
      "Time from a request head read to the publisher's response head."},
+    {"tunnelgate_relay_processing_seconds", "histogram",
+     "The relay's inline work on one exchange (credentials, policy, head rewrites), the latency "
+     "it adds besides moving bytes."},
 };
 
 void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
@@ -125,13 +130,27 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
-  line(out, "tunnelgate_forwards_refused_total", "", c.forwards_refused);
+  static constexpr const char* kForwardReasons[] = {"invalid_name", "policy", "name_taken",
+                                                    "key_limit"};
+  for (std::size_t i = 0; i < std::size(kForwardReasons); ++i) {
+    line(out, "tunnelgate_forwards_refused_total",
+         std::string("reason=\"") + kForwardReasons[i] + "\"", c.forwards_refused[i]);
+  }
+  static constexpr const char* kDenialReasons[] = {
+      "no_credentials", "invalid_credentials", "deny_rule",  "no_allow_rule",
+      "no_rule",        "insufficient_scope",  "query_token"};
+  static_assert(std::size(kDenialReasons) == static_cast<std::size_t>(AccessDenial::kCount));
+  for (std::size_t i = 0; i < std::size(kDenialReasons); ++i) {
+    line(out, "tunnelgate_access_denials_total",
+         std::string("reason=\"") + kDenialReasons[i] + "\"", c.access_denials[i]);
+  }
   line(out, "tunnelgate_tunnels", "", g.tunnels);
   line(out, "tunnelgate_ssh_sessions", "", g.sessions);
   line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
   histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
   histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
+  histogram(out, "tunnelgate_relay_processing_seconds", c.relay_processing);
   return out;
 }
 

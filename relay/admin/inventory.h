@@ -15,13 +15,29 @@ namespace tg {
 
 /// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
 struct LatencyHistogram {
-  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  static constexpr double kBounds[] = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                       0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    0.25,
+                                       0.5,     1,        2.5,     5,      10};
   static constexpr std::size_t kBuckets = std::size(kBounds) + 1;  // the last is +Inf
   std::uint64_t counts[kBuckets] = {};
   std::uint64_t count = 0;
   double sum_seconds = 0;
   void record(std::uint64_t microseconds);
+};
+
+/// Why a tcpip-forward was refused (tunnelgate_forwards_refused_total{reason}).
+enum class ForwardRefusal : std::uint8_t { kInvalidName, kPolicy, kNameTaken, kKeyLimit, kCount };
+/// Why a visitor's request was refused before it reached the publisher
+/// (tunnelgate_access_denials_total{reason}).
+enum class AccessDenial : std::uint8_t {
+  kNoCredentials,       // 401: an allow rule reads an identity and none was presented
+  kInvalidCredentials,  // 401: a token or key that did not check out
+  kDenyRule,            // 403: a deny expression held (or could not be evaluated)
+  kNoAllowRule,         // 403: rules cover the name, no allow held
+  kNoRule,              // 403: no access rule covers the name
+  kInsufficientScope,   // 403: the token lacks a required scope
+  kQueryToken,          // 400: a token in the query string
+  kCount,
 };
 
 /// Counters one worker keeps for itself (only its own thread writes them).
@@ -34,11 +50,16 @@ struct WorkerCounters {
   std::uint64_t tls_failures = 0;
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
   std::uint64_t sessions_accepted = 0;
-  std::uint64_t forwards_refused = 0;
+  std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
+  std::uint64_t access_denials[static_cast<std::size_t>(AccessDenial::kCount)] = {};
   std::uint64_t tls_handshakes = 0;
   std::uint64_t ssh_auth_failures = 0;
   LatencyHistogram tls_handshake;        // first ClientHello byte to handshake done
   LatencyHistogram first_response_byte;  // request head read to response head received
+  LatencyHistogram relay_processing;     // the relay's own inline work on one exchange
+
+  void refuse_forward(ForwardRefusal why) { ++forwards_refused[static_cast<std::size_t>(why)]; }
+  void deny_access(AccessDenial why) { ++access_denials[static_cast<std::size_t>(why)]; }
 
   void count_response(int status);
 };

@@ -30,6 +30,17 @@ std::uint64_t monotonic_us() {
                                         .count());
 }
 
+AccessDenial denial_reason(policy::AccessOutcome outcome) {
+  switch (outcome) {
+    case policy::AccessOutcome::kNoAllowMatched:
+      return AccessDenial::kNoAllowRule;
+    case policy::AccessOutcome::kNoRuleCovers:
+      return AccessDenial::kNoRule;
+    default:
+      return AccessDenial::kDenyRule;
+  }
+}
+
 // `access_token=` as a query parameter (RFC 6750 §2.3).
 bool carries_query_token(std::string_view target) {
   const auto query = target.find('?');
@@ -221,6 +232,7 @@ void VisitorConnection::pump() {
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
     exchange_started_us_ = monotonic_us();
+    processing_us_ = 0;
     ++worker_.counters().tls_handshakes;
     worker_.counters().tls_handshake.record(exchange_started_us_ - accepted_us_);
   }
@@ -297,6 +309,7 @@ void VisitorConnection::process_plain() {
         // a policy reload can be decided again with exactly what it asked.
         request_head_.assign(in_plain_, 0, result.consumed);
         handle_request(head, result.consumed);
+        processing_us_ += monotonic_us() - exchange_started_us_;
         continue;
       }
       case Phase::kWaitingChannel:
@@ -367,6 +380,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_id_ = worker_.next_request_id();
   if (carries_query_token(head.target)) {
     // RFC 6750 allowed it; the MCP authorization spec forbids it, since URLs end up in logs.
+    worker_.counters().deny_access(AccessDenial::kQueryToken);
     respond_refusal(400, "invalid_request", "access tokens in the query string are refused", {});
     return;
   }
@@ -402,19 +416,23 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
                               .add("request_id", request_id_)
                               .finish());
     }
+    worker_.counters().deny_access(AccessDenial::kInvalidCredentials);
     respond_challenge(*tunnel, "invalid_token", caller.error);
     return;
   }
   if (!verdict.access.allowed) {
     // A credential could change the answer only where an allow reads one.
     if (!caller.identified() && settings.wants_identity()) {
+      worker_.counters().deny_access(AccessDenial::kNoCredentials);
       respond_challenge(*tunnel, {}, {});
     } else {
+      worker_.counters().deny_access(denial_reason(verdict.access.outcome));
       respond_refusal(403, "forbidden", "denied by the relay's policy", {});
     }
     return;
   }
   if (verdict.scope_missing) {
+    worker_.counters().deny_access(AccessDenial::kInsufficientScope);
     respond_refusal(
         403, "insufficient_scope", "the token lacks a scope this tunnel requires",
         bearer_challenge_field({metadata_url(*tunnel), "insufficient_scope",
@@ -688,6 +706,12 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
 }
 
 void VisitorConnection::parse_response_heads() {
+  const std::uint64_t started_us = monotonic_us();
+  struct AddProcessing {
+    std::uint64_t& total;
+    std::uint64_t started;
+    ~AddProcessing() { total += monotonic_us() - started; }
+  } add_processing{processing_us_, started_us};
   while (response_ == ResponseState::kHead && !response_head_.empty() && !closed_) {
     http::ResponseHead head;
     const auto result = http::parse_response_head(response_head_, method_, head);
@@ -1017,6 +1041,8 @@ void VisitorConnection::log_request(int status) {
   }
   WorkerCounters& counters = worker_.counters();
   counters.count_response(status);
+  counters.relay_processing.record(processing_us_);
+  processing_us_ = 0;
   counters.bytes_in += bytes_in_;
   counters.bytes_out += bytes_out_;
   log::JsonLine line("request");

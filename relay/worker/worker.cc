@@ -729,7 +729,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     name = normalize_host(bind_address);
     if (auto why = validate_name(name)) {
       decision.message = "tunnelgate: cannot publish: " + *why + "\n";
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kInvalidName);
       record_exposure("refused", name.substr(0, 64), session, "not a valid name");
       return decision;
     }
@@ -754,7 +754,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
             .add("source", session.peer())
             .finish());
   if (!exposure.allowed) {
-    ++counters_.forwards_refused;
+    counters_.refuse_forward(ForwardRefusal::kPolicy);
     decision.message = "tunnelgate: cannot publish \"" + name + "\": " + exposure.reason + "\n";
     logs_.push(log::JsonLine("forward_refused")
                    .add("name", name)
@@ -771,7 +771,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                              shared_.config.max_tunnels_per_key);
   switch (claim.outcome) {
     case NameRegistry::Outcome::kHeldByOtherKey:
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kNameTaken);
       decision.message =
           "tunnelgate: cannot publish \"" + name + "\": the name is held by another key\n";
       logs_.push(log::JsonLine("forward_refused")
@@ -783,7 +783,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       record_exposure("refused", name, session, "held by another key");
       return decision;
     case NameRegistry::Outcome::kKeyAtLimit:
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kKeyLimit);
       decision.message = "tunnelgate: cannot publish \"" + name +
                          "\": this key already publishes " +
                          std::to_string(shared_.config.max_tunnels_per_key) +
