@@ -59,6 +59,10 @@ int fail(const std::string& message) {
   return 2;
 }
 
+int open_log(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
 // One ES256 key per worker for the identity assertion, under kids unique to this process
 // (so a service caching keys by kid never confuses a restarted relay's keys with the last).
 std::optional<std::string> make_assertion_keys(unsigned workers, tg::Shared& shared) {
@@ -175,6 +179,18 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // The log: standard output, or a file reopened on SIGHUP (onto the same descriptor number,
+  // so workers keep writing to "the log" without being told).
+  int log_fd = STDOUT_FILENO;
+  if (!config->log_file.empty()) {
+    log_fd = open_log(config->log_file);
+    if (log_fd < 0) {
+      std::fprintf(stderr, "%s: cannot open the log: %s\n", config->log_file.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+  }
+  tg::log::configure(log_fd, *tg::log::parse_level(config->log_level));
   tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
   if (auto made = make_assertion_keys(workers, shared)) {
@@ -244,6 +260,13 @@ int main(int argc, char** argv) {
       tg::log::write_now(line.finish());
     }
     if (sig == SIGHUP) {
+      if (!shared.config.log_file.empty()) {
+        const int reopened = open_log(shared.config.log_file);
+        if (reopened >= 0) {
+          ::dup2(reopened, tg::log::output_fd());
+          ::close(reopened);
+        }
+      }
       tg::log::write_now(tg::log::JsonLine("reload_requested").add("signal", "SIGHUP").finish());
       shared.reload_requests.fetch_add(1);
     }

@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "relay/log/log.h"
 #include "relay/names.h"
 
 namespace tg {
@@ -78,6 +79,7 @@ class ConfigReader {
   bool header_name(const Section& section, std::string_view key, std::string& name);
 
   bool read_top(const Section& top, Config& config);
+  bool read_log(const Section& log, Config& config);
   bool read_https(const Section& https, Config& config);
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
@@ -243,10 +245,23 @@ bool ConfigReader::header_name(const Section& section, std::string_view key, std
   return true;
 }
 
+bool ConfigReader::read_log(const Section& log, Config& config) {
+  if (!known_keys(log, {"file", "level"}) || !path(log, "file", false, config.log_file) ||
+      !string(log, "level", false, config.log_level)) {
+    return false;
+  }
+  if (!log::parse_level(config.log_level)) {
+    return fail(log.table.get("level")->source(),
+                describe(log, "level") + " must be debug, info, warn or error, not \"" +
+                    config.log_level + "\"");
+  }
+  return true;
+}
+
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit"}) &&
+                          "policy", "tuning", "audit", "log"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -350,7 +365,7 @@ Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
@@ -364,7 +379,8 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             section(root, "audit", false, audit) &&
             (!audit || (known_keys(*audit, {"file", "required"}) &&
                         path(*audit, "file", true, config.audit_file) &&
-                        boolean(*audit, "required", config.audit_required)));
+                        boolean(*audit, "required", config.audit_required))) &&
+            section(root, "log", false, log) && (!log || read_log(*log, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

@@ -47,6 +47,10 @@ struct Config {
   std::string api_key_header;  // a header carrying an API key as its whole value, lower case;
                                // "" = only Authorization: Bearer tgk_…
 
+  // [log] (optional)
+  std::string log_file;            // "" = standard output; reopened on SIGHUP (logrotate)
+  std::string log_level = "info";  // debug, info, warn, error
+
   // [audit] (optional): one JSON line per decision
   std::string audit_file;
   bool audit_required = false;  // refuse new exposures while the trail cannot be written

@@ -730,6 +730,12 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     if (auto why = validate_name(name)) {
       decision.message = "tunnelgate: cannot publish: " + *why + "\n";
       counters_.refuse_forward(ForwardRefusal::kInvalidName);
+      logs_.push(log::JsonLine("forward_refused")
+                     .add("name", name.substr(0, 64))
+                     .add("key", session.key_fingerprint())
+                     .add("source", session.peer())
+                     .add("reason", *why)
+                     .finish());
       record_exposure("refused", name.substr(0, 64), session, "not a valid name");
       return decision;
     }
