@@ -11,6 +11,9 @@
 
 #include "relay/log/log.h"
 #include "relay/names.h"
+#include "relay/proxy/mcp_exchange.h"
+#include "relay/proxy/origin_check.h"
+#include "relay/proxy/request_access.h"
 #include "relay/worker/worker.h"
 
 namespace tg {
@@ -26,6 +29,36 @@ std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
+}
+
+// Points the head's views that fall in [from, from + size) at the same offsets in `to`.
+void rebase(http::RequestHead& head, const char* from, std::size_t size, const char* to) {
+  const auto base = reinterpret_cast<std::uintptr_t>(from);
+  const auto move = [&](std::string_view& view) {
+    const auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    if (!view.empty() && at >= base && at + view.size() <= base + size) {
+      view = std::string_view(to + (at - base), view.size());
+    }
+  };
+  move(head.method);
+  move(head.target);
+  move(head.host);
+  move(head.upgrade_protocol);
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    move(head.headers[i].name);
+    move(head.headers[i].value);
+  }
+}
+
+// A response the relay writes itself with a JSON body (or none, for 202).
+std::string json_response(int status, std::string_view body, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out.append(http::status_reason(status)).append("\r\n");
+  if (!body.empty()) out.append("content-type: application/json\r\n");
+  out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
+  if (!keep_alive) out.append("connection: close\r\n");
+  out.append("\r\n").append(body);
+  return out;
 }
 
 std::string_view strip_port(std::string_view host) {
@@ -64,6 +97,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 }
 
 VisitorConnection::~VisitorConnection() {
+  if (mcp_exchange_ && mcp_ != nullptr) mcp_->end(status_, monotonic_us() - exchange_started_us_);
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
@@ -276,11 +310,17 @@ void VisitorConnection::process_plain() {
           return;
         }
         // Kept (in a buffer reused from request to request) so that a stream that outlives
-        // a policy reload can be decided again with exactly what it asked.
+        // a policy reload can be decided again with exactly what it asked, and the head's
+        // views moved there, so that they stay valid for the whole exchange (an MCP request
+        // is decided after its body is read, which frees the head's bytes in in_plain_).
         request_head_.assign(in_plain_, 0, result.consumed);
+        rebase(head, in_plain_.data(), result.consumed, request_head_.data());
         handle_request(head, result.consumed);
         continue;
       }
+      case Phase::kMcpBody:
+        read_mcp_body();
+        return;
       case Phase::kWaitingChannel:
       case Phase::kExchange:
         move_request_body();
@@ -311,6 +351,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_id_.clear();
   rule_.clear();
   response_started_ = false;
+  mcp_exchange_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
   keep_visitor_ = head.keep_alive && !worker_.stopping();
@@ -331,11 +372,14 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_error(502, "the publisher of this name is offline");
     return;
   }
+  if (origin_refused(head, *tunnel)) return;
+  // An MCP request with a body is decided per JSON-RPC message once the body is read.
+  if (worker_.is_mcp(*tunnel) && begin_mcp(head, head_size, *tunnel)) return;
   // Every request is decided on its own (not once per connection), inline: a compiled
   // policy, no allocation, tens of nanoseconds.
   const policy::AccessDecision access = decide_access(head, *tunnel);
   rule_.assign(access.rule_id);
-  request_id_ = worker_.next_request_id();
+  if (request_id_.empty()) request_id_ = worker_.next_request_id();
   worker_.audit(log::JsonLine("audit")
                     .add("decision", access.allowed ? "allow" : "deny")
                     .add("reason", policy::to_string(access.outcome))
@@ -352,6 +396,12 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_error(403, "denied by the relay's policy (request " + request_id_ + ")");
     return;
   }
+  in_plain_.erase(0, head_size);
+  forward_request(head, *tunnel);
+}
+
+void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& tunnel_ref) {
+  Tunnel* tunnel = &tunnel_ref;
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
 
   http::ForwardContext context;
@@ -368,7 +418,6 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_chunks_ = http::ChunkedScanner();
   request_body_done_ = head.framing == http::BodyFraming::kNone ||
                        (head.framing == http::BodyFraming::kLength && head.content_length == 0);
-  in_plain_.erase(0, head_size);
   response_ = ResponseState::kHead;
   response_deadline_ms_ = 0;  // armed by on_tick once the whole request has gone out
   response_head_.clear();
@@ -391,22 +440,93 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
 
 policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead& head,
                                                         const Tunnel& tunnel) const {
-  std::array<policy::KeyValue, http::kMaxHeaders> headers;
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    headers[i] = {head.headers[i].name, head.headers[i].value};
+  RequestAccess access;
+  access.build(head, tunnel, peer_, server_name_, static_cast<std::int64_t>(worker_.now_epoch_s()));
+  return worker_.policy().decide_access(access.context());
+}
+
+// --- MCP tunnels -------------------------------------------------------------------------------
+
+bool VisitorConnection::origin_refused(const http::RequestHead& head, Tunnel& tunnel) {
+  const std::string_view origin =
+      http::find_header(head.headers.data(), head.header_count, "origin");
+  if (origin.empty() ||
+      origin_allowed(origin, tunnel.url, worker_.tunnel_settings(tunnel).origins)) {
+    return false;
   }
-  policy::AccessContext context;
-  context.tunnel_name = tunnel.name;
-  context.tunnel_class = tunnel.actor_class;
-  context.tunnel_owner = tunnel.session->key_fingerprint();
-  context.source_ip = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer_));
-  context.tls_sni = server_name_;
-  context.http_method = head.method;
-  context.http_path = head.target.substr(0, head.target.find('?'));
-  context.http_host = head.host;
-  context.http_headers = policy::KeyLookup::headers({headers.data(), head.header_count});
-  context.unix_time = static_cast<std::int64_t>(worker_.now_epoch_s());
-  return worker_.policy().decide_access(context);
+  ++worker_.counters().mcp.origin_refused;
+  respond_error(403, "requests from this Origin may not call this tunnel");
+  return true;
+}
+
+bool VisitorConnection::begin_mcp(const http::RequestHead& head, std::size_t head_size,
+                                  Tunnel& tunnel) {
+  if (mcp_ == nullptr) mcp_ = std::make_unique<McpExchange>(worker_);
+  mcp_exchange_ = true;
+  request_id_ = worker_.next_request_id();
+  switch (mcp_->begin(head, tunnel, subject_, peer_, server_name_, peer_ip_, request_id_)) {
+    case McpExchange::Start::kOrdinary:
+      return false;
+    case McpExchange::Start::kAnswered:
+      in_plain_.erase(0, head_size);
+      send_mcp_answer();
+      return true;
+    case McpExchange::Start::kReadBody:
+      break;
+  }
+  in_plain_.erase(0, head_size);
+  request_body_done_ = false;
+  phase_ = Phase::kMcpBody;
+  // The whole body must be in before anything is decided: bound its arrival like a head's.
+  head_deadline_ms_ = worker_.now_ms() + worker_.config().response_timeout_ms;
+  if (mcp_->wants_continue()) write_tls("HTTP/1.1 100 Continue\r\n\r\n");
+  read_mcp_body();
+  return true;
+}
+
+void VisitorConnection::read_mcp_body() {
+  switch (mcp_->collect(in_plain_)) {
+    case McpExchange::Body::kNeedMore:
+      return;
+    case McpExchange::Body::kRefused:
+      head_deadline_ms_ = 0;
+      send_mcp_answer();
+      return;
+    case McpExchange::Body::kComplete:
+      head_deadline_ms_ = 0;
+      dispatch_mcp();
+      return;
+  }
+}
+
+void VisitorConnection::dispatch_mcp() {
+  if (mcp_->dispatch() == McpExchange::Dispatch::kAnswered) {
+    send_mcp_answer();
+    return;
+  }
+  Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+  if (tunnel == nullptr) {
+    respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  forward_request(mcp_->forward_head(), *tunnel);
+  if (closed_ || phase_ == Phase::kClosing) return;
+  // Exactly the bytes inspected (or a split batch's allowed messages), with their length.
+  to_publisher_.append(mcp_->forward_body());
+  bytes_in_ += mcp_->forward_body().size();
+  request_remaining_ = 0;
+  request_body_done_ = true;
+}
+
+void VisitorConnection::send_mcp_answer() {
+  const McpExchange::Answer& answer = mcp_->answer();
+  if (answer.close) keep_visitor_ = false;
+  status_ = answer.status;
+  write_tls(json_response(answer.status, answer.body, keep_visitor_));
+  bytes_out_ += answer.body.size();
+  response_started_ = true;
+  request_body_done_ = true;
+  finish_exchange();
 }
 
 void VisitorConnection::move_request_body() {
@@ -558,7 +678,17 @@ void VisitorConnection::parse_response_heads() {
     if (!head.keep_alive) channel_reusable_ = false;
     if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
     std::string out;
-    http::write_visitor_response_head(head, keep_visitor_, out);
+    if (mcp_exchange_) {
+      if (!mcp_->on_response_head(head, keep_visitor_, out)) {
+        channel_reusable_ = false;
+        respond_error(502, "the publisher named an MCP session that belongs to another caller");
+        return;
+      }
+      if (mcp_->response_closes_visitor()) keep_visitor_ = false;
+    }
+    if (!mcp_exchange_ || mcp_->response_mode() == McpResponseRewriter::Mode::kPass) {
+      http::write_visitor_response_head(head, keep_visitor_, out);
+    }
     write_tls(out);
     response_started_ = true;
     response_head_.clear();
@@ -600,14 +730,31 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
     default:
       break;
   }
-  write_tls(bytes.substr(0, take));
-  bytes_out_ += take;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    if (!mcp_->response_body(bytes.substr(0, take), out)) {
+      channel_reusable_ = false;  // an event over the cap while a list was pending: cut
+      close_now();
+      return;
+    }
+    write_tls(out);
+    bytes_out_ += out.size();
+  } else {
+    write_tls(bytes.substr(0, take));
+    bytes_out_ += take;
+  }
   if (take < bytes.size()) channel_reusable_ = false;  // more than the framing allowed
   if (complete) response_complete();
 }
 
 void VisitorConnection::response_complete() {
   response_ = ResponseState::kDone;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    mcp_->response_end(out);
+    write_tls(out);
+    bytes_out_ += out.size();
+  }
   if (!request_body_done_) {
     // The service answered before reading the whole upload (a 413, a redirect): the rest
     // of the body has nowhere to go, so neither connection can be reused.
@@ -744,8 +891,10 @@ bool VisitorConnection::recheck_access() {
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   http::RequestHead head;
   const auto parsed = http::parse_request_head(request_head_, head);
+  // An inspected MCP request was decided per message: its messages are decided again.
+  const bool mcp_messages = mcp_exchange_ && mcp_->inspected();
   if (tunnel != nullptr && parsed.state == http::ParseState::kComplete &&
-      decide_access(head, *tunnel).allowed) {
+      (mcp_messages ? mcp_->recheck() : decide_access(head, *tunnel).allowed)) {
     return false;
   }
   worker_.logs().push(log::JsonLine("stream_revoked")
@@ -787,8 +936,10 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
     respond_error(504, "the publisher's service did not answer in time");
     return;
   }
-  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ && phase_ == Phase::kReadingHead) {
-    respond_error(408, "the request head did not arrive in time");
+  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ &&
+      (phase_ == Phase::kReadingHead || phase_ == Phase::kMcpBody)) {
+    respond_error(408, phase_ == Phase::kMcpBody ? "the request body did not arrive in time"
+                                                 : "the request head did not arrive in time");
     return;
   }
   if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
@@ -827,6 +978,7 @@ void VisitorConnection::log_request(int status) {
       .add("worker", worker_.index());
   if (!request_id_.empty()) line.add("request_id", request_id_);
   worker_.logs().push(line.finish());
+  if (mcp_exchange_) mcp_->end(status, monotonic_us() - exchange_started_us_);
 }
 
 }  // namespace tg

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,7 @@ namespace tg {
 
 class Worker;
 struct Tunnel;
+class McpExchange;
 
 class VisitorConnection final : public ssh::ChannelSink {
  public:
@@ -58,7 +60,15 @@ class VisitorConnection final : public ssh::ChannelSink {
   void on_channel_writable() override;
 
  private:
-  enum class Phase { kHandshake, kReadingHead, kWaitingChannel, kExchange, kTunnel, kClosing };
+  enum class Phase {
+    kHandshake,
+    kReadingHead,
+    kMcpBody,  // an MCP request's body is read whole before anything is forwarded
+    kWaitingChannel,
+    kExchange,
+    kTunnel,
+    kClosing
+  };
   enum class ResponseState { kIdle, kHead, kBody, kDone };
 
   static void on_recv(void* self, const io_uring_cqe& cqe);
@@ -70,6 +80,15 @@ class VisitorConnection final : public ssh::ChannelSink {
   void process_plain();
   void handle_request(const http::RequestHead& head, std::size_t head_size);
   policy::AccessDecision decide_access(const http::RequestHead& head, const Tunnel& tunnel) const;
+  /// Sends the request head (and sets up its body's framing) to the tunnel's publisher.
+  void forward_request(const http::RequestHead& head, Tunnel& tunnel);
+  // MCP tunnels (mcp_exchange.h): the hooks into the exchange.
+  bool origin_refused(const http::RequestHead& head, Tunnel& tunnel);
+  /// True when the MCP side took the request over (reading its body, or answering it).
+  bool begin_mcp(const http::RequestHead& head, std::size_t head_size, Tunnel& tunnel);
+  void read_mcp_body();
+  void dispatch_mcp();
+  void send_mcp_answer();
   void move_request_body();
   void flush_to_publisher();
   void parse_response_heads();
@@ -145,6 +164,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::uint64_t accepted_us_ = 0;
   std::uint64_t bytes_in_ = 0;   // request bytes sent to the publisher
   std::uint64_t bytes_out_ = 0;  // response bytes sent to the visitor
+
+  // MCP: created on the connection's first request to an MCP tunnel, reused after.
+  std::unique_ptr<McpExchange> mcp_;
+  bool mcp_exchange_ = false;  // the current exchange goes through mcp_
 };
 
 }  // namespace tg
