@@ -228,7 +228,7 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit"}) &&
+                          "policy", "tuning", "audit", "mcp"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
