@@ -40,6 +40,33 @@ enum class AccessDenial : std::uint8_t {
   kCount,
 };
 
+/// MCP traffic one worker has seen. Calls and denials are counted per tool, but a tool name
+/// comes from the caller, so labels are bounded: the first kMaxToolLabels names of calls the
+/// policy allowed get their own label (a denied call never takes a slot, so callers cannot
+/// crowd out real tools with made-up names), everything else is counted as "other".
+struct McpCounters {
+  static constexpr std::size_t kMaxToolLabels = 32;
+  static constexpr std::size_t kMaxLabelBytes = 64;
+  struct Tool {
+    std::string label;  // sanitised: [A-Za-z0-9_.:/-], other bytes as '_'
+    std::uint64_t calls = 0;
+    std::uint64_t denied = 0;
+  };
+  Tool tools[kMaxToolLabels + 1];  // the last is "other"
+  std::size_t tool_count = 0;
+  std::uint64_t messages = 0;          // JSON-RPC messages decided
+  std::uint64_t messages_denied = 0;   // answered by the relay
+  std::uint64_t requests_refused = 0;  // 400: the body or its headers could not be trusted
+  std::uint64_t lists_filtered = 0;    // list responses rewritten
+  std::uint64_t list_entries_hidden = 0;
+  std::uint64_t session_refused = 0;  // 404: an unknown session, or another subject's
+  std::uint64_t origin_refused = 0;   // 403: a foreign Origin (any tunnel)
+  std::uint64_t streams_cut = 0;      // an SSE event over the cap while a list was pending
+
+  /// One tools/call decided (allowed or not) for tool `name`.
+  void count_tool_call(std::string_view name, bool allowed);
+};
+
 /// Counters one worker keeps for itself (only its own thread writes them).
 struct WorkerCounters {
   std::uint64_t requests = 0;
@@ -60,6 +87,7 @@ struct WorkerCounters {
 
   void refuse_forward(ForwardRefusal why) { ++forwards_refused[static_cast<std::size_t>(why)]; }
   void deny_access(AccessDenial why) { ++access_denials[static_cast<std::size_t>(why)]; }
+  McpCounters mcp;
 
   void count_response(int status);
 };
@@ -70,6 +98,7 @@ struct WorkerGauges {
   std::uint64_t sessions = 0;
   std::uint64_t visitor_connections = 0;
   std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
+  std::uint64_t mcp_sessions = 0;         // MCP session bindings held
 };
 
 /// "name value\n" lines for one worker.

@@ -85,6 +85,7 @@ class ConfigReader {
   bool read_limits(const Section& limits, Config& config);
   bool read_admin(const Section& admin, Config& config);
   bool read_tuning(const Section& tuning, Config& config);
+  bool read_mcp(const Section& mcp, Config& config);
 
   std::string path_;
   std::filesystem::path dir_;
@@ -261,7 +262,7 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log"}) &&
+                          "policy", "tuning", "audit", "log", "mcp"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -361,11 +362,39 @@ bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   return true;
 }
 
+bool ConfigReader::read_mcp(const Section& mcp, Config& config) {
+  if (!known_keys(mcp, {"max_body", "deny_code", "audit_arguments", "redact_keys",
+                        "session_idle_ms", "max_sessions"}) ||
+      !integer(mcp, "max_body", 1, 64 << 20, config.mcp_max_body) ||
+      !integer(mcp, "deny_code", -32768, 32767, config.mcp_deny_code) ||
+      !boolean(mcp, "audit_arguments", config.mcp_audit_arguments) ||
+      !integer(mcp, "session_idle_ms", 1000, 7 * 86'400'000, config.mcp_session_idle_ms) ||
+      !integer(mcp, "max_sessions", 1, 10'000'000, config.mcp_max_sessions)) {
+    return false;
+  }
+  // Any JSON-RPC code is the operator's to pick, but 0 reads as "no error" to some clients.
+  if (config.mcp_deny_code == 0) {
+    return fail(mcp.table.get("deny_code")->source(),
+                describe(mcp, "deny_code") + " must not be 0 (it is not an error code)");
+  }
+  if (mcp.table.contains("redact_keys")) {
+    if (!strings(mcp, "redact_keys", config.mcp_redact_keys)) return false;
+    const toml::array& array = *mcp.table.get("redact_keys")->as_array();
+    for (std::size_t i = 0; i < config.mcp_redact_keys.size(); ++i) {
+      if (config.mcp_redact_keys[i].size() > 256) {
+        return fail(array[i].source(),
+                    describe(mcp, "redact_keys") + " entries must be at most 256 bytes");
+      }
+    }
+  }
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
@@ -380,7 +409,8 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             (!audit || (known_keys(*audit, {"file", "required"}) &&
                         path(*audit, "file", true, config.audit_file) &&
                         boolean(*audit, "required", config.audit_required))) &&
-            section(root, "log", false, log) && (!log || read_log(*log, config));
+            section(root, "log", false, log) && (!log || read_log(*log, config)) &&
+            section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

@@ -75,6 +75,14 @@ struct Config {
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
+  // [mcp] (optional): how MCP tunnels' JSON-RPC traffic is inspected (README: MCP)
+  std::uint32_t mcp_max_body = 1 << 20;  // bytes of one POST body read before deciding
+  std::int32_t mcp_deny_code = -32602;   // JSON-RPC code answering a denied call
+  bool mcp_audit_arguments = false;      // audit lines carry tools/call and prompts/get arguments
+  std::vector<std::string> mcp_redact_keys;       // their values become "[redacted]" in the audit
+  std::uint32_t mcp_session_idle_ms = 3'600'000;  // a session binding unused this long expires
+  std::uint32_t mcp_max_sessions = 100'000;       // session bindings per worker (LRU beyond)
+
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.
   std::map<std::string, int> key_lines;

@@ -12,7 +12,10 @@
 #include "relay/identity/jws_signer.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
+#include "relay/proxy/mcp_exchange.h"
 #include "relay/proxy/oauth_answers.h"
+#include "relay/proxy/origin_check.h"
+#include "relay/proxy/request_access.h"
 #include "relay/worker/worker.h"
 
 namespace tg {
@@ -57,6 +60,36 @@ std::string_view without_slash(std::string_view url) {
   return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
 }
 
+// Points the head's views that fall in [from, from + size) at the same offsets in `to`.
+void rebase(http::RequestHead& head, const char* from, std::size_t size, const char* to) {
+  const auto base = reinterpret_cast<std::uintptr_t>(from);
+  const auto move = [&](std::string_view& view) {
+    const auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    if (!view.empty() && at >= base && at + view.size() <= base + size) {
+      view = std::string_view(to + (at - base), view.size());
+    }
+  };
+  move(head.method);
+  move(head.target);
+  move(head.host);
+  move(head.upgrade_protocol);
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    move(head.headers[i].name);
+    move(head.headers[i].value);
+  }
+}
+
+// A response the relay writes itself with a JSON body (or none, for 202).
+std::string json_response(int status, std::string_view body, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out.append(http::status_reason(status)).append("\r\n");
+  if (!body.empty()) out.append("content-type: application/json\r\n");
+  out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
+  if (!keep_alive) out.append("connection: close\r\n");
+  out.append("\r\n").append(body);
+  return out;
+}
+
 std::string_view strip_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: never a tunnel
   const auto colon = host.rfind(':');
@@ -93,6 +126,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 }
 
 VisitorConnection::~VisitorConnection() {
+  if (mcp_exchange_ && mcp_ != nullptr) mcp_->end(status_, monotonic_us() - exchange_started_us_);
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
@@ -306,12 +340,18 @@ void VisitorConnection::process_plain() {
           return;
         }
         // Kept (in a buffer reused from request to request) so that a stream that outlives
-        // a policy reload can be decided again with exactly what it asked.
+        // a policy reload can be decided again with exactly what it asked, and the head's
+        // views moved there, so that they stay valid for the whole exchange (an MCP request
+        // is decided after its body is read, which frees the head's bytes in in_plain_).
         request_head_.assign(in_plain_, 0, result.consumed);
+        rebase(head, in_plain_.data(), result.consumed, request_head_.data());
         handle_request(head, result.consumed);
         processing_us_ += monotonic_us() - exchange_started_us_;
         continue;
       }
+      case Phase::kMcpBody:
+        read_mcp_body();
+        return;
       case Phase::kWaitingChannel:
       case Phase::kExchange:
         move_request_body();
@@ -344,6 +384,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   subject_.clear();
   token_valid_until_ = 0;
   response_started_ = false;
+  mcp_exchange_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
   keep_visitor_ = head.keep_alive && !worker_.stopping();
@@ -371,6 +412,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_error(502, "the publisher of this name is offline");
     return;
   }
+  if (origin_refused(head, *tunnel)) return;
   const policy::TunnelSettings& settings = worker_.tunnel_settings(*tunnel);
   const std::string_view path = head.target.substr(0, head.target.find('?'));
   if (settings.reads_jwt && path == kProtectedResourcePath && head.method == "GET") {
@@ -389,25 +431,9 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   Verdict verdict = decide(head, *tunnel);
   const Caller& caller = verdict.caller;
   subject_.assign(caller.subject());
-  rule_.assign(verdict.access.rule_id);
   const bool refused = caller.status == Caller::Status::kRefused;
-  const bool allowed = !refused && verdict.access.allowed && !verdict.scope_missing;
-  worker_.audit(log::JsonLine("audit")
-                    .add("decision", allowed ? "allow" : "deny")
-                    .add("reason", refused ? std::string_view(caller.error)
-                                   : verdict.scope_missing
-                                       ? std::string_view("insufficient scope")
-                                       : policy::to_string(verdict.access.outcome))
-                    .add("rule", verdict.access.rule_id)
-                    .add("tunnel", tunnel->name)
-                    .add("class", policy::to_string(tunnel->actor_class))
-                    .add("subject", subject_.empty() ? std::string_view("anonymous") : subject_)
-                    .add("source", peer_ip_)
-                    .add("method", method_)
-                    .add("path", path_)
-                    .add("request_id", request_id_)
-                    .finish());
   if (refused) {
+    audit_request(*tunnel, false, caller.error, {});
     if (!caller.detail.empty()) {
       worker_.logs().push(log::JsonLine("credential_refused")
                               .add("name", tunnel_name_)
@@ -420,6 +446,19 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_challenge(*tunnel, "invalid_token", caller.error);
     return;
   }
+  if (verdict.scope_missing) {
+    audit_request(*tunnel, false, "insufficient scope", verdict.access.rule_id);
+    respond_insufficient_scope(*tunnel);
+    return;
+  }
+  token_valid_until_ = caller.valid_until;
+  prepare_forwarded_identity(caller, *tunnel);
+  // An MCP request with a body is decided per JSON-RPC message once the body is read.
+  if (worker_.is_mcp(*tunnel) && begin_mcp(head, head_size, *tunnel, caller)) return;
+
+  rule_.assign(verdict.access.rule_id);
+  audit_request(*tunnel, verdict.access.allowed, policy::to_string(verdict.access.outcome),
+                verdict.access.rule_id);
   if (!verdict.access.allowed) {
     // A credential could change the answer only where an allow reads one.
     if (!caller.identified() && settings.wants_identity()) {
@@ -431,15 +470,42 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     }
     return;
   }
-  if (verdict.scope_missing) {
-    worker_.counters().deny_access(AccessDenial::kInsufficientScope);
-    respond_refusal(
-        403, "insufficient_scope", "the token lacks a scope this tunnel requires",
-        bearer_challenge_field({metadata_url(*tunnel), "insufficient_scope",
-                                "the token lacks a scope this tunnel requires", settings.scopes}));
-    return;
-  }
-  token_valid_until_ = caller.valid_until;
+  in_plain_.erase(0, head_size);
+  forward_request(head, *tunnel);
+}
+
+void VisitorConnection::audit_request(const Tunnel& tunnel, bool allowed, std::string_view reason,
+                                      std::string_view rule) {
+  worker_.audit(log::JsonLine("audit")
+                    .add("decision", allowed ? "allow" : "deny")
+                    .add("reason", reason)
+                    .add("rule", rule)
+                    .add("tunnel", tunnel.name)
+                    .add("class", policy::to_string(tunnel.actor_class))
+                    .add("subject", subject_.empty() ? std::string_view("anonymous") : subject_)
+                    .add("source", peer_ip_)
+                    .add("method", method_)
+                    .add("path", path_)
+                    .add("request_id", request_id_)
+                    .finish());
+}
+
+void VisitorConnection::respond_insufficient_scope(Tunnel& tunnel) {
+  constexpr std::string_view kWhy = "the token lacks a scope this tunnel requires";
+  worker_.counters().deny_access(AccessDenial::kInsufficientScope);
+  respond_refusal(403, "insufficient_scope", kWhy,
+                  bearer_challenge_field({metadata_url(tunnel), "insufficient_scope", kWhy,
+                                          worker_.tunnel_settings(tunnel).scopes}));
+}
+
+void VisitorConnection::prepare_forwarded_identity(const Caller& caller, const Tunnel& tunnel) {
+  drop_authorization_ = caller.authorization_consumed;
+  drop_api_key_header_ = caller.api_key_header_consumed;
+  assertion_ = caller.identified() ? assertion_field(caller, tunnel) : std::string_view();
+}
+
+void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& tunnel_ref) {
+  Tunnel* tunnel = &tunnel_ref;
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
 
   http::ForwardContext context;
@@ -452,10 +518,10 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   // the relay: the service learns who calls from the relay's own signed assertion.
   std::array<std::string_view, 3> drop{kAssertionHeader};
   std::size_t dropped = 1;
-  if (caller.authorization_consumed) drop[dropped++] = "authorization";
-  if (caller.api_key_header_consumed) drop[dropped++] = worker_.config().api_key_header;
+  if (drop_authorization_) drop[dropped++] = "authorization";
+  if (drop_api_key_header_) drop[dropped++] = worker_.config().api_key_header;
   context.drop = std::span<const std::string_view>(drop.data(), dropped);
-  if (caller.identified()) context.extra_fields = assertion_field(caller, *tunnel);
+  context.extra_fields = assertion_;
   to_publisher_.clear();
   http::write_forward_request_head(head, context, to_publisher_);
   request_upgrade_ = head.upgrade;
@@ -464,7 +530,6 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_chunks_ = http::ChunkedScanner();
   request_body_done_ = head.framing == http::BodyFraming::kNone ||
                        (head.framing == http::BodyFraming::kLength && head.content_length == 0);
-  in_plain_.erase(0, head_size);
   response_ = ResponseState::kHead;
   response_deadline_ms_ = 0;  // armed by on_tick once the whole request has gone out
   response_head_.clear();
@@ -487,36 +552,21 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
 
 VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& head,
                                                      Tunnel& tunnel) {
-  std::array<policy::KeyValue, http::kMaxHeaders> headers;
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    headers[i] = {head.headers[i].name, head.headers[i].value};
-  }
-  const auto header_lookup = policy::KeyLookup::headers({headers.data(), head.header_count});
   const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
+  RequestAccess access;
+  access.build(head, tunnel, peer_, server_name_, now);
   Verdict verdict;
   verdict.caller =
-      identify_caller(header_lookup, worker_.config().api_key_header, worker_.identity_sources(),
-                      worker_.token_cache(), tunnel.url, now);
+      identify_caller(access.context().http_headers, worker_.config().api_key_header,
+                      worker_.identity_sources(), worker_.token_cache(), tunnel.url, now);
   if (verdict.caller.status == Caller::Status::kRefused) return verdict;
+  verdict.caller.fill(access.context());
+  verdict.access = worker_.policy().decide_access(access.context());
 
-  policy::AccessContext context;
-  context.tunnel_name = tunnel.name;
-  context.tunnel_class = tunnel.actor_class;
-  context.tunnel_owner = tunnel.session->key_fingerprint();
-  context.source_ip = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer_));
-  context.tls_sni = server_name_;
-  context.http_method = head.method;
-  context.http_path = head.target.substr(0, head.target.find('?'));
-  context.http_host = head.host;
-  context.http_headers = header_lookup;
-  context.unix_time = now;
-  verdict.caller.fill(context);
-  verdict.access = worker_.policy().decide_access(context);
-
-  // Scopes bind bearer tokens: a caller admitted by a token must hold every scope the
+  // Scopes bind bearer tokens: a caller presenting a token must hold every scope the
   // tunnel's rules name (callers admitted otherwise, by key or address, carry no scopes).
   const policy::TunnelSettings& settings = worker_.tunnel_settings(tunnel);
-  if (verdict.access.allowed && verdict.caller.token != nullptr) {
+  if (verdict.caller.token != nullptr) {
     const policy::StringList held = verdict.caller.token->scope();
     for (std::string_view scope : settings.scopes) {
       if (!held.contains(scope)) verdict.scope_missing = true;
@@ -608,6 +658,97 @@ std::string VisitorConnection::assertion_claims(const Caller& caller, const Tunn
   json.append(",\"iat\":").append(std::to_string(now));
   json.append(",\"exp\":").append(std::to_string(expires)).append("}");
   return json;
+}
+
+// --- MCP tunnels -------------------------------------------------------------------------------
+
+bool VisitorConnection::origin_refused(const http::RequestHead& head, Tunnel& tunnel) {
+  const std::string_view origin =
+      http::find_header(head.headers.data(), head.header_count, "origin");
+  if (origin.empty() ||
+      origin_allowed(origin, tunnel.url, worker_.tunnel_settings(tunnel).origins)) {
+    return false;
+  }
+  ++worker_.counters().mcp.origin_refused;
+  respond_error(403, "requests from this Origin may not call this tunnel");
+  return true;
+}
+
+bool VisitorConnection::begin_mcp(const http::RequestHead& head, std::size_t head_size,
+                                  Tunnel& tunnel, const Caller& caller) {
+  if (mcp_ == nullptr) mcp_ = std::make_unique<McpExchange>(worker_);
+  mcp_exchange_ = true;
+  const bool challenge = !caller.identified() && worker_.tunnel_settings(tunnel).wants_identity();
+  switch (
+      mcp_->begin(head, tunnel, caller, challenge, peer_, server_name_, peer_ip_, request_id_)) {
+    case McpExchange::Start::kOrdinary:
+      return false;
+    case McpExchange::Start::kAnswered:
+      in_plain_.erase(0, head_size);
+      send_mcp_answer();
+      return true;
+    case McpExchange::Start::kReadBody:
+      break;
+  }
+  in_plain_.erase(0, head_size);
+  request_body_done_ = false;
+  phase_ = Phase::kMcpBody;
+  // The whole body must be in before anything is decided: bound its arrival like a head's.
+  head_deadline_ms_ = worker_.now_ms() + worker_.config().response_timeout_ms;
+  if (mcp_->wants_continue()) write_tls("HTTP/1.1 100 Continue\r\n\r\n");
+  read_mcp_body();
+  return true;
+}
+
+void VisitorConnection::read_mcp_body() {
+  switch (mcp_->collect(in_plain_)) {
+    case McpExchange::Body::kNeedMore:
+      return;
+    case McpExchange::Body::kRefused:
+      head_deadline_ms_ = 0;
+      send_mcp_answer();
+      return;
+    case McpExchange::Body::kComplete:
+      head_deadline_ms_ = 0;
+      dispatch_mcp();
+      return;
+  }
+}
+
+void VisitorConnection::dispatch_mcp() {
+  const McpExchange::Dispatch dispatched = mcp_->dispatch();
+  if (dispatched == McpExchange::Dispatch::kAnswered) {
+    send_mcp_answer();
+    return;
+  }
+  Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+  if (tunnel == nullptr) {
+    respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  if (dispatched == McpExchange::Dispatch::kChallenge) {
+    worker_.counters().deny_access(AccessDenial::kNoCredentials);
+    respond_challenge(*tunnel, {}, {});
+    return;
+  }
+  forward_request(mcp_->forward_head(), *tunnel);
+  if (closed_ || phase_ == Phase::kClosing) return;
+  // Exactly the bytes inspected (or a split batch's allowed messages), with their length.
+  to_publisher_.append(mcp_->forward_body());
+  bytes_in_ += mcp_->forward_body().size();
+  request_remaining_ = 0;
+  request_body_done_ = true;
+}
+
+void VisitorConnection::send_mcp_answer() {
+  const McpExchange::Answer& answer = mcp_->answer();
+  if (answer.close) keep_visitor_ = false;
+  status_ = answer.status;
+  write_tls(json_response(answer.status, answer.body, keep_visitor_));
+  bytes_out_ += answer.body.size();
+  response_started_ = true;
+  request_body_done_ = true;
+  finish_exchange();
 }
 
 void VisitorConnection::move_request_body() {
@@ -765,7 +906,17 @@ void VisitorConnection::parse_response_heads() {
     if (!head.keep_alive) channel_reusable_ = false;
     if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
     std::string out;
-    http::write_visitor_response_head(head, keep_visitor_, out);
+    if (mcp_exchange_) {
+      if (!mcp_->on_response_head(head, keep_visitor_, out)) {
+        channel_reusable_ = false;
+        respond_error(502, "the publisher named an MCP session that belongs to another caller");
+        return;
+      }
+      if (mcp_->response_closes_visitor()) keep_visitor_ = false;
+    }
+    if (!mcp_exchange_ || mcp_->response_mode() == McpResponseRewriter::Mode::kPass) {
+      http::write_visitor_response_head(head, keep_visitor_, out);
+    }
     write_tls(out);
     response_started_ = true;
     response_head_.clear();
@@ -807,14 +958,31 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
     default:
       break;
   }
-  write_tls(bytes.substr(0, take));
-  bytes_out_ += take;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    if (!mcp_->response_body(bytes.substr(0, take), out)) {
+      channel_reusable_ = false;  // an event over the cap while a list was pending: cut
+      close_now();
+      return;
+    }
+    write_tls(out);
+    bytes_out_ += out.size();
+  } else {
+    write_tls(bytes.substr(0, take));
+    bytes_out_ += take;
+  }
   if (take < bytes.size()) channel_reusable_ = false;  // more than the framing allowed
   if (complete) response_complete();
 }
 
 void VisitorConnection::response_complete() {
   response_ = ResponseState::kDone;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    mcp_->response_end(out);
+    write_tls(out);
+    bytes_out_ += out.size();
+  }
   if (!request_body_done_) {
     // The service answered before reading the whole upload (a 413, a redirect): the rest
     // of the body has nowhere to go, so neither connection can be reused.
@@ -955,12 +1123,13 @@ bool VisitorConnection::recheck_access() {
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   http::RequestHead head;
   const auto parsed = http::parse_request_head(request_head_, head);
+  // An inspected MCP request was decided per message: its messages are decided again.
+  const bool mcp_messages = mcp_exchange_ && mcp_->inspected();
   if (tunnel != nullptr && parsed.state == http::ParseState::kComplete) {
     const Verdict verdict = decide(head, *tunnel);
-    if (verdict.caller.status != Caller::Status::kRefused && verdict.access.allowed &&
-        !verdict.scope_missing) {
-      return false;
-    }
+    const bool still_allowed =
+        mcp_messages ? mcp_->recheck() : verdict.access.allowed && !verdict.scope_missing;
+    if (verdict.caller.status != Caller::Status::kRefused && still_allowed) return false;
   }
   worker_.logs().push(log::JsonLine("stream_revoked")
                           .add("name", tunnel_name_)
@@ -1016,8 +1185,10 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
     respond_error(504, "the publisher's service did not answer in time");
     return;
   }
-  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ && phase_ == Phase::kReadingHead) {
-    respond_error(408, "the request head did not arrive in time");
+  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ &&
+      (phase_ == Phase::kReadingHead || phase_ == Phase::kMcpBody)) {
+    respond_error(408, phase_ == Phase::kMcpBody ? "the request body did not arrive in time"
+                                                 : "the request head did not arrive in time");
     return;
   }
   if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
@@ -1059,6 +1230,7 @@ void VisitorConnection::log_request(int status) {
   if (!request_id_.empty()) line.add("request_id", request_id_);
   if (!subject_.empty()) line.add("subject", subject_);
   worker_.logs().push(line.finish());
+  if (mcp_exchange_) mcp_->end(status, monotonic_us() - exchange_started_us_);
 }
 
 }  // namespace tg

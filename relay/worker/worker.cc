@@ -107,7 +107,10 @@ struct Worker::Prelude {
 };
 
 Worker::Worker(unsigned index, Shared& shared)
-    : index_(index), shared_(shared), outboxes_(shared.worker_count) {}
+    : index_(index),
+      shared_(shared),
+      mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
+      outboxes_(shared.worker_count) {}
 
 Worker::~Worker() {
   for (auto* visitor : visitors_) delete visitor;
@@ -266,6 +269,7 @@ void Worker::flush_audit() {
 
 void Worker::tick() {
   last_tick_ms_ = now_ms_;
+  mcp_sessions_.expire(now_ms_);
   if (admin_ != nullptr) admin_->tick(now_ms_);
   for (auto* prelude : preludes_) {
     if (now_ms_ >= prelude->deadline_ms || stopping_) dying_preludes_.push_back(prelude);
@@ -700,6 +704,7 @@ void Worker::end_session(SessionSlot& slot) {
           .add("worker", index_);
       logs_.push(line.finish());
       record_exposure("closed", forward.name, session, "the SSH connection ended");
+      mcp_sessions_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
     shared_.registry.release(forward.name, session.id());
@@ -849,6 +854,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .add("rule", tunnel->expose_rule)
                  .add("worker", index_)
                  .finish());
+  mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), true);
   record_exposure("opened", name, session, "");
@@ -865,6 +871,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
                    .add("worker", index_)
                    .finish());
     record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
+    mcp_sessions_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
   shared_.registry.release(forward.name, session.id());
@@ -1109,6 +1116,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.sessions = sessions_.size();
   gauges.visitor_connections = visitors_.size();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
+  gauges.mcp_sessions = mcp_sessions_.size();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
 }
@@ -1125,6 +1133,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
                  .add("worker", index_)
                  .finish());
   record_exposure("closed", name, session, why);
+  mcp_sessions_.drop_tunnel(name);
   tunnels_.erase(it);
   shared_.registry.release(name, session.id());
   publish_route(name, session.id(), false);

@@ -25,6 +25,7 @@
 #include "relay/io/ring.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/mcp_sessions.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
@@ -105,6 +106,8 @@ class Worker final : public ssh::SessionEvents {
     return tunnel.actor_class == policy::ActorClass::kAgent || tunnel_settings(tunnel).mcp;
   }
   std::string next_request_id();
+  /// Which subject each MCP session of this worker's tunnels belongs to.
+  McpSessionTable& mcp_sessions() { return mcp_sessions_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -210,6 +213,7 @@ class Worker final : public ssh::SessionEvents {
   identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
+  McpSessionTable mcp_sessions_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;

@@ -276,6 +276,40 @@ TEST(ListenAddress, RefusesTheRest) {
             "\"[::1]:443\"");
 }
 
+TEST_F(ConfigTest, McpSectionDefaultsAndValues) {
+  auto defaults = load(std::string(kMinimal));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->mcp_max_body, 1u << 20);
+  EXPECT_EQ(defaults->mcp_deny_code, -32602);
+  EXPECT_FALSE(defaults->mcp_audit_arguments);
+  EXPECT_TRUE(defaults->mcp_redact_keys.empty());
+
+  auto set = load(std::string(kMinimal) +
+                  "[mcp]\nmax_body = 4096\ndeny_code = -32601\naudit_arguments = true\n"
+                  "redact_keys = [\"password\", \"token\"]\nsession_idle_ms = 60000\n"
+                  "max_sessions = 10\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->mcp_max_body, 4096u);
+  EXPECT_EQ(set->mcp_deny_code, -32601);
+  EXPECT_TRUE(set->mcp_audit_arguments);
+  EXPECT_EQ(set->mcp_redact_keys, (std::vector<std::string>{"password", "token"}));
+  EXPECT_EQ(set->mcp_session_idle_ms, 60000u);
+  EXPECT_EQ(set->mcp_max_sessions, 10u);
+}
+
+TEST_F(ConfigTest, McpSectionErrorsNameTheLine) {
+  const std::string base(kMinimal);
+  EXPECT_EQ(error(base + "[mcp]\nmax_body = 0\n"),
+            "F:11: \"max_body\" in [mcp] must be from 1 to 67108864, not 0");
+  EXPECT_EQ(error(base + "[mcp]\ndeny_code = 0\n"),
+            "F:11: \"deny_code\" in [mcp] must not be 0 (it is not an error code)");
+  EXPECT_EQ(error(base + "[mcp]\naudit_arguments = \"yes\"\n"),
+            "F:11: \"audit_arguments\" in [mcp] must be true or false");
+  EXPECT_EQ(error(base + "[mcp]\nredact_keys = [\"a\", 3]\n"),
+            "F:11: \"redact_keys\" in [mcp] must be an array of strings");
+  EXPECT_EQ(error(base + "[mcp]\nmax_bodies = 3\n"), "F:11: unknown key \"max_bodies\" in [mcp]");
+}
+
 }  // namespace
 
 TEST(ConfigTuning, ReadsSizesAndPinsAndRefusesBadOnes) {
