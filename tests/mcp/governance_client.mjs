@@ -1,7 +1,9 @@
 // The MCP governance check through tunnelgate, driven by the official TypeScript SDK's client.
 //
-//   node governance_client.mjs URL --resolve HOST:ADDR [--timeout-ms N]
+//   node governance_client.mjs URL --resolve HOST:ADDR --keys DIR --issuer ISS [--timeout-ms N]
 //
+// DIR holds es256.pem (tests/integration/jwt_tool.js keys DIR), whose public half is the
+// relay's JWKS for ISS: the client signs its own bearer tokens, for two subjects.
 // The relay publishes server.mjs (tools echo, countdown, wipe) under a policy that lets
 // callers use echo and countdown only, and allows the Origin https://allowed.example besides
 // the tunnel's own. Checks, each one a named entry of the summary:
@@ -12,7 +14,12 @@
 // - the SDK's GET event stream was opened through the relay (200, text/event-stream);
 // - a foreign Origin gets 403; the allowed one and the tunnel's own are not refused for it;
 // - a made-up session id gets 404 with a JSON-RPC error; DELETE ends the session (2xx), and
-//   the ended session's id is then refused with 404 by the relay.
+//   the ended session's id is then refused with 404 by the relay;
+// - without a token: 401 with WWW-Authenticate naming resource_metadata, and the SDK's
+//   discoverOAuthProtectedResourceMetadata finds the relay's RFC 9728 document there (its
+//   resource the tunnel's URL, its authorization server the issuer); the SDK client's
+//   connect fails;
+// - a second subject (bob) presenting the first subject's (alice's) session id gets 404.
 // Prints one JSON summary line on stdout; exits 0 only if every check passed.
 import http from 'node:http';
 import https from 'node:https';
@@ -22,15 +29,25 @@ import { Readable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LoggingMessageNotificationSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { discoverOAuthProtectedResourceMetadata, extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const args = process.argv.slice(2);
 const url = new URL(args[0]);
 const resolveTable = new Map();
 let timeoutMs = 60000;
+let keysDir = '';
+let issuer = '';
 for (let i = 1; i < args.length; i++) {
   if (args[i] === '--resolve') {
     const [host, address] = args[++i].split(':');
     resolveTable.set(host.toLowerCase(), address);
+  } else if (args[i] === '--keys') {
+    keysDir = args[++i];
+  } else if (args[i] === '--issuer') {
+    issuer = args[++i];
   } else if (args[i] === '--timeout-ms') {
     timeoutMs = Number.parseInt(args[++i], 10);
   }
@@ -54,6 +71,7 @@ async function nodeFetch(input, init = {}) {
   const target = new URL(request.url);
   const body = request.body ? Buffer.from(await request.arrayBuffer()) : undefined;
   const headers = Object.fromEntries(request.headers);
+  for (const name of Object.keys(headers)) if (headers[name] === 'undefined') delete headers[name];
   if (body) headers['content-length'] = String(body.length);
   const transport = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -78,15 +96,30 @@ async function nodeFetch(input, init = {}) {
   });
 }
 
+// A bearer token for `sub`, ES256, audience the tunnel's URL, valid ten minutes.
+function token(sub) {
+  const b64 = (value) => Buffer.from(value).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const header = b64(JSON.stringify({ alg: 'ES256', typ: 'JWT', kid: 'es256' }));
+  const payload = b64(JSON.stringify({
+    iss: issuer, sub, aud: `${url.protocol}//${url.host}`, groups: ['mcp-users'], iat: now, exp: now + 600,
+  }));
+  const key = crypto.createPrivateKey(fs.readFileSync(path.join(keysDir, 'es256.pem')));
+  const signature = crypto.sign('sha256', Buffer.from(`${header}.${payload}`), { key, dsaEncoding: 'ieee-p1363' });
+  return `${header}.${payload}.${b64(signature)}`;
+}
+const alice = { authorization: `Bearer ${token('alice')}` };
+const bob = { authorization: `Bearer ${token('bob')}` };
+
 // A raw POST outside the SDK, for what the SDK never sends (an Origin, a stale session id).
 async function rawPost(headers, message) {
   const response = await nodeFetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...alice, ...headers },
     body: JSON.stringify(message),
   });
   const text = await response.text();
-  return { status: response.status, text };
+  return { status: response.status, text, response };
 }
 
 const summary = { ok: false, checks: {}, errors: [] };
@@ -109,7 +142,30 @@ async function main() {
   const client = new Client({ name: 'tunnelgate-governance-client', version: '1.0.0' });
   const logs = [];
   client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs.push(n.params.data));
-  const transport = new StreamableHTTPClientTransport(url, { fetch: nodeFetch });
+  // Unauthenticated: the relay asks for a token and says where to learn how to get one.
+  const anonymous = await rawPost({ authorization: undefined }, {
+    jsonrpc: '2.0', id: 0, method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'anon', version: '1' } },
+  });
+  const challenge = extractWWWAuthenticateParams(anonymous.response);
+  check('anonymous_401', anonymous.status === 401 && challenge.resourceMetadataUrl,
+    `${anonymous.status} ${anonymous.response.headers.get('www-authenticate')}`);
+  if (challenge.resourceMetadataUrl) {
+    const metadata = await discoverOAuthProtectedResourceMetadata(
+      url, { resourceMetadataUrl: challenge.resourceMetadataUrl }, nodeFetch);
+    summary.resource_metadata = metadata;
+    check('resource_metadata_discovered', metadata.resource === `${url.protocol}//${url.host}` &&
+      JSON.stringify(metadata.authorization_servers) === JSON.stringify([issuer]), JSON.stringify(metadata));
+  }
+  try {
+    const stranger = new Client({ name: 'tunnelgate-anonymous-client', version: '1.0.0' });
+    await stranger.connect(new StreamableHTTPClientTransport(url, { fetch: nodeFetch }));
+    check('anonymous_sdk_refused', false, 'an SDK client without a token connected');
+  } catch (error) {
+    check('anonymous_sdk_refused', /401|Unauthorized/i.test(String(error?.message ?? error)), String(error));
+  }
+
+  const transport = new StreamableHTTPClientTransport(url, { fetch: nodeFetch, requestInit: { headers: alice } });
   await client.connect(transport);
   const session = transport.sessionId;
   summary.session = session ?? null;
@@ -154,12 +210,15 @@ async function main() {
   const ownOrigin = await rawPost({ ...sessionHeaders, origin: `${url.protocol}//${url.host}` }, ping);
   check('own_origin_passes', ownOrigin.status === 200, JSON.stringify(ownOrigin));
 
+  const stolen = await rawPost({ ...sessionHeaders, ...bob }, ping);
+  check('other_subject_session_404', stolen.status === 404, `${stolen.status} ${stolen.text}`);
   const madeUp = await rawPost({ ...sessionHeaders, 'mcp-session-id': 'not-a-session-of-anyone' }, ping);
   check('unknown_session_404', madeUp.status === 404 && JSON.parse(madeUp.text).error?.code === -32001,
     JSON.stringify(madeUp));
 
-  const get = seen.find((r) => r.method === 'GET');
-  check('get_stream_passes', get && get.status === 200 && get.type.startsWith('text/event-stream'),
+  // The SDK's GET event stream (the metadata discovery's GET came before it).
+  const get = seen.find((r) => r.method === 'GET' && r.type.startsWith('text/event-stream'));
+  check('get_stream_passes', get && get.status === 200,
     `GET requests: ${JSON.stringify(seen.filter((r) => r.method === 'GET'))}`);
 
   await transport.terminateSession();

@@ -8,16 +8,17 @@ Set-up as in smoke_test.py (test CA, keys, a relay on free ports, server.mjs pub
 the stock `ssh -R`), with this policy for the name `notes`:
 
     mcp     = true
-    allow   = ['!has(mcp.tool)', 'mcp.tool in ["echo", "countdown"]']
+    allow   = ['jwt.groups.contains("mcp-users") && (!has(mcp.tool) || mcp.tool in [...])']
     origins = ["https://allowed.example"]
 
 and an audit trail. governance_client.mjs does the checks (see its header); this script then
 checks the audit trail: one line per JSON-RPC message, the denied `wipe` call with its rule,
 status 200 and its arguments with `confirm` redacted, the allowed `echo` call.
 
-Not covered yet (waiting for the identity layer, which sets the verified subject): a second
-subject reusing a session id gets 404. The session table's binding is unit-tested
-(tests/unit/mcp_sessions_test.cc) and an unknown or ended session's 404 is checked here.
+Callers are identified by bearer JWTs (ES256) the client signs itself with keys made by
+tests/integration/jwt_tool.js; the relay verifies them against the JWKS file. An anonymous
+client gets 401 and finds the relay's protected-resource metadata with the SDK's discovery;
+a second subject presenting the first's session id gets 404.
 """
 import json
 import os
@@ -50,9 +51,15 @@ classes = ["human", "workload", "agent"]
 id = "notes-tools"
 names = ["notes"]
 mcp = true
-allow = ['!has(mcp.tool)', 'mcp.tool in ["echo", "countdown"]']
+allow = ['jwt.groups.contains("mcp-users") && (!has(mcp.tool) || mcp.tool in ["echo", "countdown"])']
 origins = ["https://allowed.example"]
+
+[[identity.jwt]]
+issuer = "https://idp.tunnelgate.test"
+jwks = "jwks.json"
 """
+ISSUER = "https://idp.tunnelgate.test"
+JWT_TOOL = os.path.join(HERE, "..", "integration", "jwt_tool.js")
 
 EXTRA_CONFIG = """
 [audit]
@@ -68,6 +75,8 @@ def governance(tmp, tg_bin, procs):
     with open(os.path.join(tmp, "policy.toml"), "w") as f:
         f.write(POLICY)
     smoke_test.make_credentials(tmp)  # keeps the policy written above
+    # The issuer's keys: the client signs its own tokens with es256.pem.
+    subprocess.run(["node", JWT_TOOL, "keys", tmp], check=True, timeout=60)
     https_port, ssh_port = free_port(), free_port()
     while ssh_port == https_port:
         ssh_port = free_port()
@@ -97,7 +106,8 @@ def governance(tmp, tg_bin, procs):
 
     env = dict(os.environ, NODE_EXTRA_CA_CERTS=os.path.join(tmp, "ca.pem"))
     cmd = ["node", os.path.join(HERE, "governance_client.mjs"), url + "mcp",
-           "--resolve", f"{NAME}.{DOMAIN}:127.0.0.1", "--timeout-ms", "60000"]
+           "--resolve", f"{NAME}.{DOMAIN}:127.0.0.1", "--keys", tmp, "--issuer", ISSUER,
+           "--timeout-ms", "60000"]
     log("running " + " ".join(cmd[1:]))
     try:
         client = subprocess.run(cmd, cwd=HERE, env=env, capture_output=True, text=True, timeout=90,
@@ -113,7 +123,8 @@ def governance(tmp, tg_bin, procs):
     expected = {"tools_list_filtered", "echo", "countdown_streamed", "denied_tool_raises",
                 "session_survives_denial", "foreign_origin_403", "allowed_origin_passes",
                 "own_origin_passes", "unknown_session_404", "get_stream_passes", "delete_passes",
-                "ended_session_404"}
+                "ended_session_404", "anonymous_401", "resource_metadata_discovered",
+                "anonymous_sdk_refused", "other_subject_session_404"}
     missing = expected - {k for k, v in summary["checks"].items() if v}
     if missing:
         raise Failure(f"checks missing or failed: {sorted(missing)}")
@@ -139,7 +150,7 @@ def governance(tmp, tg_bin, procs):
     else:
         w = wipe[0]
         if (w["decision"], w["rule"], w["status"], w["mcp_method"], w["subject"]) != (
-                "deny", "notes-tools", 200, "tools/call", "anonymous"):
+                "deny", "notes-tools", 200, "tools/call", "alice"):
             errors.append(f"wipe audit line: {w}")
         if w.get("arguments") != {"confirm": "[redacted]"}:
             errors.append(f"wipe arguments not redacted: {w.get('arguments')}")
