@@ -18,8 +18,10 @@ WOLFSSL_FLAGS=(
   --enable-chacha --enable-poly1305 --enable-certgen --enable-keygen
   --enable-certext --enable-secure-renegotiation-info --disable-oldtls
   --enable-static --disable-shared --disable-examples --disable-crypttests
-  # Leaf certificates with subjectAltName for --dev, and PEM output for its files.
-  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM"
+  # Leaf certificates with subjectAltName for --dev, and PEM output for its files;
+  # KEEP_PEER_CERT keeps a visitor's verified client certificate (mTLS) readable after the
+  # handshake, for its fingerprint, subject and SANs (without the OpenSSL compatibility layer).
+  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM -DKEEP_PEER_CERT"
 )
 # The flags are part of the install's identity: change them and the library is rebuilt.
 FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
