@@ -200,6 +200,7 @@ void VisitorConnection::pump() {
       arm_recv();
       return;
     }
+    if (!take_client_certificate()) return;
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
     exchange_started_us_ = monotonic_us();
@@ -229,6 +230,27 @@ void VisitorConnection::pump() {
   } else {
     arm_recv();
   }
+}
+
+bool VisitorConnection::take_client_certificate() {
+  if (worker_.config().https_client_certs == tls::ClientCertMode::kOff) return true;
+  auto certificate = tls_.peer_certificate();
+  if (!certificate) {
+    ++worker_.counters().tls_failures;
+    worker_.logs().push(log::JsonLine("tls_failed")
+                            .add("sni", server_name_)
+                            .add("client", peer_ip_)
+                            .add("reason", certificate.error().message)
+                            .finish());
+    close_now();
+    return false;
+  }
+  if (*certificate) {
+    client_cert_ = std::move(**certificate);
+    // Views for the policy, made once the strings have their final home.
+    client_cert_san_.assign(client_cert_.san.begin(), client_cert_.san.end());
+  }
+  return true;
 }
 
 bool VisitorConnection::decrypt() {
@@ -346,6 +368,8 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
                     .add("source", peer_ip_)
                     .add("method", method_)
                     .add("path", path_)
+                    .add_present("client_cert", client_cert_.fingerprint)
+                    .add_present("client_cert_subject", client_cert_.subject)
                     .add("request_id", request_id_)
                     .finish());
   if (!access.allowed) {
@@ -401,6 +425,9 @@ policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead&
   context.tunnel_owner = tunnel.session->key_fingerprint();
   context.source_ip = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer_));
   context.tls_sni = server_name_;
+  context.client_cert_fingerprint = client_cert_.fingerprint;
+  context.client_cert_subject = client_cert_.subject;
+  context.client_cert_san = client_cert_san_;
   context.http_method = head.method;
   context.http_path = head.target.substr(0, head.target.find('?'));
   context.http_host = head.host;
