@@ -26,6 +26,13 @@ WOLFSSL_FLAGS=(
 # The flags are part of the install's identity: change them and the library is rebuilt.
 FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
 WOLFSSL_PREFIX="$DEPS_PREFIX/wolfssl-$FLAGS_ID"
+# `tools/setup.sh --wolfssl-prefix` prints that folder and changes nothing: CMake builds against
+# the wolfSSL this tree's flags describe, even when a checkout with other flags on the same
+# machine has pointed the $DEPS_PREFIX/wolfssl link at its own build.
+if [ "${1:-}" = "--wolfssl-prefix" ]; then
+  echo "$WOLFSSL_PREFIX"
+  exit 0
+fi
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
