@@ -291,7 +291,7 @@ bool read_alt_names(std::string_view general_names, std::vector<std::string>& ou
     if (tag == kRfc822Name || tag == kDnsName || tag == kUri) {
       std::string text;
       if (!decode_string(0x16, value, text)) return false;  // IA5String
-      out.push_back(std::move(text));
+      if (!text.empty()) out.push_back(std::move(text));    // an empty name names nothing
     } else if (tag == kIpAddress) {
       char text[INET6_ADDRSTRLEN] = {};
       if (value.size() == 4) {
