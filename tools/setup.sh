@@ -18,12 +18,21 @@ WOLFSSL_FLAGS=(
   --enable-chacha --enable-poly1305 --enable-certgen --enable-keygen
   --enable-certext --enable-secure-renegotiation-info --disable-oldtls
   --enable-static --disable-shared --disable-examples --disable-crypttests
-  # Leaf certificates with subjectAltName for --dev, and PEM output for its files.
-  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM"
+  # Leaf certificates with subjectAltName for --dev, and PEM output for its files;
+  # KEEP_PEER_CERT keeps a visitor's verified client certificate (mTLS) readable after the
+  # handshake, for its fingerprint, subject and SANs (without the OpenSSL compatibility layer).
+  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM -DKEEP_PEER_CERT"
 )
 # The flags are part of the install's identity: change them and the library is rebuilt.
 FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
 WOLFSSL_PREFIX="$DEPS_PREFIX/wolfssl-$FLAGS_ID"
+# `tools/setup.sh --wolfssl-prefix` prints that folder and changes nothing: CMake builds against
+# the wolfSSL this tree's flags describe, even when a checkout with other flags on the same
+# machine has pointed the $DEPS_PREFIX/wolfssl link at its own build.
+if [ "${1:-}" = "--wolfssl-prefix" ]; then
+  echo "$WOLFSSL_PREFIX"
+  exit 0
+fi
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 

@@ -24,6 +24,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_tls_failures_total", "counter", "Visitor TLS handshakes that failed."},
     {"tunnelgate_handoffs_total", "counter", "Visitor connections handed to another worker."},
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
+    {"tunnelgate_proxy_protocol_refused_total", "counter",
+     "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
@@ -167,6 +169,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_tls_failures_total", "", c.tls_failures);
   line(out, "tunnelgate_handoffs_total", "", c.handoffs_sent);
   line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
+  line(out, "tunnelgate_proxy_protocol_refused_total", "", c.proxy_headers_refused);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
   static constexpr const char* kForwardReasons[] = {"invalid_name", "policy", "name_taken",

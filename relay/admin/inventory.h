@@ -76,6 +76,7 @@ struct WorkerCounters {
   std::uint64_t visitors_accepted = 0;
   std::uint64_t tls_failures = 0;
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
+  std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
   std::uint64_t sessions_accepted = 0;
   std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
   std::uint64_t access_denials[static_cast<std::size_t>(AccessDenial::kCount)] = {};

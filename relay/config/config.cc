@@ -81,6 +81,8 @@ class ConfigReader {
   bool read_top(const Section& top, Config& config);
   bool read_log(const Section& log, Config& config);
   bool read_https(const Section& https, Config& config);
+  bool client_certs(const Section& https, Config& config);
+  bool proxy_protocol_from(const Section& https, Config& config);
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
   bool read_admin(const Section& admin, Config& config);
@@ -268,7 +270,8 @@ bool ConfigReader::read_top(const Section& top, Config& config) {
 }
 
 bool ConfigReader::read_https(const Section& https, Config& config) {
-  if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port"}) ||
+  if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port", "client_ca",
+                          "client_certs", "proxy_protocol_from"}) ||
       !listen(https, "listen", config.https_listen) ||
       !path(https, "dev_ca", false, config.https_dev_ca)) {
     return false;
@@ -281,7 +284,54 @@ bool ConfigReader::read_https(const Section& https, Config& config) {
   }
   return path(https, "cert", !dev, config.https_cert) &&
          path(https, "key", !dev, config.https_key) &&
-         integer(https, "public_port", 1, 65535, config.public_port);
+         integer(https, "public_port", 1, 65535, config.public_port) &&
+         client_certs(https, config) && proxy_protocol_from(https, config);
+}
+
+bool ConfigReader::client_certs(const Section& https, Config& config) {
+  std::string mode = "off";
+  if (!path(https, "client_ca", false, config.https_client_ca) ||
+      !string(https, "client_certs", false, mode)) {
+    return false;
+  }
+  const toml::node* node = https.table.get("client_certs");
+  if (mode == "off") {
+    config.https_client_certs = tls::ClientCertMode::kOff;
+  } else if (mode == "optional") {
+    config.https_client_certs = tls::ClientCertMode::kOptional;
+  } else if (mode == "required") {
+    config.https_client_certs = tls::ClientCertMode::kRequired;
+  } else {
+    return fail(node->source(), describe(https, "client_certs") +
+                                    " must be \"off\", \"optional\" or \"required\", not \"" +
+                                    mode + "\"");
+  }
+  if (config.https_client_certs != tls::ClientCertMode::kOff && config.https_client_ca.empty()) {
+    return fail(node->source(), "client_certs = \"" + mode +
+                                    "\" needs \"client_ca\" in [https]: the CA bundle that "
+                                    "verifies visitors' certificates");
+  }
+  return true;
+}
+
+bool ConfigReader::proxy_protocol_from(const Section& https, Config& config) {
+  const toml::node* node = https.table.get("proxy_protocol_from");
+  if (node == nullptr) return true;
+  const toml::array* array = node->as_array();
+  const std::string what = describe(https, "proxy_protocol_from");
+  if (array == nullptr) {
+    return fail(node->source(), what + " must be an array of address blocks (\"10.0.0.0/8\")");
+  }
+  for (const toml::node& element : *array) {
+    const auto* value = element.as_string();
+    if (value == nullptr) {
+      return fail(element.source(), what + " must be an array of address blocks (\"10.0.0.0/8\")");
+    }
+    auto block = policy::Cidr::parse(value->get());
+    if (!block) return fail(element.source(), what + ": " + block.error().message);
+    config.proxy_protocol_from.push_back(*block);
+  }
+  return true;
 }
 
 bool ConfigReader::read_ssh(const Section& ssh, Config& config) {

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "relay/base/result.h"
+#include "relay/policy/ip_address.h"
+#include "tls/tls.h"
 
 namespace tg {
 
@@ -36,6 +38,10 @@ struct Config {
   std::string https_dev_ca;       // --dev: CA (cert+key PEM) that signs a leaf per name on demand
   std::uint16_t public_port = 0;  // port shown in URLs; 0 = the first https listen port
                                   // (omitted from URLs when 443)
+  std::string https_client_ca;    // PEM bundle verifying visitors' client certificates
+  tls::ClientCertMode https_client_certs = tls::ClientCertMode::kOff;
+  // Peers allowed to (and then required to) open with a PROXY protocol v2 header; empty: off.
+  std::vector<policy::Cidr> proxy_protocol_from;
 
   // [ssh]
   std::vector<ListenAddress> ssh_listen;

@@ -74,6 +74,11 @@ class JsonLine : public JsonObject {
     if (!dropped_) JsonObject::add(key, std::forward<T>(value));
     return *this;
   }
+  /// Adds `key` only when `value` is not empty (optional facts such as a client certificate).
+  JsonLine& add_present(std::string_view key, std::string_view value) {
+    if (!dropped_ && !value.empty()) JsonObject::add(key, value);
+    return *this;
+  }
   /// The finished line, newline included; "" when its level is not written.
   std::string finish();
 

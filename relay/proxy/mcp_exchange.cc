@@ -45,8 +45,8 @@ McpExchange::Answer& McpExchange::refuse(int status, std::string body, bool clos
 
 McpExchange::Start McpExchange::begin(const http::RequestHead& head, const Tunnel& tunnel,
                                       const Caller& caller, bool challenge_anonymous,
-                                      const sockaddr_storage& peer, std::string_view sni,
-                                      std::string_view source_ip, std::string_view request_id) {
+                                      const ConnectionFacts& connection, std::string_view source_ip,
+                                      std::string_view request_id) {
   head_ = head;
   tunnel_name_.assign(tunnel.name);
   tunnel_owner_.assign(tunnel.session->key_fingerprint());
@@ -58,7 +58,7 @@ McpExchange::Start McpExchange::begin(const http::RequestHead& head, const Tunne
   challenge_anonymous_ = challenge_anonymous;
   source_ip_.assign(source_ip);
   request_id_.assign(request_id);
-  access_.build(head_, tunnel, peer, sni, static_cast<std::int64_t>(worker_.now_epoch_s()));
+  access_.build(head_, tunnel, connection, static_cast<std::int64_t>(worker_.now_epoch_s()));
   // The tunnel may close while a stream still decides list entries: point at our copies.
   access_.context().tunnel_name = tunnel_name_;
   access_.context().tunnel_owner = tunnel_owner_;

@@ -70,7 +70,7 @@ class McpExchange {
   /// `challenge_anonymous` (an anonymous caller where a credential could change the answer),
   /// a body whose every message is denied is answered 401 instead (Dispatch::kChallenge).
   Start begin(const http::RequestHead& head, const Tunnel& tunnel, const Caller& caller,
-              bool challenge_anonymous, const sockaddr_storage& peer, std::string_view sni,
+              bool challenge_anonymous, const ConnectionFacts& connection,
               std::string_view source_ip, std::string_view request_id);
 
   enum class Body : std::uint8_t { kNeedMore, kComplete, kRefused };

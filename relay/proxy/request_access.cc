@@ -5,8 +5,7 @@
 namespace tg {
 
 void RequestAccess::build(const http::RequestHead& head, const Tunnel& tunnel,
-                          const sockaddr_storage& peer, std::string_view sni,
-                          std::int64_t unix_time) {
+                          const ConnectionFacts& connection, std::int64_t unix_time) {
   for (std::size_t i = 0; i < head.header_count; ++i) {
     headers_[i] = {head.headers[i].name, head.headers[i].value};
   }
@@ -14,8 +13,12 @@ void RequestAccess::build(const http::RequestHead& head, const Tunnel& tunnel,
   context_.tunnel_name = tunnel.name;
   context_.tunnel_class = tunnel.actor_class;
   context_.tunnel_owner = tunnel.session->key_fingerprint();
-  context_.source_ip = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
-  context_.tls_sni = sni;
+  context_.source_ip =
+      policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(connection.peer));
+  context_.tls_sni = connection.sni;
+  context_.client_cert_fingerprint = connection.client_cert_fingerprint;
+  context_.client_cert_subject = connection.client_cert_subject;
+  context_.client_cert_san = connection.client_cert_san;
   context_.http_method = head.method;
   context_.http_path = head.target.substr(0, head.target.find('?'));
   context_.http_host = head.host;

@@ -23,6 +23,16 @@ namespace tg {
 
 struct Tunnel;
 
+/// What the relay knows of the visitor's connection, the same for all its requests.
+struct ConnectionFacts {
+  const sockaddr_storage* peer = nullptr;  // the source (after a trusted PROXY header)
+  std::string_view sni;
+  // The verified client certificate; all empty without one.
+  std::string_view client_cert_fingerprint;
+  std::string_view client_cert_subject;
+  policy::StringList client_cert_san;
+};
+
 class RequestAccess {
  public:
   RequestAccess() = default;
@@ -30,8 +40,8 @@ class RequestAccess {
   RequestAccess& operator=(const RequestAccess&) = delete;
 
   /// Fills the context from the request head and what the relay knows of the connection.
-  void build(const http::RequestHead& head, const Tunnel& tunnel, const sockaddr_storage& peer,
-             std::string_view sni, std::int64_t unix_time);
+  void build(const http::RequestHead& head, const Tunnel& tunnel, const ConnectionFacts& connection,
+             std::int64_t unix_time);
 
   /// The context as built (mcp.* absent), to copy and complete for one message.
   const policy::AccessContext& context() const { return context_; }

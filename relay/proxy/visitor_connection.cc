@@ -263,6 +263,7 @@ void VisitorConnection::pump() {
       arm_recv();
       return;
     }
+    if (!take_client_certificate()) return;
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
     exchange_started_us_ = monotonic_us();
@@ -293,6 +294,27 @@ void VisitorConnection::pump() {
   } else {
     arm_recv();
   }
+}
+
+bool VisitorConnection::take_client_certificate() {
+  if (worker_.config().https_client_certs == tls::ClientCertMode::kOff) return true;
+  auto certificate = tls_.peer_certificate();
+  if (!certificate) {
+    ++worker_.counters().tls_failures;
+    worker_.logs().push(log::JsonLine("tls_failed")
+                            .add("sni", server_name_)
+                            .add("client", peer_ip_)
+                            .add("reason", certificate.error().message)
+                            .finish());
+    close_now();
+    return false;
+  }
+  if (*certificate) {
+    client_cert_ = std::move(**certificate);
+    // Views for the policy, made once the strings have their final home.
+    client_cert_san_.assign(client_cert_.san.begin(), client_cert_.san.end());
+  }
+  return true;
 }
 
 bool VisitorConnection::decrypt() {
@@ -431,6 +453,8 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   Verdict verdict = decide(head, *tunnel);
   const Caller& caller = verdict.caller;
   subject_.assign(caller.subject());
+  // A verified client certificate names the caller when no token or key does.
+  if (subject_.empty()) subject_.assign(client_cert_.subject);
   const bool refused = caller.status == Caller::Status::kRefused;
   if (refused) {
     audit_request(*tunnel, false, caller.error, {});
@@ -486,6 +510,8 @@ void VisitorConnection::audit_request(const Tunnel& tunnel, bool allowed, std::s
                     .add("source", peer_ip_)
                     .add("method", method_)
                     .add("path", path_)
+                    .add_present("client_cert", client_cert_.fingerprint)
+                    .add_present("client_cert_subject", client_cert_.subject)
                     .add("request_id", request_id_)
                     .finish());
 }
@@ -554,7 +580,7 @@ VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& he
                                                      Tunnel& tunnel) {
   const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
   RequestAccess access;
-  access.build(head, tunnel, peer_, server_name_, now);
+  access.build(head, tunnel, connection_facts(), now);
   Verdict verdict;
   verdict.caller =
       identify_caller(access.context().http_headers, worker_.config().api_key_header,
@@ -573,6 +599,10 @@ VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& he
     }
   }
   return verdict;
+}
+
+ConnectionFacts VisitorConnection::connection_facts() const {
+  return {&peer_, server_name_, client_cert_.fingerprint, client_cert_.subject, client_cert_san_};
 }
 
 std::string VisitorConnection::metadata_url(Tunnel& tunnel) const {
@@ -679,8 +709,7 @@ bool VisitorConnection::begin_mcp(const http::RequestHead& head, std::size_t hea
   if (mcp_ == nullptr) mcp_ = std::make_unique<McpExchange>(worker_);
   mcp_exchange_ = true;
   const bool challenge = !caller.identified() && worker_.tunnel_settings(tunnel).wants_identity();
-  switch (
-      mcp_->begin(head, tunnel, caller, challenge, peer_, server_name_, peer_ip_, request_id_)) {
+  switch (mcp_->begin(head, tunnel, caller, challenge, connection_facts(), peer_ip_, request_id_)) {
     case McpExchange::Start::kOrdinary:
       return false;
     case McpExchange::Start::kAnswered:

@@ -16,11 +16,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/caller.h"
+#include "relay/proxy/request_access.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -84,6 +86,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   void pause_recv();
   void pump();
   bool decrypt();
+  /// After the handshake: keeps the verified client certificate's description (mTLS);
+  /// false when it could not be read and the connection was closed.
+  bool take_client_certificate();
   void process_plain();
   void handle_request(const http::RequestHead& head, std::size_t head_size);
   // Who calls and what the policy says about this request.
@@ -94,6 +99,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   };
   Verdict decide(const http::RequestHead& head, Tunnel& tunnel);
   std::string metadata_url(Tunnel& tunnel) const;
+  ConnectionFacts connection_facts() const;
   void answer_protected_resource(Tunnel& tunnel);
   void respond_challenge(Tunnel& tunnel, std::string_view error, std::string_view description);
   void respond_refusal(int status, std::string_view error, std::string_view message,
@@ -156,8 +162,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::uint64_t response_deadline_ms_ = 0;  // the publisher's response head is due by then
 
   tls::TlsStream tls_;
-  std::string in_plain_;  // decrypted request bytes not handled yet
-  std::string sending_;   // ciphertext owned by the send in flight
+  tls::PeerCertificate client_cert_;               // empty strings: no client certificate
+  std::vector<std::string_view> client_cert_san_;  // views into client_cert_.san
+  std::string in_plain_;                           // decrypted request bytes not handled yet
+  std::string sending_;                            // ciphertext owned by the send in flight
   std::size_t sent_ = 0;
   std::string to_publisher_;  // request bytes the channel window has not taken yet
 

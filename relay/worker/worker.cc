@@ -16,6 +16,7 @@
 
 #include "relay/admin/admin_server.h"
 #include "relay/names.h"
+#include "relay/net/proxy_protocol.h"
 #include "relay/proxy/visitor_connection.h"
 #include "tls/client_hello.h"
 
@@ -66,6 +67,22 @@ std::string file_digest(const std::string& path) {
   return std::to_string(std::hash<std::string>()(text)) + ":" + std::to_string(text.size());
 }
 
+// The certificate (or dev CA) and, with client_certs on, the CA bundle verifying visitors.
+Result<std::unique_ptr<tls::ServerTlsContext>> make_tls_context(const Config& cfg) {
+  const tls::ClientAuth client{cfg.https_client_certs, cfg.https_client_ca};
+  return cfg.https_dev_ca.empty()
+             ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key, client)
+             : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca, client);
+}
+
+// Only these peers may say, in a PROXY v2 header, whose connection they carry.
+bool from_trusted_proxy(const Config& config, const sockaddr_storage& peer) {
+  if (config.proxy_protocol_from.empty()) return false;
+  const auto address = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
+  return std::any_of(config.proxy_protocol_from.begin(), config.proxy_protocol_from.end(),
+                     [&](const policy::Cidr& block) { return block.contains(address); });
+}
+
 bool is_anonymous_bind_address(const std::string& address) {
   return address.empty() || address == "localhost" || address == "127.0.0.1" ||
          address == "0.0.0.0" || address == "*" || address == "::" || address == "::1";
@@ -103,6 +120,7 @@ struct Worker::Prelude {
   io::Completion completion{};
   bool in_flight = false;
   bool closing = false;
+  bool awaiting_proxy_header = false;  // a trusted balancer's PROXY v2 header comes first
   std::uint64_t deadline_ms = 0;
 };
 
@@ -133,9 +151,7 @@ Status Worker::start() {
   if (auto st = buffers_.init(ring_.raw(), 1, cfg.receive_buffers, cfg.receive_buffer_size); !st) {
     return st;
   }
-  auto tls = cfg.https_dev_ca.empty()
-                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
-                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto tls = make_tls_context(cfg);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
@@ -391,7 +407,9 @@ void Worker::accept_https(int fd) {
   prelude->fd = fd;
   socklen_t length = sizeof prelude->peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&prelude->peer), &length);
-  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512);
+  prelude->awaiting_proxy_header = from_trusted_proxy(shared_.config, prelude->peer);
+  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512 +
+                        (prelude->awaiting_proxy_header ? net::kMaxProxyV2Bytes : 0));
   prelude->completion = {&Worker::on_prelude_recv, prelude};
   prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
   preludes_.insert(prelude);
@@ -426,6 +444,7 @@ void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
     return;
   }
   prelude.size += static_cast<std::size_t>(cqe.res);
+  if (prelude.awaiting_proxy_header && !self.take_proxy_header(prelude)) return;
   static thread_local char scratch[tls::kMaxClientHelloBytes];
   const auto peek =
       tls::peek_client_hello(std::string_view(prelude.bytes.data(), prelude.size), scratch);
@@ -455,6 +474,36 @@ void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
       self.route(prelude, peek.server_name);
       return;
   }
+}
+
+bool Worker::take_proxy_header(Prelude& prelude) {
+  const auto parsed = net::parse_proxy_v2(std::string_view(prelude.bytes.data(), prelude.size));
+  if (parsed.state == net::ProxyParseState::kIncomplete) {
+    arm_prelude_recv(prelude);  // the prelude's deadline (handshake_timeout_ms) still runs
+    return false;
+  }
+  if (parsed.state == net::ProxyParseState::kError) {
+    ++counters_.proxy_headers_refused;
+    logs_.push(log::JsonLine("proxy_header_refused")
+                   .add("peer", address_text(prelude.peer))
+                   .add("reason", parsed.error)
+                   .add("worker", index_)
+                   .finish());
+    preludes_.erase(&prelude);
+    close_prelude(prelude);
+    return false;
+  }
+  // From here on the visitor is the balancer's client: policy, X-Forwarded-For, logs and
+  // audit see its address, and the handoff carries it. LOCAL (a health check) keeps ours.
+  if (parsed.header.family != AF_UNSPEC) prelude.peer = parsed.header.source;
+  prelude.awaiting_proxy_header = false;
+  prelude.size -= parsed.header.length;
+  std::memmove(prelude.bytes.data(), prelude.bytes.data() + parsed.header.length, prelude.size);
+  if (prelude.size == 0) {
+    arm_prelude_recv(prelude);
+    return false;
+  }
+  return true;
 }
 
 void Worker::route(Prelude& prelude, std::string_view server_name) {
@@ -994,9 +1043,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
 
 Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) {
   const Config& cfg = shared_.config;
-  auto tls = cfg.https_dev_ca.empty()
-                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
-                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto tls = make_tls_context(cfg);
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
   if (!tls || !ssh_server) {
     const std::string error = !tls ? tls.error().message : ssh_server.error().message;

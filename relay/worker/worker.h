@@ -5,7 +5,9 @@
 /// connections. A visitor connection is accepted by any worker, which reads the ClientHello,
 /// finds the worker that owns the named tunnel, and hands the socket over through the
 /// mailboxes before any TLS work is done; from then on the connection, its TLS state and its
-/// SSH channel all belong to the same worker, and its bytes never cross cores.
+/// SSH channel all belong to the same worker, and its bytes never cross cores. A connection
+/// from a trusted load balancer (`[https] proxy_protocol_from`) first gives its PROXY v2
+/// header, whose source address then stands for the visitor's, handoff included.
 #pragma once
 
 #include <netinet/in.h>
@@ -143,6 +145,9 @@ class Worker final : public ssh::SessionEvents {
   // Visitors before routing: read the ClientHello, route by SNI.
   void arm_prelude_recv(Prelude& prelude);
   static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
+  /// Reads a trusted balancer's PROXY v2 header off the front of the prelude's bytes; true
+  /// when bytes after it are there to route, false when it waits, or closed the connection.
+  bool take_proxy_header(Prelude& prelude);
   void route(Prelude& prelude, std::string_view server_name);
   void start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
                      std::string name, int fixed_status);

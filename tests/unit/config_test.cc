@@ -231,6 +231,60 @@ TEST_F(ConfigTest, SyntaxErrorsCarryTheLine) {
   EXPECT_EQ(message.substr(0, 5), "F:2: ") << message;
 }
 
+// kMinimal with `lines` added to [https].
+std::string with_https(const std::string& lines) {
+  std::string text(kMinimal);
+  const std::string after = "key = \"key.pem\"\n";
+  text.insert(text.find(after) + after.size(), lines);
+  return text;
+}
+
+TEST_F(ConfigTest, ClientCertificatesAreOffUnlessAsked) {
+  auto config = load(std::string(kMinimal));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->https_client_certs, tls::ClientCertMode::kOff);
+  EXPECT_TRUE(config->proxy_protocol_from.empty());
+  for (const auto& [mode, expected] :
+       {std::pair<std::string, tls::ClientCertMode>{"optional", tls::ClientCertMode::kOptional},
+        {"required", tls::ClientCertMode::kRequired},
+        {"off", tls::ClientCertMode::kOff}}) {
+    auto with_ca =
+        load(with_https("client_ca = \"clients.pem\"\nclient_certs = \"" + mode + "\"\n"));
+    ASSERT_TRUE(with_ca.ok()) << with_ca.error().message;
+    EXPECT_EQ(with_ca->https_client_certs, expected);
+    EXPECT_EQ(with_ca->https_client_ca, dir_ + "/clients.pem");
+  }
+}
+
+TEST_F(ConfigTest, ClientCertificatesNeedACaAndAKnownMode) {
+  EXPECT_EQ(error(with_https("client_certs = \"required\"\n")),
+            "F:6: client_certs = \"required\" needs \"client_ca\" in [https]: the CA bundle that "
+            "verifies visitors' certificates");
+  EXPECT_EQ(error(with_https("client_ca = \"c.pem\"\nclient_certs = \"yes\"\n")),
+            "F:7: \"client_certs\" in [https] must be \"off\", \"optional\" or \"required\", not "
+            "\"yes\"");
+  EXPECT_EQ(error(with_https("client_certs = true\n")),
+            "F:6: \"client_certs\" in [https] must be a string");
+}
+
+TEST_F(ConfigTest, ProxyProtocolFromTakesAddressBlocks) {
+  auto config =
+      load(with_https("proxy_protocol_from = [\"10.0.0.0/8\", \"127.0.0.1/32\", "
+                      "\"2001:db8::/32\"]\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->proxy_protocol_from.size(), 3u);
+  EXPECT_TRUE(config->proxy_protocol_from[0].contains(*policy::IpAddress::parse("10.1.2.3")));
+  EXPECT_FALSE(config->proxy_protocol_from[1].contains(*policy::IpAddress::parse("127.0.0.2")));
+  EXPECT_TRUE(config->proxy_protocol_from[2].contains(*policy::IpAddress::parse("2001:db8::9")));
+  EXPECT_EQ(error(with_https("proxy_protocol_from = [\"10.0.0.1/8\"]\n")).substr(0, 39),
+            "F:6: \"proxy_protocol_from\" in [https]: ");
+  EXPECT_EQ(error(with_https("proxy_protocol_from = \"10.0.0.0/8\"\n")),
+            "F:6: \"proxy_protocol_from\" in [https] must be an array of address blocks "
+            "(\"10.0.0.0/8\")");
+  EXPECT_EQ(error(with_https("proxy_protocol_from = [\"lb.example\"]\n")),
+            "F:6: \"proxy_protocol_from\" in [https]: \"lb.example\" is not an IP address");
+}
+
 TEST_F(ConfigTest, UnreadableFiles) {
   auto missing = load_config(dir_ + "/absent.toml");
   ASSERT_FALSE(missing.ok());
