@@ -151,7 +151,8 @@ int main(int argc, char** argv) {
 
   // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
   // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
-  auto first_policy = tg::load_policy_set(config->policy_file);
+  tg::JwksDocuments jwks;
+  auto first_policy = jwks.load(config->policy_file);
   if (!first_policy) {
     std::fprintf(stderr, "%s\n", first_policy.error().message.c_str());
     return 1;
@@ -193,10 +194,13 @@ int main(int argc, char** argv) {
   tg::log::configure(log_fd, *tg::log::parse_level(config->log_level));
   tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
+  shared.jwks = &jwks;
   if (auto made = make_assertion_keys(workers, shared)) {
     std::fprintf(stderr, "%s\n", made->c_str());
     return 1;
   }
+  // A changed JWKS document rebuilds the verifiers through the ordinary reload.
+  jwks.start_refreshing([&shared] { shared.reload_requests.fetch_add(1); });
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)
@@ -286,6 +290,7 @@ int main(int argc, char** argv) {
     if (shared.stopping.load() && shared.workers_done.load() == workers) break;
   }
   for (auto& thread : threads) thread.join();
+  jwks.stop_refreshing();  // before `shared`, which its callback touches, goes away
   worker_objects.clear();
   tg::log::write_now(tg::log::JsonLine("stopped").add("exit_code", exit_code).finish());
   ssh_finalize();

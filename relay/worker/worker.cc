@@ -1004,7 +1004,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
   // before any worker changes anything.
   std::shared_ptr<const PolicySet> new_policy = policy_;
   if (!shared_.config.policy_file.empty()) {
-    auto loaded = load_policy_set(shared_.config.policy_file);
+    auto loaded = shared_.jwks->load(shared_.config.policy_file);
     if (!loaded) {
       logs_.push(log::JsonLine("reload_failed").add("error", loaded.error().message).finish());
       for (unsigned worker = 0; request_id != 0 && worker < shared_.worker_count; ++worker) {
