@@ -981,7 +981,8 @@ void Worker::record_exposure(std::string_view event, std::string_view name,
 }
 
 void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
-                           const std::string& owner, bool exposures, std::uint64_t since_epoch_ms) {
+                           const std::string& owner, bool exposures, std::uint64_t since_epoch_ms,
+                           const std::string& actor_class) {
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     auto request = std::make_unique<io::Message>();
     request->kind = io::Message::Kind::kSnapshot;
@@ -991,6 +992,7 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
     request->bytes = owner;
     request->exposures = exposures;
     request->since_epoch_ms = since_epoch_ms;
+    request->actor_class = actor_class;
     if (other == index_) {
       admin_->on_snapshot_reply(snapshot(*request));
     } else {
@@ -1131,6 +1133,10 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   for (const auto& [name, tunnel] : tunnels_) {
     if (!request.name.empty() && name != request.name) continue;
     if (!request.bytes.empty() && tunnel->session->key_fingerprint() != request.bytes) continue;
+    if (!request.actor_class.empty() &&
+        policy::to_string(tunnel->actor_class) != request.actor_class) {
+      continue;
+    }
     listed.push_back(tunnel.get());
   }
   std::sort(listed.begin(), listed.end(),

@@ -113,7 +113,8 @@ class Worker final : public ssh::SessionEvents {
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
-                     bool exposures = false, std::uint64_t since_epoch_ms = 0);
+                     bool exposures = false, std::uint64_t since_epoch_ms = 0,
+                     const std::string& actor_class = {});
   /// False when no worker serves `name`.
   bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
   /// Every worker reloads its certificates and authorized keys; replies reach the admin
