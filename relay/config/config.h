@@ -77,6 +77,7 @@ struct Config {
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t max_tunnels_per_key = 64;           // names one key may publish at once
   std::uint32_t max_connections_per_tunnel = 4096;  // open visitor connections, per tunnel
+  std::uint32_t max_connections_per_key = 16384;    // … to all tunnels of one publisher key
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it

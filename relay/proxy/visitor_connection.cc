@@ -120,6 +120,8 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
   peer_ip_ = text;
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     ++tunnel->open_connections;
+    key_connections_ = tunnel->key_connections;
+    key_connections_->fetch_add(1, std::memory_order_relaxed);
   }
   recv_completion_ = {&VisitorConnection::on_recv, this};
   send_completion_ = {&VisitorConnection::on_send, this};
@@ -130,6 +132,7 @@ VisitorConnection::~VisitorConnection() {
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
+  if (key_connections_) key_connections_->fetch_sub(1, std::memory_order_relaxed);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -425,7 +428,8 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   if (fixed_status_ != 0) {
     respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
                                  : fixed_status_ == 503
-                                     ? "this tunnel has as many open connections as allowed"
+                                     ? "this tunnel, or its publisher's key, has as many open "
+                                       "connections as allowed"
                                      : "the publisher of this name is offline");
     return;
   }

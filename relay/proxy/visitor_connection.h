@@ -12,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -148,6 +149,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string server_name_;  // SNI, normalised
   std::string tunnel_name_;
   int fixed_status_;
+  // The publisher key's count of open visitor connections (shared with its other workers).
+  std::shared_ptr<std::atomic<std::uint32_t>> key_connections_;
 
   io::IoObject io_;
   io::Completion recv_completion_{};

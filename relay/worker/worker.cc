@@ -558,7 +558,9 @@ void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_sto
   if (fixed_status == 0) {
     Tunnel* tunnel = find_tunnel(name);
     if (tunnel != nullptr &&
-        tunnel->open_connections >= shared_.config.max_connections_per_tunnel) {
+        (tunnel->open_connections >= shared_.config.max_connections_per_tunnel ||
+         tunnel->key_connections->load(std::memory_order_relaxed) >=
+             shared_.config.max_connections_per_key)) {
       fixed_status = 503;  // answered by the relay; the publisher sees nothing
     }
   }
@@ -877,6 +879,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       break;
   }
   auto tunnel = std::make_unique<Tunnel>();
+  tunnel->key_connections = shared_.registry.key_connections(session.key_fingerprint());
   tunnel->name = name;
   tunnel->url = public_url(name);
   tunnel->session = &session;

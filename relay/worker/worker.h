@@ -51,6 +51,8 @@ struct Tunnel {
   std::uint64_t opened_epoch_ms = 0;  // wall clock, for people
   std::uint64_t last_request_epoch_ms = 0;
   std::uint64_t open_connections = 0;
+  // Open visitor connections to all tunnels of the publisher's key, across workers.
+  std::shared_ptr<std::atomic<std::uint32_t>> key_connections;
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
