@@ -79,17 +79,6 @@ void rebase(http::RequestHead& head, const char* from, std::size_t size, const c
   }
 }
 
-// A response the relay writes itself with a JSON body (or none, for 202).
-std::string json_response(int status, std::string_view body, bool keep_alive) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
-  out.append(http::status_reason(status)).append("\r\n");
-  if (!body.empty()) out.append("content-type: application/json\r\n");
-  out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
-  if (!keep_alive) out.append("connection: close\r\n");
-  out.append("\r\n").append(body);
-  return out;
-}
-
 std::string_view strip_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: never a tunnel
   const auto colon = host.rfind(':');
@@ -777,7 +766,8 @@ void VisitorConnection::send_mcp_answer() {
   const McpExchange::Answer& answer = mcp_->answer();
   if (answer.close) keep_visitor_ = false;
   status_ = answer.status;
-  write_tls(json_response(answer.status, answer.body, keep_visitor_));
+  write_tls(http::make_response(answer.status, "application/json", {}, answer.body,
+                                !keep_visitor_));
   bytes_out_ += answer.body.size();
   response_started_ = true;
   request_body_done_ = true;
