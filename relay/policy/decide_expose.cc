@@ -25,7 +25,10 @@ std::string quote(std::string_view text) {
   }
   while (!out.empty() && out.back() == ' ') out.pop_back();
   if (out.size() > kMaxQuotedBytes) {
-    out.resize(kMaxQuotedBytes);
+    // Cut before a character, never inside one: the refusal goes to a UTF-8 terminal.
+    std::size_t cut = kMaxQuotedBytes;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
     out += "…";
   }
   return out;

@@ -378,6 +378,19 @@ classes = ["agent"]
             "rule expose[0] requires ssh.user == \"alice\", which is false");
 }
 
+TEST(PolicyExpose, ALongConditionIsCutBetweenCharacters) {
+  // A quoted condition is cut at 160 bytes: here 13 bytes, then two-byte characters, so byte
+  // 160 is the second byte of one. The refusal must stay UTF-8 for the publisher's terminal.
+  std::string accents;
+  for (int i = 0; i < 100; ++i) accents += "\u00e9";
+  Policy policy =
+      load("[[expose]]\nnames = [\"a-name\"]\nwhen = 'ssh.user == \"" + accents + "\"'\n");
+  const ExposeDecision decision = policy.decide_expose(publisher("a-name", "bob"));
+  EXPECT_FALSE(decision.allowed);
+  EXPECT_EQ(decision.reason, "rule expose[0] requires ssh.user == \"" + accents.substr(0, 146) +
+                                 "\u2026, which is false");
+}
+
 TEST(PolicyExpose, ConditionsThatCannotBeEvaluatedRefuse) {
   Policy policy = load(R"(
 [[expose]]
