@@ -1,6 +1,6 @@
 #include <fstream>
-#include <sstream>
 
+#include "ssh/authorized_key_line.h"
 #include "ssh/ssh.h"
 
 namespace tg::ssh {
@@ -26,18 +26,16 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
   int line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
-    std::istringstream words(line);
-    std::string word;
-    if (!(words >> word) || word[0] == '#') continue;
-    // OpenSSH allows options before the key type: find the first word that names a type.
-    while (ssh_key_type_from_name(word.c_str()) == SSH_KEYTYPE_UNKNOWN) {
-      if (!(words >> word)) break;
+    const KeyLine parsed = parse_authorized_key_line(line, [](std::string_view word) {
+      return ssh_key_type_from_name(std::string(word).c_str()) != SSH_KEYTYPE_UNKNOWN;
+    });
+    if (parsed.kind == KeyLine::Kind::kBlank) continue;
+    if (parsed.kind == KeyLine::Kind::kError) {
+      return make_error(path + ":" + std::to_string(line_number) + ": " + parsed.error);
     }
+    const std::string word(parsed.type);
+    const std::string base64(parsed.base64);
     const ssh_keytypes_e type = ssh_key_type_from_name(word.c_str());
-    std::string base64;
-    if (type == SSH_KEYTYPE_UNKNOWN || !(words >> base64)) {
-      return make_error(path + ":" + std::to_string(line_number) + ": no key type and key found");
-    }
     ssh_key key = nullptr;
     if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) != SSH_OK) {
       return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
