@@ -72,6 +72,8 @@ class TlsStream {
   /// Ciphertext received from the visitor.
   void feed(std::string_view ciphertext);
   std::size_t buffered_ciphertext() const { return in_.size() - in_offset_; }
+  /// Bytes this stream's own buffers hold (their capacity), for memory accounting.
+  std::size_t held_bytes() const { return in_.capacity() + out_.capacity(); }
 
   enum class Progress { kWantMore, kDone, kFailed };
   /// Drives the handshake as far as the buffered bytes allow (a client's first call writes

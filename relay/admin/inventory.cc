@@ -24,6 +24,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_tls_failures_total", "counter", "Visitor TLS handshakes that failed."},
     {"tunnelgate_handoffs_total", "counter", "Visitor connections handed to another worker."},
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
+    {"tunnelgate_connections_refused_total", "counter",
+     "Visitor connections or requests refused by a limit, by reason."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused."},
@@ -31,6 +33,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
     {"tunnelgate_handoff_queue_depth", "gauge", "Cross-worker messages waiting for this worker."},
+    {"tunnelgate_buffered_bytes", "gauge",
+     "Bytes held in visitor connections' buffers (counted against memory_budget_bytes)."},
     {"tunnelgate_tls_handshake_seconds", "histogram",
      "Time from a visitor's first TLS byte to the finished handshake."},
     {"tunnelgate_first_response_byte_seconds", "histogram",
@@ -123,6 +127,9 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_tls_failures_total", "", c.tls_failures);
   line(out, "tunnelgate_handoffs_total", "", c.handoffs_sent);
   line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
+  line(out, "tunnelgate_connections_refused_total", "reason=\"per_source\"", c.refused_per_source);
+  line(out, "tunnelgate_connections_refused_total", "reason=\"memory_budget\"",
+       c.refused_memory_budget);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
   line(out, "tunnelgate_forwards_refused_total", "", c.forwards_refused);
@@ -130,6 +137,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_ssh_sessions", "", g.sessions);
   line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
+  line(out, "tunnelgate_buffered_bytes", "", g.buffered_bytes);
   histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
   histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
   return out;

@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "relay/io/mailbox.h"
 #include "relay/names.h"
 
 namespace tg {
@@ -263,8 +264,13 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
   return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
                              "idle_timeout_ms", "drain_timeout_ms", "response_timeout_ms",
-                             "max_tunnels_per_key", "max_connections_per_tunnel"}) &&
+                             "max_tunnels_per_key", "max_connections_per_tunnel",
+                             "max_connections_per_source", "memory_budget_bytes"}) &&
          integer(limits, "max_tunnels_per_key", 1, 1'000'000, config.max_tunnels_per_key) &&
+         integer(limits, "max_connections_per_source", 0, 10'000'000,
+                 config.max_connections_per_source) &&
+         integer(limits, "memory_budget_bytes", 0, std::int64_t{1} << 50,
+                 config.memory_budget_bytes) &&
          integer(limits, "max_connections_per_tunnel", 1, 10'000'000,
                  config.max_connections_per_tunnel) &&
          integer(limits, "max_head_bytes", 1024, 16 * 1024, config.max_head_bytes) &&
@@ -299,7 +305,10 @@ bool ConfigReader::read_admin(const Section& admin, Config& config) {
 }
 
 bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
-  if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size"}) ||
+  if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size",
+                           "handoff_queue_entries"}) ||
+      !integer(tuning, "handoff_queue_entries", 0, io::Mailboxes::kCapacity,
+               config.handoff_queue_entries) ||
       !integer(tuning, "ring_entries", 64, 32768, config.ring_entries) ||
       !integer(tuning, "receive_buffers", 16, 32768, config.receive_buffers) ||
       !integer(tuning, "receive_buffer_size", 1024, 1 << 20, config.receive_buffer_size)) {

@@ -64,6 +64,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 }
 
 VisitorConnection::~VisitorConnection() {
+  worker_.memory().charge(-static_cast<std::int64_t>(accounted_bytes_));
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
@@ -87,6 +88,7 @@ void VisitorConnection::start(std::string_view initial_ciphertext) {
   tls_.attach(ssl);
   tls_.feed(initial_ciphertext);
   pump();
+  account_memory();
 }
 
 // --- socket I/O --------------------------------------------------------------------------------
@@ -129,6 +131,7 @@ void VisitorConnection::on_recv(void* self_ptr, const io_uring_cqe& cqe) {
   if (self.closed_) return;
   self.pump();
   if (self.visitor_eof_ && !self.closed_) self.visitor_ended();
+  self.account_memory();
 }
 
 void VisitorConnection::write_tls(std::string_view plaintext) {
@@ -166,6 +169,10 @@ void VisitorConnection::on_send(void* self_ptr, const io_uring_cqe& cqe) {
   }
   self.sent_ += static_cast<std::size_t>(cqe.res);
   if (self.closed_) return;
+  struct AccountOnReturn {
+    VisitorConnection& connection;
+    ~AccountOnReturn() { connection.account_memory(); }
+  } account{self};
   self.flush_tls();
   if (self.close_after_flush_ && !self.send_in_flight_) {
     self.close_now();
@@ -322,13 +329,19 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   if (fixed_status_ != 0) {
     respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
                                  : fixed_status_ == 503
-                                     ? "this tunnel has as many open connections as allowed"
+                                     ? "the relay is at a limit (connections for this tunnel, or "
+                                       "memory); retry later"
                                      : "the publisher of this name is offline");
     return;
   }
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   if (tunnel == nullptr) {
     respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  if (worker_.memory().over_budget()) {
+    ++worker_.counters().refused_memory_budget;
+    respond_error(503, "the relay is at its memory budget; retry later");
     return;
   }
   // Every request is decided on its own (not once per connection), inline: a compiled
@@ -502,6 +515,7 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
     channel_reusable_ = false;  // bytes nobody asked for: never reuse this channel
   }
   flush_tls();
+  account_memory();
 }
 
 void VisitorConnection::parse_response_heads() {

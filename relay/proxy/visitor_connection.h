@@ -47,6 +47,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   /// new policy denies is ended now. Returns true when it was ended.
   bool recheck_access();
   bool reapable() const { return closed_ && io_.in_flight == 0; }
+  const sockaddr_storage& peer() const { return peer_; }
+  /// The worker that accepted the socket and counts it against its source address.
+  void set_source_worker(unsigned worker) { source_worker_ = worker; }
+  unsigned source_worker() const { return source_worker_; }
 
   // ssh::ChannelSink
   void on_channel_open() override;
@@ -85,6 +89,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   void release_channel();
   void log_request(int status);
   void visitor_ended();
+  /// Charges the worker's memory account with what the buffers hold now (visitor_memory.cc).
+  void account_memory();
 
   Worker& worker_;
   int fd_;
@@ -94,6 +100,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string server_name_;  // SNI, normalised
   std::string tunnel_name_;
   int fixed_status_;
+  unsigned source_worker_ = 0;
+  std::size_t accounted_bytes_ = 0;  // what account_memory last charged to the worker
 
   io::IoObject io_;
   io::Completion recv_completion_{};

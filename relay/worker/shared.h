@@ -9,6 +9,7 @@
 
 #include "relay/config/config.h"
 #include "relay/io/mailbox.h"
+#include "relay/limits/memory_budget.h"
 #include "relay/policy/policy.h"
 #include "relay/routing/name_registry.h"
 
@@ -19,7 +20,8 @@ struct Shared {
          std::shared_ptr<const policy::Policy> first_policy)
       : config(std::move(cfg)),
         worker_count(workers),
-        mailboxes(workers),
+        mailboxes(workers, config.handoff_queue_entries),
+        memory_budget(config.memory_budget_bytes, workers),
         name_secret(std::move(secret)),
         initial_policy(std::move(first_policy)) {}
 
@@ -27,6 +29,7 @@ struct Shared {
   const unsigned worker_count;
   NameRegistry registry;
   io::Mailboxes mailboxes;
+  MemoryBudget memory_budget;     // bytes held in connection buffers, one slot per worker
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
   const std::shared_ptr<const policy::Policy> initial_policy;

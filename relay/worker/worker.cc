@@ -107,7 +107,11 @@ struct Worker::Prelude {
 };
 
 Worker::Worker(unsigned index, Shared& shared)
-    : index_(index), shared_(shared), outboxes_(shared.worker_count) {}
+    : index_(index),
+      shared_(shared),
+      sources_(shared.config.max_connections_per_source),
+      memory_(shared.memory_budget, index),
+      outboxes_(shared.worker_count) {}
 
 Worker::~Worker() {
   for (auto* visitor : visitors_) delete visitor;
@@ -216,6 +220,7 @@ void Worker::run() {
       }
     }
     reap();
+    memory_.refresh();
     flush_outboxes();
     flush_audit();
     logs_.flush();
@@ -325,7 +330,7 @@ void Worker::begin_shutdown() {
 void Worker::reap() {
   for (auto it = dying_visitors_.begin(); it != dying_visitors_.end();) {
     if ((*it)->reapable()) {
-      delete *it;
+      delete *it;  // releases its buffers' bytes from memory_
       it = dying_visitors_.erase(it);
     } else {
       ++it;
@@ -333,7 +338,10 @@ void Worker::reap() {
   }
   for (auto it = dying_preludes_.begin(); it != dying_preludes_.end();) {
     if (!(*it)->in_flight) {
-      ::close((*it)->fd);
+      if ((*it)->fd >= 0) {  // closed before routing; a routed socket's count moved on with it
+        sources_.release(SourceKey::of((*it)->peer));
+        ::close((*it)->fd);
+      }
       delete *it;
       it = dying_preludes_.erase(it);
     } else {
@@ -380,13 +388,22 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
 }
 
 void Worker::accept_https(int fd) {
-  set_nodelay(fd);
   ++counters_.visitors_accepted;
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  if (!sources_.admit(SourceKey::of(peer))) {
+    // Closed before any TLS work: a source over its cap costs us one accept and one close.
+    ++counters_.refused_per_source;
+    log_refusal("per_source", peer);
+    ::close(fd);
+    return;
+  }
+  set_nodelay(fd);
   auto* prelude = new Prelude();
   prelude->worker = this;
   prelude->fd = fd;
-  socklen_t length = sizeof prelude->peer;
-  getpeername(fd, reinterpret_cast<sockaddr*>(&prelude->peer), &length);
+  prelude->peer = peer;
   prelude->bytes.resize(tls::kMaxClientHelloBytes + 512);
   prelude->completion = {&Worker::on_prelude_recv, prelude};
   prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
@@ -462,7 +479,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   prelude.fd = -1;  // handed on
   dying_preludes_.push_back(&prelude);
   if (!name) {
-    start_visitor(fd, std::move(initial), peer, host, 404);
+    start_visitor(fd, std::move(initial), peer, host, 404, index_);
     return;
   }
   // Our own copy first; the registry only for names we have not heard of (an update may
@@ -474,11 +491,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
     owner = shared_.registry.find(*name);
   }
   if (!owner || !owner->online) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404);
+    start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404, index_);
     return;
   }
   if (owner->worker == index_) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), 0);
+    start_visitor(fd, std::move(initial), peer, std::string(*name), 0, index_);
     return;
   }
   auto message = std::make_unique<io::Message>();
@@ -487,6 +504,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   message->bytes = std::move(initial);
   message->name = std::string(*name);
   message->peer = peer;
+  message->worker = index_;  // who accepted it, and counts it against its source
   auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
   ++counters_.handoffs_sent;
   if (refused) {
@@ -497,16 +515,21 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
                    .add("worker", owner->worker)
                    .finish());
     ::close(refused->fd);
+    sources_.release(SourceKey::of(peer));
   }
 }
 
 void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
-                           std::string name, int fixed_status) {
+                           std::string name, int fixed_status, unsigned source_worker) {
   if (fixed_status == 0) {
     Tunnel* tunnel = find_tunnel(name);
     if (tunnel != nullptr &&
         tunnel->open_connections >= shared_.config.max_connections_per_tunnel) {
       fixed_status = 503;  // answered by the relay; the publisher sees nothing
+    } else if (tunnel != nullptr && memory_.over_budget()) {
+      ++counters_.refused_memory_budget;
+      log_refusal("memory_budget", peer);
+      fixed_status = 503;  // a short answer costs little, and tells the client to come back
     }
   }
   std::string server_name = fixed_status == 404 && name.find('.') != std::string::npos
@@ -515,12 +538,43 @@ void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_sto
   auto* visitor =
       new VisitorConnection(*this, fd, peer, std::move(server_name),
                             fixed_status == 404 ? std::string() : std::move(name), fixed_status);
+  visitor->set_source_worker(source_worker);
   visitors_.insert(visitor);
   visitor->start(initial_bytes);
 }
 
 void Worker::forget(VisitorConnection* connection) {
-  if (visitors_.erase(connection) > 0) dying_visitors_.push_back(connection);
+  if (visitors_.erase(connection) > 0) {
+    dying_visitors_.push_back(connection);
+    release_source(connection->peer(), connection->source_worker());
+  }
+}
+
+void Worker::release_source(const sockaddr_storage& peer, unsigned source_worker) {
+  if (shared_.config.max_connections_per_source == 0) return;  // nothing was counted
+  if (source_worker == index_) {
+    sources_.release(SourceKey::of(peer));
+    return;
+  }
+  auto message = std::make_unique<io::Message>();
+  message->kind = io::Message::Kind::kReleaseSource;
+  message->peer = peer;
+  message->worker = index_;
+  send_reliably(source_worker, std::move(message));
+}
+
+void Worker::log_refusal(std::string_view reason, const sockaddr_storage& peer) {
+  // A flood of refusals must not become a flood of log lines: one per second per worker.
+  ++refusals_unlogged_;
+  if (refusal_logged_ms_ != 0 && now_ms_ - refusal_logged_ms_ < 1000) return;
+  logs_.push(log::JsonLine("connection_refused")
+                 .add("reason", reason)
+                 .add("client", address_text(peer))
+                 .add("refusals", refusals_unlogged_)
+                 .add("worker", index_)
+                 .finish());
+  refusal_logged_ms_ = now_ms_;
+  refusals_unlogged_ = 0;
 }
 
 Tunnel* Worker::find_tunnel(std::string_view name) {
@@ -1102,6 +1156,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.sessions = sessions_.size();
   gauges.visitor_connections = visitors_.size();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
+  gauges.buffered_bytes = memory_.held();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
 }
@@ -1162,10 +1217,14 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
     case io::Message::Kind::kVisitor:
       if (stopping_) {
         ::close(message->fd);
+        release_source(message->peer, message->worker);
         return;
       }
       start_visitor(message->fd, std::move(message->bytes), message->peer, std::move(message->name),
-                    0);
+                    0, message->worker);
+      return;
+    case io::Message::Kind::kReleaseSource:
+      sources_.release(SourceKey::of(message->peer));
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {

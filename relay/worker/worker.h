@@ -22,6 +22,8 @@
 #include "relay/admin/inventory.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
+#include "relay/limits/memory_budget.h"
+#include "relay/limits/source_limiter.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/routing/route_table.h"
@@ -82,6 +84,8 @@ class Worker final : public ssh::SessionEvents {
   void forget(VisitorConnection* connection);
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
+  /// Bytes this worker's connections hold in their buffers, against the process's budget.
+  WorkerMemory& memory() { return memory_; }
   const policy::Policy& policy() const { return *policy_; }
   std::string next_request_id();
 
@@ -121,7 +125,12 @@ class Worker final : public ssh::SessionEvents {
   static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
   void route(Prelude& prelude, std::string_view server_name);
   void start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
-                     std::string name, int fixed_status);
+                     std::string name, int fixed_status, unsigned source_worker);
+  /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
+  /// count goes down (by message when it is another worker).
+  void release_source(const sockaddr_storage& peer, unsigned source_worker);
+  /// One log line per second at most for refused connections, with how many it stands for.
+  void log_refusal(std::string_view reason, const sockaddr_storage& peer);
   void close_prelude(Prelude& prelude);
 
   // Publisher sessions.
@@ -187,6 +196,10 @@ class Worker final : public ssh::SessionEvents {
   std::shared_ptr<const policy::Policy> policy_;
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
+  SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
+  WorkerMemory memory_;
+  std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
+  std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;
