@@ -512,7 +512,15 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
   } else if (response_ == ResponseState::kBody) {
     handle_response_body({data, size});
   } else {
-    channel_reusable_ = false;  // bytes nobody asked for: never reuse this channel
+    // Bytes nobody asked for (a second answer, a body past its framing): drop them and the
+    // channel now, so they can never be taken for the answer to this visitor's next request.
+    channel_reusable_ = false;
+    worker_.logs().push(log::JsonLine("response_desync")
+                            .add("name", tunnel_name_)
+                            .add("bytes", static_cast<std::uint64_t>(size))
+                            .add("worker", worker_.index())
+                            .finish());
+    release_channel();
   }
   flush_tls();
   account_memory();
@@ -604,7 +612,7 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
         // Mid-body there is no status left to send: cut the connection so the visitor
         // sees a broken transfer rather than a silently wrong one.
         channel_reusable_ = false;
-        close_now();
+        cut_after_flush();
         return;
       }
       take = step.consumed;
@@ -665,7 +673,7 @@ void VisitorConnection::on_channel_eof() {
   } else if (response_ == ResponseState::kHead && phase_ != Phase::kReadingHead) {
     respond_error(502, "the publisher's service closed the connection without a response");
   } else if (response_ == ResponseState::kBody) {
-    close_now();  // truncated: the visitor must not take a partial body for a whole one
+    cut_after_flush();  // truncated: the visitor must not take a partial body for a whole one
   } else {
     release_channel();
   }
@@ -706,6 +714,18 @@ void VisitorConnection::close_gracefully() {
   release_channel();
   phase_ = Phase::kClosing;
   tls_.shutdown();
+  pause_recv();
+  close_after_flush_ = true;
+  flush_tls();
+  if (!send_in_flight_) close_now();
+}
+
+void VisitorConnection::cut_after_flush() {
+  // What went out so far is sent, then the socket closes without a close_notify: the
+  // visitor's TLS sees the truncation, and its HTTP framing sees a body short of its end.
+  if (closed_) return;
+  release_channel();
+  phase_ = Phase::kClosing;
   pause_recv();
   close_after_flush_ = true;
   flush_tls();

@@ -85,6 +85,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   void flush_tls();
   std::size_t pending_ciphertext() const;
   void close_gracefully();
+  /// Sends what is queued, then closes without close_notify (a response cut short).
+  void cut_after_flush();
   void close_now();
   void release_channel();
   void log_request(int status);
