@@ -59,6 +59,9 @@ int fail(const std::string& message) {
 
 }  // namespace
 
+// Exceptions happen only at start-up (configuration, out of memory); the process then ends
+// with the exception's message, as it should.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return tg::run_ctl(argc - 2, argv + 2);
   Options options;
@@ -98,8 +101,9 @@ int main(int argc, char** argv) {
       return fail("unknown argument \"" + arg + "\"\n" + kUsage);
     }
   }
-  if (options.dev == !options.config_path.empty())
+  if (options.dev == !options.config_path.empty()) {
     return fail(std::string("say what to run\n") + kUsage);
+  }
 
   ssh_init();
   const std::string tls_line = tg::tls::init_library();

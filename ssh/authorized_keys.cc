@@ -40,6 +40,7 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
     }
     ssh_key key = nullptr;
     if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) != SSH_OK) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, once per file
       return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
                         " key");
     }

@@ -173,9 +173,10 @@ std::string render_metrics(const std::map<unsigned, std::string>& counters_by_wo
         name.resize(name.size() - 3);
         char seconds[48];
         std::snprintf(seconds, sizeof seconds, "%.6f", static_cast<double>(value) / 1e6);
-        out += name + "{" + labels + "} " + seconds + "\n";
+        out.append(name).append("{").append(labels).append("} ").append(seconds).append("\n");
       } else {
-        out += name + "{" + labels + "} " + std::to_string(value) + "\n";
+        out.append(name).append("{").append(labels).append("} ");
+        out.append(std::to_string(value)).append("\n");
       }
     }
   }

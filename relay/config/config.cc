@@ -159,8 +159,9 @@ bool ConfigReader::boolean(const Section& section, std::string_view key, bool& o
   const toml::node* node = find(section, key, false);
   if (node == nullptr) return true;
   const auto* value = node->as_boolean();
-  if (value == nullptr)
+  if (value == nullptr) {
     return fail(node->source(), describe(section, key) + " must be true or false");
+  }
   out = value->get();
   return true;
 }
@@ -321,9 +322,10 @@ bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   }
   if (const toml::node* node = tuning.table.get("pin_cpus")) {
     const toml::array* array = node->as_array();
-    if (array == nullptr)
+    if (array == nullptr) {
       return fail(node->source(),
                   describe(tuning, "pin_cpus") + " must be an array of CPU numbers");
+    }
     for (const toml::node& element : *array) {
       const auto* value = element.as_integer();
       if (value == nullptr || value->get() < 0 || value->get() > 4095) {

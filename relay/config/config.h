@@ -18,9 +18,9 @@
 namespace tg {
 
 struct ListenAddress {
-  std::string host;    // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
-  std::uint16_t port;  // 0 is refused
-  std::string text;    // as written, for messages
+  std::string host;        // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
+  std::uint16_t port = 0;  // 0 is refused
+  std::string text;        // as written, for messages
 };
 
 struct Config {

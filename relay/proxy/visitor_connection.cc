@@ -123,10 +123,9 @@ void VisitorConnection::on_recv(void* self_ptr, const io_uring_cqe& cqe) {
   if (cqe.res > 0) {
     if (!self.closed_) self.tls_.feed(self.worker_.buffers().view(cqe));
     self.worker_.buffers().recycle(cqe);
-  } else if (cqe.res == 0) {
-    self.visitor_eof_ = true;
   } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
-    self.visitor_eof_ = true;  // reset or another socket error: the visitor is gone
+    self.visitor_eof_ =
+        true;  // end of stream, a reset or another socket error: the visitor is gone
   }
   if (self.closed_) return;
   self.pump();

@@ -74,7 +74,7 @@ bool is_anonymous_bind_address(const std::string& address) {
 }  // namespace
 
 struct Worker::Listener {
-  enum class Kind { kHttps, kSsh } kind;
+  enum class Kind { kHttps, kSsh } kind = Kind::kHttps;
   int fd = -1;
   Worker* worker = nullptr;
   io::Completion completion{};
@@ -479,7 +479,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   prelude.fd = -1;  // handed on
   dying_preludes_.push_back(&prelude);
   if (!name) {
-    start_visitor(fd, std::move(initial), peer, host, 404, index_);
+    start_visitor(fd, initial, peer, host, 404, index_);
     return;
   }
   // Our own copy first; the registry only for names we have not heard of (an update may
@@ -491,11 +491,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
     owner = shared_.registry.find(*name);
   }
   if (!owner || !owner->online) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404, index_);
+    start_visitor(fd, initial, peer, std::string(*name), owner ? 502 : 404, index_);
     return;
   }
   if (owner->worker == index_) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), 0, index_);
+    start_visitor(fd, initial, peer, std::string(*name), 0, index_);
     return;
   }
   auto message = std::make_unique<io::Message>();
@@ -519,7 +519,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   }
 }
 
-void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
+void Worker::start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
                            std::string name, int fixed_status, unsigned source_worker) {
   if (fixed_status == 0) {
     Tunnel* tunnel = find_tunnel(name);
@@ -1220,8 +1220,8 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
         release_source(message->peer, message->worker);
         return;
       }
-      start_visitor(message->fd, std::move(message->bytes), message->peer, std::move(message->name),
-                    0, message->worker);
+      start_visitor(message->fd, message->bytes, message->peer, std::move(message->name), 0,
+                    message->worker);
       return;
     case io::Message::Kind::kReleaseSource:
       sources_.release(SourceKey::of(message->peer));

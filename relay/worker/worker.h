@@ -124,7 +124,7 @@ class Worker final : public ssh::SessionEvents {
   void arm_prelude_recv(Prelude& prelude);
   static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
   void route(Prelude& prelude, std::string_view server_name);
-  void start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
+  void start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
                      std::string name, int fixed_status, unsigned source_worker);
   /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
   /// count goes down (by message when it is another worker).
