@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -163,6 +164,10 @@ int main(int argc, char** argv) {
   }
   tg::Shared shared(std::move(*config), workers, std::move(*secret), first_policy);
   shared.audit_fd = audit_fd;
+  if (!shared.ticket_key_start.generate(static_cast<std::uint64_t>(std::time(nullptr)))) {
+    std::fprintf(stderr, "tunnelgate: no randomness for the TLS session ticket keys\n");
+    return 1;
+  }
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)
@@ -179,6 +184,7 @@ int main(int argc, char** argv) {
   for (unsigned i = 0; i < workers; ++i) {
     worker_objects.push_back(std::make_unique<tg::Worker>(i, shared));
   }
+  shared.ticket_key_start.wipe();  // every worker has its copy; the ratchet goes on from there
   for (unsigned i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
       const auto& pins = shared.config.pin_cpus;

@@ -26,6 +26,7 @@ namespace tg::tls {
 std::string init_library();
 
 class DevCertificateAuthority;
+class TicketKeys;
 
 class ServerTlsContext {
  public:
@@ -39,6 +40,10 @@ class ServerTlsContext {
   /// Same protocol settings; a leaf certificate is issued per name by the CA in `ca_path`
   /// (a PEM file with the CA certificate followed by its private key).
   static Result<std::unique_ptr<ServerTlsContext>> with_dev_ca(const std::string& ca_path);
+
+  /// Seals and opens session tickets with `keys` (the worker's copy of the process's ticket
+  /// key schedule, see ticket_keys.h), which must outlive this context.
+  void use_ticket_keys(TicketKeys* keys);
 
   /// A new connection object for `server_name`; nullptr when no certificate can serve it.
   WOLFSSL* new_session(std::string_view server_name);

@@ -12,6 +12,7 @@
 #include "relay/limits/memory_budget.h"
 #include "relay/policy/policy.h"
 #include "relay/routing/name_registry.h"
+#include "tls/ticket_keys.h"
 
 namespace tg {
 
@@ -33,6 +34,9 @@ struct Shared {
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
   const std::shared_ptr<const policy::Policy> initial_policy;
+  // Where every worker's session-ticket key schedule starts; main wipes it once the workers
+  // have taken their copies (tls/ticket_keys.h).
+  tls::TicketKeyStart ticket_key_start;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

@@ -109,6 +109,7 @@ struct Worker::Prelude {
 Worker::Worker(unsigned index, Shared& shared)
     : index_(index),
       shared_(shared),
+      ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
       sources_(shared.config.max_connections_per_source),
       memory_(shared.memory_budget, index),
       outboxes_(shared.worker_count) {}
@@ -139,6 +140,7 @@ Status Worker::start() {
                  : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
+  tls_->use_ticket_keys(ticket_keys_.get());
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
   if (!ssh_server) return ssh_server.error();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
@@ -1051,6 +1053,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_pol
   // New handshakes use the new context; connections keep the one they started with (wolfSSL
   // counts references from each session to its context).
   tls_ = std::move(*tls);
+  tls_->use_ticket_keys(ticket_keys_.get());  // tickets issued before the reload still open
   const std::size_t keys_before = ssh_server_->authorized().size();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
   // A key taken out of authorized_keys loses its sessions now, not at its next reconnect.

@@ -29,6 +29,7 @@
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
+#include "tls/ticket_keys.h"
 #include "tls/tls.h"
 
 namespace tg {
@@ -172,6 +173,7 @@ class Worker final : public ssh::SessionEvents {
   Shared& shared_;
   io::Ring ring_;
   io::BufferRing buffers_;
+  std::unique_ptr<tls::TicketKeys> ticket_keys_;  // outlives every TLS context of this worker
   std::unique_ptr<tls::ServerTlsContext> tls_;
   std::shared_ptr<ssh::Server> ssh_server_;
   log::Buffer logs_;
