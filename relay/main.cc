@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <toml++/toml.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -56,6 +58,30 @@ bool parse_port(const char* text, std::uint16_t& port) {
 int fail(const std::string& message) {
   std::fprintf(stderr, "tunnelgate: %s\n", message.c_str());
   return 2;
+}
+
+int open_log(const std::string& path) {
+  return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+// One ES256 key per worker for the identity assertion, under kids unique to this process
+// (so a service caching keys by kid never confuses a restarted relay's keys with the last).
+std::optional<std::string> make_assertion_keys(unsigned workers, tg::Shared& shared) {
+  std::uint64_t nonce = 0;
+  if (::getrandom(&nonce, sizeof nonce, 0) != sizeof nonce) return "getrandom failed";
+  char prefix[24];
+  std::snprintf(prefix, sizeof prefix, "tg-%012llx-",
+                static_cast<unsigned long long>(nonce & 0xffffffffffffULL));
+  std::vector<const tg::identity::SigningKey*> published;
+  for (unsigned i = 0; i < workers; ++i) {
+    auto key = tg::identity::SigningKey::generate(tg::identity::JwsAlgorithm::kES256,
+                                                  prefix + std::to_string(i));
+    if (!key) return "cannot make the assertion signing key: " + key.error().message;
+    shared.assertion_keys.push_back(std::make_unique<tg::identity::SigningKey>(std::move(*key)));
+    published.push_back(shared.assertion_keys.back().get());
+  }
+  shared.assertion_jwks = tg::identity::jwks_json(published);
+  return std::nullopt;
 }
 
 }  // namespace
@@ -130,14 +156,10 @@ int main(int argc, char** argv) {
 
   // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
   // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
-  auto first_policy = std::make_shared<const tg::policy::Policy>();
-  if (!config->policy_file.empty()) {
-    auto loaded = tg::policy::load_policy(config->policy_file);
-    if (!loaded) {
-      std::fprintf(stderr, "%s\n", loaded.error().message.c_str());
-      return 1;
-    }
-    first_policy = std::make_shared<const tg::policy::Policy>(std::move(*loaded));
+  auto first_policy = tg::load_policy_set(config->policy_file);
+  if (!first_policy) {
+    std::fprintf(stderr, "%s\n", first_policy.error().message.c_str());
+    return 1;
   }
 
   unsigned workers = config->workers;
@@ -162,10 +184,26 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  tg::Shared shared(std::move(*config), workers, std::move(*secret), first_policy);
+  // The log: standard output, or a file reopened on SIGHUP (onto the same descriptor number,
+  // so workers keep writing to "the log" without being told).
+  int log_fd = STDOUT_FILENO;
+  if (!config->log_file.empty()) {
+    log_fd = open_log(config->log_file);
+    if (log_fd < 0) {
+      std::fprintf(stderr, "%s: cannot open the log: %s\n", config->log_file.c_str(),
+                   std::strerror(errno));
+      return 1;
+    }
+  }
+  tg::log::configure(log_fd, *tg::log::parse_level(config->log_level));
+  tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
   if (!shared.ticket_key_start.generate(static_cast<std::uint64_t>(std::time(nullptr)))) {
     std::fprintf(stderr, "tunnelgate: no randomness for the TLS session ticket keys\n");
+    return 1;
+  }
+  if (auto made = make_assertion_keys(workers, shared)) {
+    std::fprintf(stderr, "%s\n", made->c_str());
     return 1;
   }
   tg::log::write_now(tg::log::JsonLine("starting")
@@ -232,6 +270,13 @@ int main(int argc, char** argv) {
       tg::log::write_now(line.finish());
     }
     if (sig == SIGHUP) {
+      if (!shared.config.log_file.empty()) {
+        const int reopened = open_log(shared.config.log_file);
+        if (reopened >= 0) {
+          ::dup2(reopened, tg::log::output_fd());
+          ::close(reopened);
+        }
+      }
       tg::log::write_now(tg::log::JsonLine("reload_requested").add("signal", "SIGHUP").finish());
       shared.reload_requests.fetch_add(1);
     }

@@ -11,11 +11,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 #include "relay/base/result.h"
+#include "tls/peer_certificate.h"
 
 struct WOLFSSL_CTX;
 struct WOLFSSL;
@@ -24,6 +26,19 @@ namespace tg::tls {
 
 /// Calls wolfSSL_Init once per process; returns a line describing the build for the log.
 std::string init_library();
+
+/// Whether visitors present client certificates (mTLS), `[https] client_certs`.
+enum class ClientCertMode {
+  kOff,       // never asked for
+  kOptional,  // asked for; one that is sent must verify, none is fine too
+  kRequired,  // asked for; the handshake fails without one that verifies
+};
+
+/// How a server context verifies client certificates: the mode and the PEM bundle of CAs.
+struct ClientAuth {
+  ClientCertMode mode = ClientCertMode::kOff;
+  std::string ca_path;
+};
 
 class DevCertificateAuthority;
 class TicketKeys;
@@ -35,11 +50,15 @@ class ServerTlsContext {
   ServerTlsContext& operator=(const ServerTlsContext&) = delete;
 
   /// TLS 1.2 (ECDHE + AEAD) and 1.3, ALPN http/1.1, the chain and key from PEM files.
+  /// With client certificates on, sessions are never resumed: a resumed session carries no
+  /// certificate, and every connection must show the one its policy decisions rest on.
   static Result<std::unique_ptr<ServerTlsContext>> from_files(const std::string& chain_path,
-                                                              const std::string& key_path);
+                                                              const std::string& key_path,
+                                                              const ClientAuth& client = {});
   /// Same protocol settings; a leaf certificate is issued per name by the CA in `ca_path`
   /// (a PEM file with the CA certificate followed by its private key).
-  static Result<std::unique_ptr<ServerTlsContext>> with_dev_ca(const std::string& ca_path);
+  static Result<std::unique_ptr<ServerTlsContext>> with_dev_ca(const std::string& ca_path,
+                                                               const ClientAuth& client = {});
 
   /// Seals and opens session tickets with `keys` (the worker's copy of the process's ticket
   /// key schedule, see ticket_keys.h), which must outlive this context.
@@ -98,6 +117,10 @@ class TlsStream {
 
   /// Ciphertext waiting to be sent; the caller sends it and calls `consume_out`.
   std::string& pending_out() { return out_; }
+  /// The client certificate the handshake verified (server side, client certificates on);
+  /// nullopt when the visitor sent none, an error when it cannot be described. Call once the
+  /// handshake is done.
+  Result<std::optional<PeerCertificate>> peer_certificate() const;
   std::string_view negotiated_alpn() const;
   const char* version_name() const;
   const char* last_error() const { return error_; }

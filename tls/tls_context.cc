@@ -38,6 +38,24 @@ Result<WOLFSSL_CTX*> new_server_ctx() {
   return ctx;
 }
 
+// Asks visitors for certificates and verifies them against the CA bundle; see ClientCertMode.
+Status require_client_certificates(WOLFSSL_CTX* ctx, const ClientAuth& client) {
+  if (client.mode == ClientCertMode::kOff) return Ok{};
+  const int rc = wolfSSL_CTX_load_verify_locations(ctx, client.ca_path.c_str(), nullptr);
+  if (rc != WOLFSSL_SUCCESS) {
+    return make_error(client.ca_path + ": cannot load the client CA bundle: " + wolfssl_error(rc));
+  }
+  int mode = WOLFSSL_VERIFY_PEER;
+  if (client.mode == ClientCertMode::kRequired) mode |= WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  wolfSSL_CTX_set_verify(ctx, mode, nullptr);
+  // No resumption: a resumed session (ID or ticket) shows no certificate, so the connection
+  // would lose the identity its first handshake proved.
+  wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
+  wolfSSL_CTX_NoTicketTLSv12(ctx);
+  wolfSSL_CTX_no_ticket_TLSv13(ctx);
+  return Ok{};
+}
+
 }  // namespace
 
 std::string init_library() {
@@ -60,7 +78,7 @@ ServerTlsContext::~ServerTlsContext() {
 }
 
 Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::from_files(
-    const std::string& chain_path, const std::string& key_path) {
+    const std::string& chain_path, const std::string& key_path, const ClientAuth& client) {
   for (const std::string* path : {&chain_path, &key_path}) {
     std::FILE* file = std::fopen(path->c_str(), "rb");
     if (file == nullptr) return make_error(*path + ": cannot read: " + std::strerror(errno));
@@ -81,11 +99,12 @@ Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::from_files(
   if (wolfSSL_CTX_check_private_key(context->ctx_) != WOLFSSL_SUCCESS) {
     return make_error(key_path + ": the key does not match the certificate in " + chain_path);
   }
+  if (auto st = require_client_certificates(context->ctx_, client); !st) return st.error();
   return context;
 }
 
-Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::with_dev_ca(
-    const std::string& ca_path) {
+Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::with_dev_ca(const std::string& ca_path,
+                                                                        const ClientAuth& client) {
   auto ca = DevCertificateAuthority::load(ca_path);
   if (!ca) return ca.error();
   auto ctx = new_server_ctx();
@@ -104,6 +123,7 @@ Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::with_dev_ca(
                                         WOLFSSL_FILETYPE_ASN1) != WOLFSSL_SUCCESS) {
     return make_error(ca_path + ": cannot issue certificates with this CA");
   }
+  if (auto st = require_client_certificates(context->ctx_, client); !st) return st.error();
   context->dev_ca_ = std::move(*ca);
   return context;
 }

@@ -113,6 +113,23 @@ void TlsStream::shutdown() {
   if (ssl_ != nullptr && handshake_done_) wolfSSL_shutdown(ssl_);
 }
 
+Result<std::optional<PeerCertificate>> TlsStream::peer_certificate() const {
+  if (ssl_ == nullptr || !handshake_done_) return std::optional<PeerCertificate>();
+  // Kept by wolfSSL (KEEP_PEER_CERT) only after it verified the certificate against the
+  // context's CAs: a certificate that failed ended the handshake.
+  WOLFSSL_X509* x509 = wolfSSL_get_peer_certificate(ssl_);
+  if (x509 == nullptr) return std::optional<PeerCertificate>();
+  int size = 0;
+  const unsigned char* der = wolfSSL_X509_get_der(x509, &size);
+  Result<PeerCertificate> described =
+      der != nullptr && size > 0 ? describe_certificate({reinterpret_cast<const char*>(der),
+                                                         static_cast<std::size_t>(size)})
+                                 : make_error("client certificate: no DER");
+  wolfSSL_X509_free(x509);
+  if (!described) return described.error();
+  return std::optional<PeerCertificate>(std::move(*described));
+}
+
 std::string_view TlsStream::negotiated_alpn() const {
   char* name = nullptr;
   unsigned short size = 0;

@@ -18,12 +18,21 @@ WOLFSSL_FLAGS=(
   --enable-chacha --enable-poly1305 --enable-certgen --enable-keygen
   --enable-certext --enable-secure-renegotiation-info --disable-oldtls
   --enable-static --disable-shared --disable-examples --disable-crypttests
-  # Leaf certificates with subjectAltName for --dev, and PEM output for its files.
-  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM"
+  # Leaf certificates with subjectAltName for --dev, and PEM output for its files;
+  # KEEP_PEER_CERT keeps a visitor's verified client certificate (mTLS) readable after the
+  # handshake, for its fingerprint, subject and SANs (without the OpenSSL compatibility layer).
+  "CPPFLAGS=-DWOLFSSL_ALT_NAMES -DWOLFSSL_DER_TO_PEM -DKEEP_PEER_CERT"
 )
 # The flags are part of the install's identity: change them and the library is rebuilt.
 FLAGS_ID=$(printf '%s ' "${WOLFSSL_FLAGS[@]}" | sha256sum | cut -c1-12)
 WOLFSSL_PREFIX="$DEPS_PREFIX/wolfssl-$FLAGS_ID"
+# `tools/setup.sh --wolfssl-prefix` prints that folder and changes nothing: CMake builds against
+# the wolfSSL this tree's flags describe, even when a checkout with other flags on the same
+# machine has pointed the $DEPS_PREFIX/wolfssl link at its own build.
+if [ "${1:-}" = "--wolfssl-prefix" ]; then
+  echo "$WOLFSSL_PREFIX"
+  exit 0
+fi
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -109,6 +118,22 @@ else
   say "wolfSSL installed"
 fi
 as_root ln -sfn "$WOLFSSL_PREFIX" "$DEPS_PREFIX/wolfssl"
+
+# promtool, which checks the /metrics exposition in the admin test. It ships inside Debian's
+# prometheus package; only the one binary is taken (unpacked, not installed), so no
+# Prometheus service or user lands on the machine.
+PROMTOOL_DIR="$DEPS_PREFIX/promtool"
+if [ ! -x "$PROMTOOL_DIR/usr/bin/promtool" ]; then
+  say "unpacking promtool from Debian's prometheus package into $PROMTOOL_DIR"
+  pkg_dir=$(mktemp -d)
+  chmod 755 "$pkg_dir"
+  (cd "$pkg_dir" && apt-get download -qq prometheus >/dev/null 2>&1) ||
+    { as_root apt-get update -qq && (cd "$pkg_dir" && apt-get download -qq prometheus >/dev/null); }
+  as_root mkdir -p "$PROMTOOL_DIR"
+  as_root dpkg-deb -x "$pkg_dir"/prometheus_*.deb "$pkg_dir/unpacked"
+  as_root install -D -m 755 "$pkg_dir/unpacked/usr/bin/promtool" "$PROMTOOL_DIR/usr/bin/promtool"
+  rm -rf "$pkg_dir"
+fi
 
 # The official MCP SDK for the MCP smoke test, pinned by tests/mcp/package-lock.json.
 

@@ -26,19 +26,42 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
     {"tunnelgate_connections_refused_total", "counter",
      "Visitor connections or requests refused by a limit, by reason."},
+    {"tunnelgate_proxy_protocol_refused_total", "counter",
+     "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
-    {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused."},
+    {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
+    {"tunnelgate_access_denials_total", "counter",
+     "Visitor requests refused by the relay's identity and policy checks, by reason."},
+    {"tunnelgate_mcp_messages_total", "counter", "MCP JSON-RPC messages decided."},
+    {"tunnelgate_mcp_messages_denied_total", "counter",
+     "MCP messages denied and answered by the relay."},
+    {"tunnelgate_mcp_tool_calls_total", "counter", "MCP tools/call messages by tool."},
+    {"tunnelgate_mcp_tool_calls_denied_total", "counter", "MCP tools/call denied, by tool."},
+    {"tunnelgate_mcp_requests_refused_total", "counter",
+     "MCP requests refused with 400 (malformed, too large, header mismatch)."},
+    {"tunnelgate_mcp_lists_filtered_total", "counter", "MCP list responses rewritten."},
+    {"tunnelgate_mcp_list_entries_hidden_total", "counter",
+     "Entries removed from MCP lists for the caller."},
+    {"tunnelgate_mcp_session_refused_total", "counter",
+     "MCP requests naming an unknown or another caller's session (404)."},
+    {"tunnelgate_mcp_streams_cut_total", "counter",
+     "MCP event streams ended for an event over the size cap."},
+    {"tunnelgate_origin_refused_total", "counter", "Requests refused for a foreign Origin."},
     {"tunnelgate_tunnels", "gauge", "Tunnels published now."},
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
     {"tunnelgate_handoff_queue_depth", "gauge", "Cross-worker messages waiting for this worker."},
     {"tunnelgate_buffered_bytes", "gauge",
      "Bytes held in visitor connections' buffers (counted against memory_budget_bytes)."},
+    {"tunnelgate_mcp_sessions", "gauge", "MCP session bindings held."},
     {"tunnelgate_tls_handshake_seconds", "histogram",
      "Time from a visitor's first TLS byte to the finished handshake."},
     {"tunnelgate_first_response_byte_seconds", "histogram",
      "Time from a request head read to the publisher's response head."},
+    {"tunnelgate_relay_processing_seconds", "histogram",
+     "The relay's inline work on one exchange (credentials, policy, head rewrites), the latency "
+     "it adds besides moving bytes."},
 };
 
 void line(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
@@ -97,6 +120,29 @@ void LatencyHistogram::record(std::uint64_t microseconds) {
   sum_seconds += seconds;
 }
 
+void McpCounters::count_tool_call(std::string_view name, bool allowed) {
+  Tool* tool = nullptr;
+  std::string label;
+  for (char c : name.substr(0, kMaxLabelBytes)) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '_' || c == '.' || c == ':' || c == '/' || c == '-';
+    label.push_back(plain ? c : '_');
+  }
+  for (std::size_t i = 0; i < tool_count && tool == nullptr; ++i) {
+    if (tools[i].label == label) tool = &tools[i];
+  }
+  if (tool == nullptr && allowed && tool_count < kMaxToolLabels && !label.empty()) {
+    tool = &tools[tool_count++];
+    tool->label = std::move(label);
+  }
+  if (tool == nullptr) {
+    tool = &tools[kMaxToolLabels];
+    tool->label = "other";
+  }
+  ++tool->calls;
+  if (!allowed) ++tool->denied;
+}
+
 void WorkerCounters::count_response(int status) {
   ++requests;
   if (status >= 200 && status < 300) {
@@ -130,16 +176,48 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_connections_refused_total", "reason=\"per_source\"", c.refused_per_source);
   line(out, "tunnelgate_connections_refused_total", "reason=\"memory_budget\"",
        c.refused_memory_budget);
+  line(out, "tunnelgate_proxy_protocol_refused_total", "", c.proxy_headers_refused);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
-  line(out, "tunnelgate_forwards_refused_total", "", c.forwards_refused);
+  static constexpr const char* kForwardReasons[] = {"invalid_name", "policy", "name_taken",
+                                                    "key_limit"};
+  for (std::size_t i = 0; i < std::size(kForwardReasons); ++i) {
+    line(out, "tunnelgate_forwards_refused_total",
+         std::string("reason=\"") + kForwardReasons[i] + "\"", c.forwards_refused[i]);
+  }
+  static constexpr const char* kDenialReasons[] = {
+      "no_credentials", "invalid_credentials", "deny_rule",  "no_allow_rule",
+      "no_rule",        "insufficient_scope",  "query_token"};
+  static_assert(std::size(kDenialReasons) == static_cast<std::size_t>(AccessDenial::kCount));
+  for (std::size_t i = 0; i < std::size(kDenialReasons); ++i) {
+    line(out, "tunnelgate_access_denials_total",
+         std::string("reason=\"") + kDenialReasons[i] + "\"", c.access_denials[i]);
+  }
+  const McpCounters& m = c.mcp;
+  line(out, "tunnelgate_mcp_messages_total", "", m.messages);
+  line(out, "tunnelgate_mcp_messages_denied_total", "", m.messages_denied);
+  for (std::size_t i = 0; i <= McpCounters::kMaxToolLabels; ++i) {
+    const McpCounters::Tool& tool = m.tools[i];
+    if (tool.calls == 0) continue;
+    const std::string label = "tool=\"" + tool.label + "\"";
+    line(out, "tunnelgate_mcp_tool_calls_total", label, tool.calls);
+    line(out, "tunnelgate_mcp_tool_calls_denied_total", label, tool.denied);
+  }
+  line(out, "tunnelgate_mcp_requests_refused_total", "", m.requests_refused);
+  line(out, "tunnelgate_mcp_lists_filtered_total", "", m.lists_filtered);
+  line(out, "tunnelgate_mcp_list_entries_hidden_total", "", m.list_entries_hidden);
+  line(out, "tunnelgate_mcp_session_refused_total", "", m.session_refused);
+  line(out, "tunnelgate_mcp_streams_cut_total", "", m.streams_cut);
+  line(out, "tunnelgate_origin_refused_total", "", m.origin_refused);
   line(out, "tunnelgate_tunnels", "", g.tunnels);
   line(out, "tunnelgate_ssh_sessions", "", g.sessions);
   line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
   line(out, "tunnelgate_buffered_bytes", "", g.buffered_bytes);
+  line(out, "tunnelgate_mcp_sessions", "", g.mcp_sessions);
   histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
   histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
+  histogram(out, "tunnelgate_relay_processing_seconds", c.relay_processing);
   return out;
 }
 

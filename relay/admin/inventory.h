@@ -15,13 +15,56 @@ namespace tg {
 
 /// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
 struct LatencyHistogram {
-  static constexpr double kBounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                       0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  static constexpr double kBounds[] = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                       0.0025,  0.005,    0.01,    0.025,  0.05,    0.1,    0.25,
+                                       0.5,     1,        2.5,     5,      10};
   static constexpr std::size_t kBuckets = std::size(kBounds) + 1;  // the last is +Inf
   std::uint64_t counts[kBuckets] = {};
   std::uint64_t count = 0;
   double sum_seconds = 0;
   void record(std::uint64_t microseconds);
+};
+
+/// Why a tcpip-forward was refused (tunnelgate_forwards_refused_total{reason}).
+enum class ForwardRefusal : std::uint8_t { kInvalidName, kPolicy, kNameTaken, kKeyLimit, kCount };
+/// Why a visitor's request was refused before it reached the publisher
+/// (tunnelgate_access_denials_total{reason}).
+enum class AccessDenial : std::uint8_t {
+  kNoCredentials,       // 401: an allow rule reads an identity and none was presented
+  kInvalidCredentials,  // 401: a token or key that did not check out
+  kDenyRule,            // 403: a deny expression held (or could not be evaluated)
+  kNoAllowRule,         // 403: rules cover the name, no allow held
+  kNoRule,              // 403: no access rule covers the name
+  kInsufficientScope,   // 403: the token lacks a required scope
+  kQueryToken,          // 400: a token in the query string
+  kCount,
+};
+
+/// MCP traffic one worker has seen. Calls and denials are counted per tool, but a tool name
+/// comes from the caller, so labels are bounded: the first kMaxToolLabels names of calls the
+/// policy allowed get their own label (a denied call never takes a slot, so callers cannot
+/// crowd out real tools with made-up names), everything else is counted as "other".
+struct McpCounters {
+  static constexpr std::size_t kMaxToolLabels = 32;
+  static constexpr std::size_t kMaxLabelBytes = 64;
+  struct Tool {
+    std::string label;  // sanitised: [A-Za-z0-9_.:/-], other bytes as '_'
+    std::uint64_t calls = 0;
+    std::uint64_t denied = 0;
+  };
+  Tool tools[kMaxToolLabels + 1];  // the last is "other"
+  std::size_t tool_count = 0;
+  std::uint64_t messages = 0;          // JSON-RPC messages decided
+  std::uint64_t messages_denied = 0;   // answered by the relay
+  std::uint64_t requests_refused = 0;  // 400: the body or its headers could not be trusted
+  std::uint64_t lists_filtered = 0;    // list responses rewritten
+  std::uint64_t list_entries_hidden = 0;
+  std::uint64_t session_refused = 0;  // 404: an unknown session, or another subject's
+  std::uint64_t origin_refused = 0;   // 403: a foreign Origin (any tunnel)
+  std::uint64_t streams_cut = 0;      // an SSE event over the cap while a list was pending
+
+  /// One tools/call decided (allowed or not) for tool `name`.
+  void count_tool_call(std::string_view name, bool allowed);
 };
 
 /// Counters one worker keeps for itself (only its own thread writes them).
@@ -35,12 +78,19 @@ struct WorkerCounters {
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
   std::uint64_t refused_per_source = 0;     // HTTPS connections over max_connections_per_source
   std::uint64_t refused_memory_budget = 0;  // connections and requests answered 503 for memory
+  std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
   std::uint64_t sessions_accepted = 0;
-  std::uint64_t forwards_refused = 0;
+  std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
+  std::uint64_t access_denials[static_cast<std::size_t>(AccessDenial::kCount)] = {};
   std::uint64_t tls_handshakes = 0;
   std::uint64_t ssh_auth_failures = 0;
   LatencyHistogram tls_handshake;        // first ClientHello byte to handshake done
   LatencyHistogram first_response_byte;  // request head read to response head received
+  LatencyHistogram relay_processing;     // the relay's own inline work on one exchange
+
+  void refuse_forward(ForwardRefusal why) { ++forwards_refused[static_cast<std::size_t>(why)]; }
+  void deny_access(AccessDenial why) { ++access_denials[static_cast<std::size_t>(why)]; }
+  McpCounters mcp;
 
   void count_response(int status);
 };
@@ -52,6 +102,7 @@ struct WorkerGauges {
   std::uint64_t visitor_connections = 0;
   std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
   std::uint64_t buffered_bytes = 0;       // held in visitor connections' buffers
+  std::uint64_t mcp_sessions = 0;         // MCP session bindings held
 };
 
 /// "name value\n" lines for one worker.

@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "relay/config/config.h"
-#include "relay/policy/policy.h"
+#include "relay/worker/policy_set.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -21,14 +21,22 @@ Error at(const Config& config, const std::string& key, const std::string& messag
 
 Status check_files(const Config& config) {
   tls::init_library();
+  const tls::ClientAuth client{config.https_client_certs, config.https_client_ca};
+  const auto client_ca_problem = [&](const Error& error) {
+    return !config.https_client_ca.empty() && error.message.rfind(config.https_client_ca, 0) == 0;
+  };
   if (config.https_dev_ca.empty()) {
-    auto tls = tls::ServerTlsContext::from_files(config.https_cert, config.https_key);
+    auto tls = tls::ServerTlsContext::from_files(config.https_cert, config.https_key, client);
     if (!tls) {
       const bool key_problem = tls.error().message.rfind(config.https_key, 0) == 0;
-      return at(config, key_problem ? "https.key" : "https.cert", tls.error().message);
+      const char* key = client_ca_problem(tls.error()) ? "https.client_ca"
+                        : key_problem                  ? "https.key"
+                                                       : "https.cert";
+      return at(config, key, tls.error().message);
     }
-  } else if (auto tls = tls::ServerTlsContext::with_dev_ca(config.https_dev_ca); !tls) {
-    return at(config, "https.dev_ca", tls.error().message);
+  } else if (auto tls = tls::ServerTlsContext::with_dev_ca(config.https_dev_ca, client); !tls) {
+    return at(config, client_ca_problem(tls.error()) ? "https.client_ca" : "https.dev_ca",
+              tls.error().message);
   }
   for (const auto& key : config.ssh_host_keys) {
     if (!std::ifstream(key)) {
@@ -44,7 +52,7 @@ Status check_files(const Config& config) {
   }
   if (!config.policy_file.empty()) {
     // The policy's own errors already read `policy-file:line:col: message`.
-    if (auto policy = policy::load_policy(config.policy_file); !policy) return policy.error();
+    if (auto policy = load_policy_set(config.policy_file); !policy) return policy.error();
   }
   return Ok{};
 }

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "relay/io/mailbox.h"
+#include "relay/log/log.h"
 #include "relay/names.h"
 
 namespace tg {
@@ -76,13 +77,18 @@ class ConfigReader {
   bool strings(const Section& section, std::string_view key, std::vector<std::string>& out);
   bool listen(const Section& section, std::string_view key, std::vector<ListenAddress>& out);
   bool domain(const Section& section, std::string& out);
+  bool header_name(const Section& section, std::string_view key, std::string& name);
 
   bool read_top(const Section& top, Config& config);
+  bool read_log(const Section& log, Config& config);
   bool read_https(const Section& https, Config& config);
+  bool client_certs(const Section& https, Config& config);
+  bool proxy_protocol_from(const Section& https, Config& config);
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
   bool read_admin(const Section& admin, Config& config);
   bool read_tuning(const Section& tuning, Config& config);
+  bool read_mcp(const Section& mcp, Config& config);
 
   std::string path_;
   std::filesystem::path dir_;
@@ -226,16 +232,48 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
                   std::string(*node.value<std::string_view>()) + "\"");
 }
 
+// An HTTP field name (RFC 9110 token), stored lower case; "" (absent) is fine.
+bool ConfigReader::header_name(const Section& section, std::string_view key, std::string& name) {
+  for (char& c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    if (!token) {
+      return fail(section.table.get(key)->source(),
+                  describe(section, key) + " must be a header name such as \"x-api-key\"");
+    }
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  }
+  if (name == "authorization" || name == "host" || name == "cookie") {
+    return fail(section.table.get(key)->source(),
+                describe(section, key) + " cannot be \"" + name + "\"");
+  }
+  return true;
+}
+
+bool ConfigReader::read_log(const Section& log, Config& config) {
+  if (!known_keys(log, {"file", "level"}) || !path(log, "file", false, config.log_file) ||
+      !string(log, "level", false, config.log_level)) {
+    return false;
+  }
+  if (!log::parse_level(config.log_level)) {
+    return fail(log.table.get("level")->source(),
+                describe(log, "level") + " must be debug, info, warn or error, not \"" +
+                    config.log_level + "\"");
+  }
+  return true;
+}
+
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit"}) &&
+                          "policy", "tuning", "audit", "log", "mcp"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
 
 bool ConfigReader::read_https(const Section& https, Config& config) {
-  if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port"}) ||
+  if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port", "client_ca",
+                          "client_certs", "proxy_protocol_from"}) ||
       !listen(https, "listen", config.https_listen) ||
       !path(https, "dev_ca", false, config.https_dev_ca)) {
     return false;
@@ -248,7 +286,54 @@ bool ConfigReader::read_https(const Section& https, Config& config) {
   }
   return path(https, "cert", !dev, config.https_cert) &&
          path(https, "key", !dev, config.https_key) &&
-         integer(https, "public_port", 1, 65535, config.public_port);
+         integer(https, "public_port", 1, 65535, config.public_port) &&
+         client_certs(https, config) && proxy_protocol_from(https, config);
+}
+
+bool ConfigReader::client_certs(const Section& https, Config& config) {
+  std::string mode = "off";
+  if (!path(https, "client_ca", false, config.https_client_ca) ||
+      !string(https, "client_certs", false, mode)) {
+    return false;
+  }
+  const toml::node* node = https.table.get("client_certs");
+  if (mode == "off") {
+    config.https_client_certs = tls::ClientCertMode::kOff;
+  } else if (mode == "optional") {
+    config.https_client_certs = tls::ClientCertMode::kOptional;
+  } else if (mode == "required") {
+    config.https_client_certs = tls::ClientCertMode::kRequired;
+  } else {
+    return fail(node->source(), describe(https, "client_certs") +
+                                    " must be \"off\", \"optional\" or \"required\", not \"" +
+                                    mode + "\"");
+  }
+  if (config.https_client_certs != tls::ClientCertMode::kOff && config.https_client_ca.empty()) {
+    return fail(node->source(), "client_certs = \"" + mode +
+                                    "\" needs \"client_ca\" in [https]: the CA bundle that "
+                                    "verifies visitors' certificates");
+  }
+  return true;
+}
+
+bool ConfigReader::proxy_protocol_from(const Section& https, Config& config) {
+  const toml::node* node = https.table.get("proxy_protocol_from");
+  if (node == nullptr) return true;
+  const toml::array* array = node->as_array();
+  const std::string what = describe(https, "proxy_protocol_from");
+  if (array == nullptr) {
+    return fail(node->source(), what + " must be an array of address blocks (\"10.0.0.0/8\")");
+  }
+  for (const toml::node& element : *array) {
+    const auto* value = element.as_string();
+    if (value == nullptr) {
+      return fail(element.source(), what + " must be an array of address blocks (\"10.0.0.0/8\")");
+    }
+    auto block = policy::Cidr::parse(value->get());
+    if (!block) return fail(element.source(), what + ": " + block.error().message);
+    config.proxy_protocol_from.push_back(*block);
+  }
+  return true;
 }
 
 bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
@@ -338,23 +423,55 @@ bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   return true;
 }
 
+bool ConfigReader::read_mcp(const Section& mcp, Config& config) {
+  if (!known_keys(mcp, {"max_body", "deny_code", "audit_arguments", "redact_keys",
+                        "session_idle_ms", "max_sessions"}) ||
+      !integer(mcp, "max_body", 1, 64 << 20, config.mcp_max_body) ||
+      !integer(mcp, "deny_code", -32768, 32767, config.mcp_deny_code) ||
+      !boolean(mcp, "audit_arguments", config.mcp_audit_arguments) ||
+      !integer(mcp, "session_idle_ms", 1000, 7 * 86'400'000, config.mcp_session_idle_ms) ||
+      !integer(mcp, "max_sessions", 1, 10'000'000, config.mcp_max_sessions)) {
+    return false;
+  }
+  // Any JSON-RPC code is the operator's to pick, but 0 reads as "no error" to some clients.
+  if (config.mcp_deny_code == 0) {
+    return fail(mcp.table.get("deny_code")->source(),
+                describe(mcp, "deny_code") + " must not be 0 (it is not an error code)");
+  }
+  if (mcp.table.contains("redact_keys")) {
+    if (!strings(mcp, "redact_keys", config.mcp_redact_keys)) return false;
+    const toml::array& array = *mcp.table.get("redact_keys")->as_array();
+    for (std::size_t i = 0; i < config.mcp_redact_keys.size(); ++i) {
+      if (config.mcp_redact_keys[i].size() > 256) {
+        return fail(array[i].source(),
+                    describe(mcp, "redact_keys") + " entries must be at most 256 bytes");
+      }
+    }
+  }
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
             (!limits || read_limits(*limits, config)) && section(root, "admin", false, admin) &&
             (!admin || read_admin(*admin, config)) && section(root, "policy", false, policy) &&
-            (!policy ||
-             (known_keys(*policy, {"file"}) && path(*policy, "file", true, config.policy_file))) &&
+            (!policy || (known_keys(*policy, {"file", "api_key_header"}) &&
+                         path(*policy, "file", true, config.policy_file) &&
+                         string(*policy, "api_key_header", false, config.api_key_header) &&
+                         header_name(*policy, "api_key_header", config.api_key_header))) &&
             section(root, "tuning", false, tuning) && (!tuning || read_tuning(*tuning, config)) &&
             section(root, "audit", false, audit) &&
             (!audit || (known_keys(*audit, {"file", "required"}) &&
                         path(*audit, "file", true, config.audit_file) &&
-                        boolean(*audit, "required", config.audit_required)));
+                        boolean(*audit, "required", config.audit_required))) &&
+            section(root, "log", false, log) && (!log || read_log(*log, config)) &&
+            section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

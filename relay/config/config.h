@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "relay/base/result.h"
+#include "relay/policy/ip_address.h"
+#include "tls/tls.h"
 
 namespace tg {
 
@@ -36,6 +38,10 @@ struct Config {
   std::string https_dev_ca;       // --dev: CA (cert+key PEM) that signs a leaf per name on demand
   std::uint16_t public_port = 0;  // port shown in URLs; 0 = the first https listen port
                                   // (omitted from URLs when 443)
+  std::string https_client_ca;    // PEM bundle verifying visitors' client certificates
+  tls::ClientCertMode https_client_certs = tls::ClientCertMode::kOff;
+  // Peers allowed to (and then required to) open with a PROXY protocol v2 header; empty: off.
+  std::vector<policy::Cidr> proxy_protocol_from;
 
   // [ssh]
   std::vector<ListenAddress> ssh_listen;
@@ -44,6 +50,12 @@ struct Config {
 
   // [policy] (optional; without it the empty policy applies: nothing is exposed)
   std::string policy_file;
+  std::string api_key_header;  // a header carrying an API key as its whole value, lower case;
+                               // "" = only Authorization: Bearer tgk_…
+
+  // [log] (optional)
+  std::string log_file;            // "" = standard output; reopened on SIGHUP (logrotate)
+  std::string log_level = "info";  // debug, info, warn, error
 
   // [audit] (optional): one JSON line per decision
   std::string audit_file;
@@ -78,6 +90,14 @@ struct Config {
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
+  // [mcp] (optional): how MCP tunnels' JSON-RPC traffic is inspected (README: MCP)
+  std::uint32_t mcp_max_body = 1 << 20;  // bytes of one POST body read before deciding
+  std::int32_t mcp_deny_code = -32602;   // JSON-RPC code answering a denied call
+  bool mcp_audit_arguments = false;      // audit lines carry tools/call and prompts/get arguments
+  std::vector<std::string> mcp_redact_keys;       // their values become "[redacted]" in the audit
+  std::uint32_t mcp_session_idle_ms = 3'600'000;  // a session binding unused this long expires
+  std::uint32_t mcp_max_sessions = 100'000;       // session bindings per worker (LRU beyond)
+
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.
   std::map<std::string, int> key_lines;

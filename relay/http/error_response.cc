@@ -93,10 +93,18 @@ std::string make_error_response(int status, std::string_view detail_text, bool c
   }
   body.push_back('\n');
 
+  return make_response(status, "text/plain; charset=utf-8", {}, body, close);
+}
+
+std::string make_response(int status, std::string_view content_type, std::string_view fields,
+                          std::string_view body, bool close) {
   std::string response = "HTTP/1.1 ";
   detail::append_decimal(response, static_cast<std::uint64_t>(status));
-  response.append(" ").append(reason).append("\r\n");
-  response.append("content-type: text/plain; charset=utf-8\r\ncontent-length: ");
+  response.append(" ").append(status_reason(status)).append("\r\n");
+  response.append("content-type: ").append(content_type).append("\r\n");
+  response.append("cache-control: no-store\r\n");
+  response.append(fields);
+  response.append("content-length: ");
   detail::append_decimal(response, body.size());
   response.append("\r\n");
   if (close) {

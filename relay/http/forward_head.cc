@@ -15,6 +15,13 @@ bool is_forwarding_claim(std::string_view name) {
          (name.size() >= kPrefix.size() && iequals(name.substr(0, kPrefix.size()), kPrefix));
 }
 
+bool is_dropped(std::string_view name, std::span<const std::string_view> drop) {
+  for (std::string_view dropped : drop) {
+    if (iequals(name, dropped)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void write_forward_request_head(const RequestHead& head, const ForwardContext& ctx,
@@ -30,7 +37,7 @@ void write_forward_request_head(const RequestHead& head, const ForwardContext& c
   for (std::size_t i = 0; i < head.header_count; ++i) {
     const Header& header = headers[i];
     if (iequals(header.name, "host") || iequals(header.name, "content-length") ||
-        is_forwarding_claim(header.name) ||
+        is_forwarding_claim(header.name) || is_dropped(header.name, ctx.drop) ||
         detail::is_hop_by_hop(header.name, headers, head.header_count)) {
       continue;
     }
@@ -65,6 +72,7 @@ void write_forward_request_head(const RequestHead& head, const ForwardContext& c
   if (!ctx.proto.empty()) {
     append_field(out, "X-Forwarded-Proto", ctx.proto);
   }
+  out.append(ctx.extra_fields);
   out.append("\r\n");
 }
 

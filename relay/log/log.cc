@@ -10,6 +10,10 @@
 namespace tg::log {
 namespace {
 
+// Written once by configure() before the workers start, read-only afterwards.
+int g_output_fd = STDOUT_FILENO;
+Level g_minimum = Level::kInfo;
+
 bool write_all(int fd, std::string_view text) {
   while (!text.empty()) {
     const ssize_t n = ::write(fd, text.data(), text.size());
@@ -67,12 +71,57 @@ void append_escaped(std::string& out, std::string_view value) {
 }
 
 JsonLine::JsonLine(std::string_view event) {
+  const Level level = level_of(event);
+  dropped_ = !enabled(level) && event != "audit";  // the audit trail is never filtered
+  if (dropped_) return;
   text_.reserve(256);
   text_.append("\"ts\":\"");
   append_timestamp(text_);
   text_.append("\",\"event\":\"");
   append_escaped(text_, event);
-  text_.push_back('"');
+  text_.append("\",\"level\":\"").append(to_string(level)).push_back('"');
+}
+
+std::string_view to_string(Level level) {
+  switch (level) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+std::optional<Level> parse_level(std::string_view text) {
+  for (Level level : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (text == to_string(level)) return level;
+  }
+  return std::nullopt;
+}
+
+Level level_of(std::string_view event) {
+  if (event == "worker_failed") return Level::kError;
+  for (std::string_view word : {"refused", "failed", "revoked", "expired", "stopping_now"}) {
+    if (event.find(word) != std::string_view::npos) return Level::kWarn;
+  }
+  return Level::kInfo;
+}
+
+void configure(int fd, Level minimum) {
+  g_output_fd = fd;
+  g_minimum = minimum;
+}
+
+int output_fd() {
+  return g_output_fd;
+}
+
+bool enabled(Level level) {
+  return level >= g_minimum;
 }
 
 void JsonObject::key(std::string_view name) {
@@ -120,18 +169,19 @@ std::string JsonObject::finish() {
 }
 
 std::string JsonLine::finish() {
+  if (dropped_) return {};
   std::string line = JsonObject::finish();
   line.push_back('\n');
   return line;
 }
 
 void write_now(std::string_view line) {
-  write_all(STDOUT_FILENO, line);
+  write_all(g_output_fd, line);
 }
 
 bool Buffer::flush() {
   if (pending_.empty()) return true;
-  const bool written = write_all(fd_, pending_);
+  const bool written = write_all(fd_ == kOutput ? g_output_fd : fd_, pending_);
   pending_.clear();
   return written;
 }

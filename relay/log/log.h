@@ -1,4 +1,8 @@
-/// Structured logs: one JSON object per line on standard output.
+/// Structured logs: one JSON object per line, on standard output or the configured file.
+///
+/// Every line carries its level ("level":"info"), derived from its event name (level_of):
+/// refusals and failures are warnings, a worker that cannot run is an error, the rest is
+/// information. Lines below the configured level are never written.
 ///
 /// Each worker builds its lines in its own buffer and writes the buffer once per loop
 /// iteration, so a busy worker pays one write(2) for many lines and workers never contend.
@@ -7,11 +11,28 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace tg::log {
+
+enum class Level : std::uint8_t { kDebug, kInfo, kWarn, kError };
+
+std::string_view to_string(Level level);
+/// "debug", "info", "warn" or "error".
+std::optional<Level> parse_level(std::string_view text);
+/// The level of an event, by name.
+Level level_of(std::string_view event);
+
+/// Where lines go and which are kept, for the whole process. Set before any worker starts
+/// (the workers only read it); the descriptor number stays fixed for the process's life, so
+/// a log file is reopened by dup2 onto it (SIGHUP, for logrotate).
+void configure(int fd, Level minimum);
+int output_fd();
+/// Whether lines of `level` are written (check before building a costly line).
+bool enabled(Level level);
 
 /// Builds one JSON object: `JsonObject o; o.add("name", n).add("requests", 3); o.finish();`
 class JsonObject {
@@ -50,11 +71,19 @@ class JsonLine : public JsonObject {
   explicit JsonLine(std::string_view event);
   template <typename T>
   JsonLine& add(std::string_view key, T&& value) {
-    JsonObject::add(key, std::forward<T>(value));
+    if (!dropped_) JsonObject::add(key, std::forward<T>(value));
     return *this;
   }
-  /// The finished line, newline included.
+  /// Adds `key` only when `value` is not empty (optional facts such as a client certificate).
+  JsonLine& add_present(std::string_view key, std::string_view value) {
+    if (!dropped_ && !value.empty()) JsonObject::add(key, value);
+    return *this;
+  }
+  /// The finished line, newline included; "" when its level is not written.
   std::string finish();
+
+ private:
+  bool dropped_ = false;
 };
 
 /// Appends `value` to `out` as a JSON string body (no quotes), escaping what JSON requires
@@ -68,8 +97,11 @@ void write_now(std::string_view line);
 /// (standard output by default; the audit trail uses its own file).
 class Buffer {
  public:
-  explicit Buffer(int fd = 1) : fd_(fd) {}
+  /// kOutput: the process's log output (output_fd()).
+  static constexpr int kOutput = -2;
+  explicit Buffer(int fd = kOutput) : fd_(fd) {}
   void set_fd(int fd) { fd_ = fd; }
+  /// A line below the configured level arrives empty (JsonLine::finish) and is dropped.
   void push(std::string_view line) { pending_.append(line); }
   /// False when the lines could not all be written (they are dropped, not retried: a full
   /// disk must not grow the relay's memory).

@@ -42,6 +42,15 @@ struct AccessRule {
   std::uint32_t allow_count = 0;
 };
 
+/// What an [[access]] rule says beyond allow and deny, read once per tunnel (tunnel_settings).
+struct AccessRuleSettings {
+  bool mcp = false;                       // `mcp = true`
+  bool reads_jwt = false;                 // an allow expression reads jwt.*
+  bool reads_api_key = false;             // an allow expression reads api_key.name
+  std::vector<std::string_view> origins;  // interned
+  std::vector<std::string_view> scopes;   // interned
+};
+
 struct CompiledPolicy {
   std::string source;
   StringPool pool;
@@ -51,9 +60,10 @@ struct CompiledPolicy {
   NameIndex expose_index;  // names -> index in expose_rules
 
   std::vector<AccessRule> access_rules;
-  std::vector<std::string_view> access_rule_ids;  // parallel to access_rules
-  std::vector<std::uint32_t> access_roots;        // root nodes of deny and allow expressions
-  NameIndex access_index;                         // names -> index in access_rules
+  std::vector<std::string_view> access_rule_ids;    // parallel to access_rules
+  std::vector<std::uint32_t> access_roots;          // root nodes of deny and allow expressions
+  NameIndex access_index;                           // names -> index in access_rules
+  std::vector<AccessRuleSettings> access_settings;  // parallel to access_rules
 
   Identity identity;
 };

@@ -42,6 +42,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relay/base/result.h"
 #include "relay/policy/actor_class.h"
@@ -82,6 +83,20 @@ struct AccessDecision {
                              // list decided, from 0
 };
 
+/// What the access rules covering one tunnel name say beyond allow and deny. Read when a
+/// tunnel opens or the policy changes, not per request (it allocates).
+struct TunnelSettings {
+  bool mcp = false;            // some covering rule has `mcp = true`: inspect JSON-RPC requests
+  bool reads_jwt = false;      // some covering rule's allow reads jwt.*: an anonymous caller is
+                               // asked for a bearer token (401 with the OAuth discovery hint)
+  bool reads_api_key = false;  // … reads api_key.name: an anonymous caller gets 401
+  std::vector<std::string_view> origins;  // allowed Origin values besides the tunnel's own
+  std::vector<std::string_view> scopes;   // OAuth scopes a token must hold, every one of them
+                                          // (valid while the Policy lives)
+  /// True when an anonymous caller should be asked for credentials rather than refused.
+  bool wants_identity() const { return reads_jwt || reads_api_key; }
+};
+
 class Policy {
  public:
   /// The empty policy: nothing is exposed, no one is let in.
@@ -96,6 +111,9 @@ class Policy {
 
   /// May this visitor make this request? Never allocates.
   AccessDecision decide_access(const AccessContext& context) const noexcept;
+
+  /// The merged settings of every access rule whose names match `name` (unions; `mcp` if any).
+  TunnelSettings tunnel_settings(std::string_view name) const;
 
   /// The identity sources declared beside the rules.
   const Identity& identity() const;

@@ -170,15 +170,25 @@ class PolicyLoader {
     return true;
   }
 
-  // Compiles `texts` onto the policy's access roots, giving their range.
+  // Compiles `texts` onto the policy's access roots, giving their range. With `settings`,
+  // notes which identity attributes the expressions read (a node's operands precede it, so
+  // an expression is the nodes appended while compiling it).
   bool access_expressions(const std::vector<const toml::value<std::string>*>& texts,
-                          std::uint32_t& begin, std::uint32_t& count) {
+                          std::uint32_t& begin, std::uint32_t& count,
+                          AccessRuleSettings* settings) {
     auto& roots = policy_->access_roots;
     begin = static_cast<std::uint32_t>(roots.size());
     for (const auto* text : texts) {
       CompiledExpression compiled;
+      const std::size_t first_node = policy_->program.nodes.size();
       if (!expression(*text, kAccessPhase, compiled)) return false;
       roots.push_back(compiled.root);
+      if (settings == nullptr) continue;
+      for (std::size_t n = first_node; n < policy_->program.nodes.size(); ++n) {
+        const Attr attr = policy_->program.nodes[n].attr;
+        if (attr >= Attr::kJwtIss && attr <= Attr::kJwtClaims) settings->reads_jwt = true;
+        if (attr == Attr::kApiKeyName) settings->reads_api_key = true;
+      }
     }
     count = static_cast<std::uint32_t>(roots.size()) - begin;
     return true;
@@ -191,7 +201,8 @@ class PolicyLoader {
     AccessRule rule;
     std::string_view id;
     std::vector<const toml::value<std::string>*> allow, deny;
-    if (!reader_.known_keys(table, kWhere, {"id", "names", "allow", "deny"}) ||
+    if (!reader_.known_keys(table, kWhere,
+                            {"id", "names", "allow", "deny", "mcp", "origins", "scopes"}) ||
         !rule_id(table, kWhere, "access[" + std::to_string(index) + "]", line, access_ids_, id) ||
         !names(table, kWhere, line, rule_index, policy_->access_index) ||
         !reader_.strings(table, "allow", kWhere, false, true, line, allow) ||
@@ -203,12 +214,54 @@ class PolicyLoader {
                           "an [[access]] rule needs allow or deny expressions (to deny "
                           "everything, write deny = [\"true\"])");
     }
-    if (!access_expressions(deny, rule.deny_begin, rule.deny_count) ||
-        !access_expressions(allow, rule.allow_begin, rule.allow_count)) {
+    AccessRuleSettings settings;
+    if (!access_expressions(deny, rule.deny_begin, rule.deny_count, nullptr) ||
+        !access_expressions(allow, rule.allow_begin, rule.allow_count, &settings) ||
+        !access_settings(table, line, settings)) {
       return false;
     }
     policy_->access_rules.push_back(rule);
+    policy_->access_settings.push_back(std::move(settings));
     policy_->access_rule_ids.push_back(id);
+    return true;
+  }
+
+  // `mcp`, `origins` and `scopes` of an [[access]] rule.
+  bool access_settings(const toml::table& table, int line, AccessRuleSettings& settings) {
+    constexpr std::string_view kWhere = "[[access]]";
+    if (const toml::node* node = table.get("mcp")) {
+      const auto* flag = node->as_boolean();
+      if (flag == nullptr)
+        return reader_.fail(*node, "\"mcp\" in [[access]] must be true or false");
+      settings.mcp = flag->get();
+    }
+    std::vector<const toml::value<std::string>*> origins, scopes;
+    if (!reader_.strings(table, "origins", kWhere, false, true, line, origins) ||
+        !reader_.strings(table, "scopes", kWhere, false, true, line, scopes)) {
+      return false;
+    }
+    for (const auto* origin : origins) {
+      const std::string& text = origin->get();
+      const bool scheme = text.starts_with("https://") || text.starts_with("http://");
+      if (!scheme || text.ends_with("/") ||
+          text.find('/', text.find("//") + 2) != std::string::npos) {
+        return reader_.fail(*origin,
+                            "an origin is scheme://host[:port], such as "
+                            "\"https://app.example.com\", not \"" +
+                                text + "\"");
+      }
+      settings.origins.push_back(policy_->pool.intern(text));
+    }
+    for (const auto* scope : scopes) {
+      const std::string& text = scope->get();
+      if (text.empty() || text.find_first_of(" \"\\") != std::string::npos) {
+        return reader_.fail(*scope,
+                            "a scope is one OAuth scope token (no spaces or quotes), "
+                            "not \"" +
+                                text + "\"");
+      }
+      settings.scopes.push_back(policy_->pool.intern(text));
+    }
     return true;
   }
 

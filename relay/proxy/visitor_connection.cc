@@ -9,8 +9,13 @@
 #include <cerrno>
 #include <chrono>
 
+#include "relay/identity/jws_signer.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
+#include "relay/proxy/mcp_exchange.h"
+#include "relay/proxy/oauth_answers.h"
+#include "relay/proxy/origin_check.h"
+#include "relay/proxy/request_access.h"
 #include "relay/worker/worker.h"
 
 namespace tg {
@@ -26,6 +31,63 @@ std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
+}
+
+AccessDenial denial_reason(policy::AccessOutcome outcome) {
+  switch (outcome) {
+    case policy::AccessOutcome::kNoAllowMatched:
+      return AccessDenial::kNoAllowRule;
+    case policy::AccessOutcome::kNoRuleCovers:
+      return AccessDenial::kNoRule;
+    default:
+      return AccessDenial::kDenyRule;
+  }
+}
+
+// `access_token=` as a query parameter (RFC 6750 §2.3).
+bool carries_query_token(std::string_view target) {
+  const auto query = target.find('?');
+  if (query == std::string_view::npos) return false;
+  for (std::size_t at = query; at != std::string_view::npos; at = target.find('&', at + 1)) {
+    if (target.substr(at + 1).starts_with("access_token=")) return true;
+  }
+  return false;
+}
+
+// A tunnel's public URL is printed with a trailing "/"; as an OAuth resource, an audience or
+// an Origin it is written without one.
+std::string_view without_slash(std::string_view url) {
+  return url.ends_with('/') ? url.substr(0, url.size() - 1) : url;
+}
+
+// Points the head's views that fall in [from, from + size) at the same offsets in `to`.
+void rebase(http::RequestHead& head, const char* from, std::size_t size, const char* to) {
+  const auto base = reinterpret_cast<std::uintptr_t>(from);
+  const auto move = [&](std::string_view& view) {
+    const auto at = reinterpret_cast<std::uintptr_t>(view.data());
+    if (!view.empty() && at >= base && at + view.size() <= base + size) {
+      view = std::string_view(to + (at - base), view.size());
+    }
+  };
+  move(head.method);
+  move(head.target);
+  move(head.host);
+  move(head.upgrade_protocol);
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    move(head.headers[i].name);
+    move(head.headers[i].value);
+  }
+}
+
+// A response the relay writes itself with a JSON body (or none, for 202).
+std::string json_response(int status, std::string_view body, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
+  out.append(http::status_reason(status)).append("\r\n");
+  if (!body.empty()) out.append("content-type: application/json\r\n");
+  out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
+  if (!keep_alive) out.append("connection: close\r\n");
+  out.append("\r\n").append(body);
+  return out;
 }
 
 std::string_view strip_port(std::string_view host) {
@@ -65,6 +127,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 
 VisitorConnection::~VisitorConnection() {
   worker_.memory().charge(-static_cast<std::int64_t>(accounted_bytes_));
+  if (mcp_exchange_ && mcp_ != nullptr) mcp_->end(status_, monotonic_us() - exchange_started_us_);
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
@@ -206,9 +269,11 @@ void VisitorConnection::pump() {
       arm_recv();
       return;
     }
+    if (!take_client_certificate()) return;
     phase_ = Phase::kReadingHead;
     deadline_ms_ = worker_.now_ms() + worker_.config().idle_timeout_ms;
     exchange_started_us_ = monotonic_us();
+    processing_us_ = 0;
     ++worker_.counters().tls_handshakes;
     worker_.counters().tls_handshake.record(exchange_started_us_ - accepted_us_);
   }
@@ -235,6 +300,27 @@ void VisitorConnection::pump() {
   } else {
     arm_recv();
   }
+}
+
+bool VisitorConnection::take_client_certificate() {
+  if (worker_.config().https_client_certs == tls::ClientCertMode::kOff) return true;
+  auto certificate = tls_.peer_certificate();
+  if (!certificate) {
+    ++worker_.counters().tls_failures;
+    worker_.logs().push(log::JsonLine("tls_failed")
+                            .add("sni", server_name_)
+                            .add("client", peer_ip_)
+                            .add("reason", certificate.error().message)
+                            .finish());
+    close_now();
+    return false;
+  }
+  if (*certificate) {
+    client_cert_ = std::move(**certificate);
+    // Views for the policy, made once the strings have their final home.
+    client_cert_san_.assign(client_cert_.san.begin(), client_cert_.san.end());
+  }
+  return true;
 }
 
 bool VisitorConnection::decrypt() {
@@ -282,11 +368,18 @@ void VisitorConnection::process_plain() {
           return;
         }
         // Kept (in a buffer reused from request to request) so that a stream that outlives
-        // a policy reload can be decided again with exactly what it asked.
+        // a policy reload can be decided again with exactly what it asked, and the head's
+        // views moved there, so that they stay valid for the whole exchange (an MCP request
+        // is decided after its body is read, which frees the head's bytes in in_plain_).
         request_head_.assign(in_plain_, 0, result.consumed);
+        rebase(head, in_plain_.data(), result.consumed, request_head_.data());
         handle_request(head, result.consumed);
+        processing_us_ += monotonic_us() - exchange_started_us_;
         continue;
       }
+      case Phase::kMcpBody:
+        read_mcp_body();
+        return;
       case Phase::kWaitingChannel:
       case Phase::kExchange:
         move_request_body();
@@ -316,13 +409,23 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   event_stream_ = false;
   request_id_.clear();
   rule_.clear();
+  subject_.clear();
+  token_valid_until_ = 0;
   response_started_ = false;
+  mcp_exchange_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
   keep_visitor_ = head.keep_alive && !worker_.stopping();
 
   if (normalize_host(strip_port(head.host)) != server_name_) {
     respond_error(421, "the Host header names another host than the TLS server name");
+    return;
+  }
+  if (head.method == "GET" && head.target == kAssertionJwksPath) {
+    // Any host: the apex for services configured once, a tunnel's own name for services that
+    // look next to where they are called (as Pomerium serves its key on every route).
+    respond_with(200,
+                 http::make_response(200, "application/json", {}, worker_.assertion_jwks(), true));
     return;
   }
   if (fixed_status_ != 0) {
@@ -343,27 +446,104 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     respond_error(503, "the relay is at its memory budget; retry later");
     return;
   }
-  // Every request is decided on its own (not once per connection), inline: a compiled
-  // policy, no allocation, tens of nanoseconds.
-  const policy::AccessDecision access = decide_access(head, *tunnel);
-  rule_.assign(access.rule_id);
+  if (origin_refused(head, *tunnel)) return;
+  const policy::TunnelSettings& settings = worker_.tunnel_settings(*tunnel);
+  const std::string_view path = head.target.substr(0, head.target.find('?'));
+  if (settings.reads_jwt && path == kProtectedResourcePath && head.method == "GET") {
+    answer_protected_resource(*tunnel);
+    return;
+  }
   request_id_ = worker_.next_request_id();
+  if (carries_query_token(head.target)) {
+    // RFC 6750 allowed it; the MCP authorization spec forbids it, since URLs end up in logs.
+    worker_.counters().deny_access(AccessDenial::kQueryToken);
+    respond_refusal(400, "invalid_request", "access tokens in the query string are refused", {});
+    return;
+  }
+  // Every request is decided on its own (not once per connection), inline: the caller's
+  // credentials from the worker's token cache, then a compiled policy, no allocation.
+  Verdict verdict = decide(head, *tunnel);
+  const Caller& caller = verdict.caller;
+  subject_.assign(caller.subject());
+  // A verified client certificate names the caller when no token or key does.
+  if (subject_.empty()) subject_.assign(client_cert_.subject);
+  const bool refused = caller.status == Caller::Status::kRefused;
+  if (refused) {
+    audit_request(*tunnel, false, caller.error, {});
+    if (!caller.detail.empty()) {
+      worker_.logs().push(log::JsonLine("credential_refused")
+                              .add("name", tunnel_name_)
+                              .add("client", peer_ip_)
+                              .add("reason", caller.detail)
+                              .add("request_id", request_id_)
+                              .finish());
+    }
+    worker_.counters().deny_access(AccessDenial::kInvalidCredentials);
+    respond_challenge(*tunnel, "invalid_token", caller.error);
+    return;
+  }
+  if (verdict.scope_missing) {
+    audit_request(*tunnel, false, "insufficient scope", verdict.access.rule_id);
+    respond_insufficient_scope(*tunnel);
+    return;
+  }
+  token_valid_until_ = caller.valid_until;
+  prepare_forwarded_identity(caller, *tunnel);
+  // An MCP request with a body is decided per JSON-RPC message once the body is read.
+  if (worker_.is_mcp(*tunnel) && begin_mcp(head, head_size, *tunnel, caller)) return;
+
+  rule_.assign(verdict.access.rule_id);
+  audit_request(*tunnel, verdict.access.allowed, policy::to_string(verdict.access.outcome),
+                verdict.access.rule_id);
+  if (!verdict.access.allowed) {
+    // A credential could change the answer only where an allow reads one.
+    if (!caller.identified() && settings.wants_identity()) {
+      worker_.counters().deny_access(AccessDenial::kNoCredentials);
+      respond_challenge(*tunnel, {}, {});
+    } else {
+      worker_.counters().deny_access(denial_reason(verdict.access.outcome));
+      respond_refusal(403, "forbidden", "denied by the relay's policy", {});
+    }
+    return;
+  }
+  in_plain_.erase(0, head_size);
+  forward_request(head, *tunnel);
+}
+
+void VisitorConnection::audit_request(const Tunnel& tunnel, bool allowed, std::string_view reason,
+                                      std::string_view rule) {
   worker_.audit(log::JsonLine("audit")
-                    .add("decision", access.allowed ? "allow" : "deny")
-                    .add("reason", policy::to_string(access.outcome))
-                    .add("rule", access.rule_id)
-                    .add("tunnel", tunnel->name)
-                    .add("class", policy::to_string(tunnel->actor_class))
-                    .add("subject", "anonymous")
+                    .add("decision", allowed ? "allow" : "deny")
+                    .add("reason", reason)
+                    .add("rule", rule)
+                    .add("tunnel", tunnel.name)
+                    .add("class", policy::to_string(tunnel.actor_class))
+                    .add("subject", subject_.empty() ? std::string_view("anonymous") : subject_)
                     .add("source", peer_ip_)
                     .add("method", method_)
                     .add("path", path_)
+                    .add_present("client_cert", client_cert_.fingerprint)
+                    .add_present("client_cert_subject", client_cert_.subject)
                     .add("request_id", request_id_)
                     .finish());
-  if (!access.allowed) {
-    respond_error(403, "denied by the relay's policy (request " + request_id_ + ")");
-    return;
-  }
+}
+
+void VisitorConnection::respond_insufficient_scope(Tunnel& tunnel) {
+  constexpr std::string_view kWhy = "the token lacks a scope this tunnel requires";
+  worker_.counters().deny_access(AccessDenial::kInsufficientScope);
+  respond_refusal(403, "insufficient_scope", kWhy,
+                  bearer_challenge_field({metadata_url(tunnel), "insufficient_scope", kWhy,
+                                          worker_.tunnel_settings(tunnel).scopes}));
+}
+
+void VisitorConnection::prepare_forwarded_identity(const Caller& caller, const Tunnel& tunnel) {
+  drop_authorization_ = caller.authorization_consumed;
+  drop_api_key_header_ = caller.api_key_header_consumed;
+  assertion_ = caller.identified() ? assertion_field(caller, tunnel) : std::string_view();
+}
+
+void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& tunnel_ref) {
+  Tunnel* tunnel = &tunnel_ref;
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
 
   http::ForwardContext context;
@@ -372,6 +552,14 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
                             : std::string_view(tunnel->session->host_override());
   context.client_ip = peer_ip_;
   context.original_host = head.host;
+  // The credentials the relay consumed never reach the service, and no visitor may pose as
+  // the relay: the service learns who calls from the relay's own signed assertion.
+  std::array<std::string_view, 3> drop{kAssertionHeader};
+  std::size_t dropped = 1;
+  if (drop_authorization_) drop[dropped++] = "authorization";
+  if (drop_api_key_header_) drop[dropped++] = worker_.config().api_key_header;
+  context.drop = std::span<const std::string_view>(drop.data(), dropped);
+  context.extra_fields = assertion_;
   to_publisher_.clear();
   http::write_forward_request_head(head, context, to_publisher_);
   request_upgrade_ = head.upgrade;
@@ -380,7 +568,6 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_chunks_ = http::ChunkedScanner();
   request_body_done_ = head.framing == http::BodyFraming::kNone ||
                        (head.framing == http::BodyFraming::kLength && head.content_length == 0);
-  in_plain_.erase(0, head_size);
   response_ = ResponseState::kHead;
   response_deadline_ms_ = 0;  // armed by on_tick once the whole request has gone out
   response_head_.clear();
@@ -401,24 +588,208 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   }
 }
 
-policy::AccessDecision VisitorConnection::decide_access(const http::RequestHead& head,
-                                                        const Tunnel& tunnel) const {
-  std::array<policy::KeyValue, http::kMaxHeaders> headers;
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    headers[i] = {head.headers[i].name, head.headers[i].value};
+VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& head,
+                                                     Tunnel& tunnel) {
+  const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
+  RequestAccess access;
+  access.build(head, tunnel, connection_facts(), now);
+  Verdict verdict;
+  verdict.caller =
+      identify_caller(access.context().http_headers, worker_.config().api_key_header,
+                      worker_.identity_sources(), worker_.token_cache(), tunnel.url, now);
+  if (verdict.caller.status == Caller::Status::kRefused) return verdict;
+  verdict.caller.fill(access.context());
+  verdict.access = worker_.policy().decide_access(access.context());
+
+  // Scopes bind bearer tokens: a caller presenting a token must hold every scope the
+  // tunnel's rules name (callers admitted otherwise, by key or address, carry no scopes).
+  const policy::TunnelSettings& settings = worker_.tunnel_settings(tunnel);
+  if (verdict.caller.token != nullptr) {
+    const policy::StringList held = verdict.caller.token->scope();
+    for (std::string_view scope : settings.scopes) {
+      if (!held.contains(scope)) verdict.scope_missing = true;
+    }
   }
-  policy::AccessContext context;
-  context.tunnel_name = tunnel.name;
-  context.tunnel_class = tunnel.actor_class;
-  context.tunnel_owner = tunnel.session->key_fingerprint();
-  context.source_ip = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer_));
-  context.tls_sni = server_name_;
-  context.http_method = head.method;
-  context.http_path = head.target.substr(0, head.target.find('?'));
-  context.http_host = head.host;
-  context.http_headers = policy::KeyLookup::headers({headers.data(), head.header_count});
-  context.unix_time = static_cast<std::int64_t>(worker_.now_epoch_s());
-  return worker_.policy().decide_access(context);
+  return verdict;
+}
+
+ConnectionFacts VisitorConnection::connection_facts() const {
+  return {&peer_, server_name_, client_cert_.fingerprint, client_cert_.subject, client_cert_san_};
+}
+
+std::string VisitorConnection::metadata_url(Tunnel& tunnel) const {
+  return worker_.tunnel_settings(tunnel).reads_jwt
+             ? std::string(without_slash(tunnel.url)).append(kProtectedResourcePath)
+             : std::string();
+}
+
+void VisitorConnection::answer_protected_resource(Tunnel& tunnel) {
+  std::vector<std::string> issuers;
+  for (const auto& issuer : worker_.policy().identity().jwt) issuers.push_back(issuer.issuer);
+  const std::string body = protected_resource_metadata(without_slash(tunnel.url), issuers,
+                                                       worker_.tunnel_settings(tunnel).scopes);
+  respond_with(200, http::make_response(200, "application/json", {}, body, true));
+}
+
+void VisitorConnection::respond_challenge(Tunnel& tunnel, std::string_view error,
+                                          std::string_view description) {
+  const std::string url = metadata_url(tunnel);
+  respond_refusal(401, error.empty() ? "unauthorized" : error,
+                  description.empty() ? "this tunnel requires credentials" : description,
+                  bearer_challenge_field({url, error, description, {}}));
+}
+
+void VisitorConnection::respond_refusal(int status, std::string_view error,
+                                        std::string_view message, std::string_view fields) {
+  respond_with(status, http::make_response(status, "application/json", fields,
+                                           refusal_body(error, message, request_id_), true));
+}
+
+std::string_view VisitorConnection::assertion_field(const Caller& caller, const Tunnel& tunnel) {
+  const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
+  // Signing costs some 20 µs: a keep-alive connection reuses its assertion for the same
+  // caller and tunnel while it has most of its minute left.
+  std::string key = tunnel.name;
+  key.append("\n").append(caller.subject()).append("\n").append(caller.api_key_name);
+  if (caller.token != nullptr) key.append("\n").append(caller.token->issuer());
+  if (key == assertion_key_ && now < assertion_issued_s_ + kAssertionReuseSeconds) {
+    return assertion_field_;
+  }
+  const std::string payload =
+      assertion_claims(caller, tunnel, now, now + kAssertionLifetimeSeconds);
+  auto signed_jwt = worker_.assertion_key().sign_jwt(payload);
+  assertion_field_.clear();
+  assertion_key_.clear();
+  if (!signed_jwt)
+    return {};  // the service then sees no assertion: it treats the call as
+                // anonymous, which fails closed
+  assertion_field_.append(kAssertionHeader).append(": ").append(*signed_jwt).append("\r\n");
+  assertion_key_ = std::move(key);
+  assertion_issued_s_ = now;
+  return assertion_field_;
+}
+
+std::string VisitorConnection::assertion_claims(const Caller& caller, const Tunnel& tunnel,
+                                                std::int64_t now, std::int64_t expires) const {
+  using identity::json_quote;
+  // The relay is the issuer: https://DOMAIN[:PORT], the tunnel URL without its name.
+  const std::string_view url = without_slash(tunnel.url);
+  const std::size_t host = url.find("://") + 3;
+  const std::string issuer =
+      std::string(url.substr(0, host)) + std::string(url.substr(host + tunnel.name.size() + 1));
+  std::string json = "{\"iss\":" + json_quote(issuer) + ",\"aud\":" + json_quote(url);
+  json.append(",\"sub\":").append(json_quote(caller.subject()));
+  if (caller.token != nullptr) {
+    if (!caller.token->email().empty()) {
+      json.append(",\"email\":").append(json_quote(caller.token->email()));
+    }
+    json.append(",\"groups\":[");
+    bool first = true;
+    for (std::string_view group : caller.token->groups()) {
+      if (!first) json.push_back(',');
+      json.append(json_quote(group));
+      first = false;
+    }
+    json.append("],\"idp\":").append(json_quote(caller.token->issuer()));
+  }
+  if (!caller.api_key_name.empty()) {
+    json.append(",\"api_key\":").append(json_quote(caller.api_key_name));
+  }
+  json.append(",\"tunnel\":").append(json_quote(tunnel.name));
+  json.append(",\"class\":").append(json_quote(policy::to_string(tunnel.actor_class)));
+  json.append(",\"iat\":").append(std::to_string(now));
+  json.append(",\"exp\":").append(std::to_string(expires)).append("}");
+  return json;
+}
+
+// --- MCP tunnels -------------------------------------------------------------------------------
+
+bool VisitorConnection::origin_refused(const http::RequestHead& head, Tunnel& tunnel) {
+  const std::string_view origin =
+      http::find_header(head.headers.data(), head.header_count, "origin");
+  if (origin.empty() ||
+      origin_allowed(origin, tunnel.url, worker_.tunnel_settings(tunnel).origins)) {
+    return false;
+  }
+  ++worker_.counters().mcp.origin_refused;
+  respond_error(403, "requests from this Origin may not call this tunnel");
+  return true;
+}
+
+bool VisitorConnection::begin_mcp(const http::RequestHead& head, std::size_t head_size,
+                                  Tunnel& tunnel, const Caller& caller) {
+  if (mcp_ == nullptr) mcp_ = std::make_unique<McpExchange>(worker_);
+  mcp_exchange_ = true;
+  const bool challenge = !caller.identified() && worker_.tunnel_settings(tunnel).wants_identity();
+  switch (mcp_->begin(head, tunnel, caller, challenge, connection_facts(), peer_ip_, request_id_)) {
+    case McpExchange::Start::kOrdinary:
+      return false;
+    case McpExchange::Start::kAnswered:
+      in_plain_.erase(0, head_size);
+      send_mcp_answer();
+      return true;
+    case McpExchange::Start::kReadBody:
+      break;
+  }
+  in_plain_.erase(0, head_size);
+  request_body_done_ = false;
+  phase_ = Phase::kMcpBody;
+  // The whole body must be in before anything is decided: bound its arrival like a head's.
+  head_deadline_ms_ = worker_.now_ms() + worker_.config().response_timeout_ms;
+  if (mcp_->wants_continue()) write_tls("HTTP/1.1 100 Continue\r\n\r\n");
+  read_mcp_body();
+  return true;
+}
+
+void VisitorConnection::read_mcp_body() {
+  switch (mcp_->collect(in_plain_)) {
+    case McpExchange::Body::kNeedMore:
+      return;
+    case McpExchange::Body::kRefused:
+      head_deadline_ms_ = 0;
+      send_mcp_answer();
+      return;
+    case McpExchange::Body::kComplete:
+      head_deadline_ms_ = 0;
+      dispatch_mcp();
+      return;
+  }
+}
+
+void VisitorConnection::dispatch_mcp() {
+  const McpExchange::Dispatch dispatched = mcp_->dispatch();
+  if (dispatched == McpExchange::Dispatch::kAnswered) {
+    send_mcp_answer();
+    return;
+  }
+  Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+  if (tunnel == nullptr) {
+    respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  if (dispatched == McpExchange::Dispatch::kChallenge) {
+    worker_.counters().deny_access(AccessDenial::kNoCredentials);
+    respond_challenge(*tunnel, {}, {});
+    return;
+  }
+  forward_request(mcp_->forward_head(), *tunnel);
+  if (closed_ || phase_ == Phase::kClosing) return;
+  // Exactly the bytes inspected (or a split batch's allowed messages), with their length.
+  to_publisher_.append(mcp_->forward_body());
+  bytes_in_ += mcp_->forward_body().size();
+  request_remaining_ = 0;
+  request_body_done_ = true;
+}
+
+void VisitorConnection::send_mcp_answer() {
+  const McpExchange::Answer& answer = mcp_->answer();
+  if (answer.close) keep_visitor_ = false;
+  status_ = answer.status;
+  write_tls(json_response(answer.status, answer.body, keep_visitor_));
+  bytes_out_ += answer.body.size();
+  response_started_ = true;
+  request_body_done_ = true;
+  finish_exchange();
 }
 
 void VisitorConnection::move_request_body() {
@@ -526,6 +897,12 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
 }
 
 void VisitorConnection::parse_response_heads() {
+  const std::uint64_t started_us = monotonic_us();
+  struct AddProcessing {
+    std::uint64_t& total;
+    std::uint64_t started;
+    ~AddProcessing() { total += monotonic_us() - started; }
+  } add_processing{processing_us_, started_us};
   while (response_ == ResponseState::kHead && !response_head_.empty() && !closed_) {
     http::ResponseHead head;
     const auto result = http::parse_response_head(response_head_, method_, head);
@@ -579,7 +956,17 @@ void VisitorConnection::parse_response_heads() {
     if (!head.keep_alive) channel_reusable_ = false;
     if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
     std::string out;
-    http::write_visitor_response_head(head, keep_visitor_, out);
+    if (mcp_exchange_) {
+      if (!mcp_->on_response_head(head, keep_visitor_, out)) {
+        channel_reusable_ = false;
+        respond_error(502, "the publisher named an MCP session that belongs to another caller");
+        return;
+      }
+      if (mcp_->response_closes_visitor()) keep_visitor_ = false;
+    }
+    if (!mcp_exchange_ || mcp_->response_mode() == McpResponseRewriter::Mode::kPass) {
+      http::write_visitor_response_head(head, keep_visitor_, out);
+    }
     write_tls(out);
     response_started_ = true;
     response_head_.clear();
@@ -621,14 +1008,31 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
     default:
       break;
   }
-  write_tls(bytes.substr(0, take));
-  bytes_out_ += take;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    if (!mcp_->response_body(bytes.substr(0, take), out)) {
+      channel_reusable_ = false;  // an event over the cap while a list was pending: cut
+      close_now();
+      return;
+    }
+    write_tls(out);
+    bytes_out_ += out.size();
+  } else {
+    write_tls(bytes.substr(0, take));
+    bytes_out_ += take;
+  }
   if (take < bytes.size()) channel_reusable_ = false;  // more than the framing allowed
   if (complete) response_complete();
 }
 
 void VisitorConnection::response_complete() {
   response_ = ResponseState::kDone;
+  if (mcp_exchange_ && mcp_->response_mode() != McpResponseRewriter::Mode::kPass) {
+    std::string out;
+    mcp_->response_end(out);
+    write_tls(out);
+    bytes_out_ += out.size();
+  }
   if (!request_body_done_) {
     // The service answered before reading the whole upload (a 413, a redirect): the rest
     // of the body has nowhere to go, so neither connection can be reused.
@@ -692,6 +1096,10 @@ void VisitorConnection::release_channel() {
 // --- endings ---------------------------------------------------------------------------------
 
 void VisitorConnection::respond_error(int status, std::string_view detail) {
+  respond_with(status, http::make_error_response(status, detail, true));
+}
+
+void VisitorConnection::respond_with(int status, std::string_view response) {
   if (closed_) return;
   if (response_started_) {
     close_now();
@@ -702,7 +1110,7 @@ void VisitorConnection::respond_error(int status, std::string_view detail) {
   status_ = status;
   if (method_.empty()) method_ = "-";
   if (path_.empty()) path_ = "-";
-  write_tls(http::make_error_response(status, detail, true));
+  write_tls(response);
   response_started_ = true;
   log_request(status);
   close_gracefully();
@@ -777,9 +1185,13 @@ bool VisitorConnection::recheck_access() {
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   http::RequestHead head;
   const auto parsed = http::parse_request_head(request_head_, head);
-  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete &&
-      decide_access(head, *tunnel).allowed) {
-    return false;
+  // An inspected MCP request was decided per message: its messages are decided again.
+  const bool mcp_messages = mcp_exchange_ && mcp_->inspected();
+  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete) {
+    const Verdict verdict = decide(head, *tunnel);
+    const bool still_allowed =
+        mcp_messages ? mcp_->recheck() : verdict.access.allowed && !verdict.scope_missing;
+    if (verdict.caller.status != Caller::Status::kRefused && still_allowed) return false;
   }
   worker_.logs().push(log::JsonLine("stream_revoked")
                           .add("name", tunnel_name_)
@@ -806,6 +1218,21 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
       return;
     }
   }
+  // A stream outlives no token: when the caller's token expires, its stream ends (the next
+  // request on a keep-alive connection is checked anyway).
+  const bool streaming =
+      phase_ == Phase::kTunnel || (event_stream_ && response_ == ResponseState::kBody);
+  if (streaming && token_valid_until_ != 0 &&
+      static_cast<std::int64_t>(worker_.now_epoch_s()) > token_valid_until_) {
+    worker_.logs().push(log::JsonLine("stream_expired")
+                            .add("name", tunnel_name_)
+                            .add("path", path_)
+                            .add("client", peer_ip_)
+                            .add("subject", subject_)
+                            .finish());
+    close_gracefully();
+    return;
+  }
   // A stalled publisher (a suspended laptop, a dead network) must not hold the visitor
   // forever: once the whole request is out, the response head is due within the timeout
   // (an upload's own duration does not count against it).
@@ -820,8 +1247,10 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
     respond_error(504, "the publisher's service did not answer in time");
     return;
   }
-  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ && phase_ == Phase::kReadingHead) {
-    respond_error(408, "the request head did not arrive in time");
+  if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ &&
+      (phase_ == Phase::kReadingHead || phase_ == Phase::kMcpBody)) {
+    respond_error(408, phase_ == Phase::kMcpBody ? "the request body did not arrive in time"
+                                                 : "the request head did not arrive in time");
     return;
   }
   if (deadline_ms_ != 0 && now_ms >= deadline_ms_) {
@@ -845,6 +1274,8 @@ void VisitorConnection::log_request(int status) {
   }
   WorkerCounters& counters = worker_.counters();
   counters.count_response(status);
+  counters.relay_processing.record(processing_us_);
+  processing_us_ = 0;
   counters.bytes_in += bytes_in_;
   counters.bytes_out += bytes_out_;
   log::JsonLine line("request");
@@ -859,7 +1290,9 @@ void VisitorConnection::log_request(int status) {
       .add("rule", rule_)
       .add("worker", worker_.index());
   if (!request_id_.empty()) line.add("request_id", request_id_);
+  if (!subject_.empty()) line.add("subject", subject_);
   worker_.logs().push(line.finish());
+  if (mcp_exchange_) mcp_->end(status, monotonic_us() - exchange_started_us_);
 }
 
 }  // namespace tg

@@ -13,12 +13,16 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/caller.h"
+#include "relay/proxy/request_access.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -26,6 +30,13 @@ namespace tg {
 
 class Worker;
 struct Tunnel;
+class McpExchange;
+
+/// The header carrying the relay's signed statement of who calls (an ES256 JWT whose keys are
+/// served at /.well-known/tunnelgate/jwks.json); a visitor's own copy is always dropped.
+inline constexpr std::string_view kAssertionHeader = "x-tunnelgate-assertion";
+inline constexpr std::int64_t kAssertionLifetimeSeconds = 60;
+inline constexpr std::int64_t kAssertionReuseSeconds = 30;
 
 class VisitorConnection final : public ssh::ChannelSink {
  public:
@@ -62,7 +73,15 @@ class VisitorConnection final : public ssh::ChannelSink {
   void on_channel_writable() override;
 
  private:
-  enum class Phase { kHandshake, kReadingHead, kWaitingChannel, kExchange, kTunnel, kClosing };
+  enum class Phase {
+    kHandshake,
+    kReadingHead,
+    kMcpBody,  // an MCP request's body is read whole before anything is forwarded
+    kWaitingChannel,
+    kExchange,
+    kTunnel,
+    kClosing
+  };
   enum class ResponseState { kIdle, kHead, kBody, kDone };
 
   static void on_recv(void* self, const io_uring_cqe& cqe);
@@ -71,9 +90,44 @@ class VisitorConnection final : public ssh::ChannelSink {
   void pause_recv();
   void pump();
   bool decrypt();
+  /// After the handshake: keeps the verified client certificate's description (mTLS);
+  /// false when it could not be read and the connection was closed.
+  bool take_client_certificate();
   void process_plain();
   void handle_request(const http::RequestHead& head, std::size_t head_size);
-  policy::AccessDecision decide_access(const http::RequestHead& head, const Tunnel& tunnel) const;
+  // Who calls and what the policy says about this request.
+  struct Verdict {
+    Caller caller;
+    policy::AccessDecision access;
+    bool scope_missing = false;  // the token lacks a scope the tunnel requires
+  };
+  Verdict decide(const http::RequestHead& head, Tunnel& tunnel);
+  std::string metadata_url(Tunnel& tunnel) const;
+  ConnectionFacts connection_facts() const;
+  void answer_protected_resource(Tunnel& tunnel);
+  void respond_challenge(Tunnel& tunnel, std::string_view error, std::string_view description);
+  void respond_refusal(int status, std::string_view error, std::string_view message,
+                       std::string_view fields);
+  void respond_with(int status, std::string_view response);
+  std::string_view assertion_field(const Caller& caller, const Tunnel& tunnel);
+  std::string assertion_claims(const Caller& caller, const Tunnel& tunnel, std::int64_t now,
+                               std::int64_t expires) const;
+  /// Sends the request head (and sets up its body's framing) to the tunnel's publisher.
+  void forward_request(const http::RequestHead& head, Tunnel& tunnel);
+  // MCP tunnels (mcp_exchange.h): the hooks into the exchange.
+  bool origin_refused(const http::RequestHead& head, Tunnel& tunnel);
+  /// True when the MCP side took the request over (reading its body, or answering it).
+  bool begin_mcp(const http::RequestHead& head, std::size_t head_size, Tunnel& tunnel,
+                 const Caller& caller);
+  void audit_request(const Tunnel& tunnel, bool allowed, std::string_view reason,
+                     std::string_view rule);
+  void respond_insufficient_scope(Tunnel& tunnel);
+  /// What the service will be told of the caller: which credential headers to drop, and the
+  /// signed assertion (kept here: an MCP request is forwarded after its body is read).
+  void prepare_forwarded_identity(const Caller& caller, const Tunnel& tunnel);
+  void read_mcp_body();
+  void dispatch_mcp();
+  void send_mcp_answer();
   void move_request_body();
   void flush_to_publisher();
   void parse_response_heads();
@@ -118,8 +172,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::uint64_t response_deadline_ms_ = 0;  // the publisher's response head is due by then
 
   tls::TlsStream tls_;
-  std::string in_plain_;  // decrypted request bytes not handled yet
-  std::string sending_;   // ciphertext owned by the send in flight
+  tls::PeerCertificate client_cert_;               // empty strings: no client certificate
+  std::vector<std::string_view> client_cert_san_;  // views into client_cert_.san
+  std::string in_plain_;                           // decrypted request bytes not handled yet
+  std::string sending_;                            // ciphertext owned by the send in flight
   std::size_t sent_ = 0;
   std::string to_publisher_;  // request bytes the channel window has not taken yet
 
@@ -147,12 +203,26 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool event_stream_ = false;      // the response is text/event-stream (never "finishes")
   int status_ = 0;
   std::string request_id_;  // set when the relay refuses, so the visitor can quote it
-  std::string rule_;        // the access rule that decided (a copy: a reload may free it)
+  std::string subject_;     // the current request's verified caller: JWT sub, api key name,
+                            // or client certificate subject; "" when anonymous
+  std::int64_t token_valid_until_ = 0;  // the current request's token: last valid second
+  std::string assertion_field_;         // the last assertion header line signed, and for whom
+  std::string assertion_key_;
+  std::int64_t assertion_issued_s_ = 0;
+  bool drop_authorization_ = false;   // the current request's Authorization was ours
+  bool drop_api_key_header_ = false;  // … and so was its API key header
+  std::string_view assertion_;        // its assertion line (in assertion_field_), or ""
+  std::string rule_;                  // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
+  std::uint64_t processing_us_ = 0;  // the relay's inline work on this exchange so far
   std::uint64_t accepted_us_ = 0;
   std::uint64_t bytes_in_ = 0;   // request bytes sent to the publisher
   std::uint64_t bytes_out_ = 0;  // response bytes sent to the visitor
+
+  // MCP: created on the connection's first request to an MCP tunnel, reused after.
+  std::unique_ptr<McpExchange> mcp_;
+  bool mcp_exchange_ = false;  // the current exchange goes through mcp_
 };
 
 }  // namespace tg

@@ -6,19 +6,21 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "relay/config/config.h"
+#include "relay/identity/jws_signer.h"
 #include "relay/io/mailbox.h"
 #include "relay/limits/memory_budget.h"
-#include "relay/policy/policy.h"
 #include "relay/routing/name_registry.h"
+#include "relay/worker/policy_set.h"
 #include "tls/ticket_keys.h"
 
 namespace tg {
 
 struct Shared {
   Shared(Config cfg, unsigned workers, std::string secret,
-         std::shared_ptr<const policy::Policy> first_policy)
+         std::shared_ptr<const PolicySet> first_policy)
       : config(std::move(cfg)),
         worker_count(workers),
         mailboxes(workers, config.handoff_queue_entries),
@@ -33,10 +35,15 @@ struct Shared {
   MemoryBudget memory_budget;     // bytes held in connection buffers, one slot per worker
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
-  const std::shared_ptr<const policy::Policy> initial_policy;
+  const std::shared_ptr<const PolicySet> initial_policy;
   // Where every worker's session-ticket key schedule starts; main wipes it once the workers
   // have taken their copies (tls/ticket_keys.h).
   tls::TicketKeyStart ticket_key_start;
+  // The keys that sign the identity assertion handed to services, one per worker (a
+  // SigningKey is not thread-safe: worker i alone uses assertion_keys[i]), and the JWKS that
+  // publishes them all. Made at start-up; a restart rotates them.
+  std::vector<std::unique_ptr<identity::SigningKey>> assertion_keys;
+  std::string assertion_jwks;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

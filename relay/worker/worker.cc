@@ -16,6 +16,7 @@
 
 #include "relay/admin/admin_server.h"
 #include "relay/names.h"
+#include "relay/net/proxy_protocol.h"
 #include "relay/proxy/visitor_connection.h"
 #include "tls/client_hello.h"
 
@@ -66,6 +67,22 @@ std::string file_digest(const std::string& path) {
   return std::to_string(std::hash<std::string>()(text)) + ":" + std::to_string(text.size());
 }
 
+// The certificate (or dev CA) and, with client_certs on, the CA bundle verifying visitors.
+Result<std::unique_ptr<tls::ServerTlsContext>> make_tls_context(const Config& cfg) {
+  const tls::ClientAuth client{cfg.https_client_certs, cfg.https_client_ca};
+  return cfg.https_dev_ca.empty()
+             ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key, client)
+             : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca, client);
+}
+
+// Only these peers may say, in a PROXY v2 header, whose connection they carry.
+bool from_trusted_proxy(const Config& config, const sockaddr_storage& peer) {
+  if (config.proxy_protocol_from.empty()) return false;
+  const auto address = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
+  return std::any_of(config.proxy_protocol_from.begin(), config.proxy_protocol_from.end(),
+                     [&](const policy::Cidr& block) { return block.contains(address); });
+}
+
 bool is_anonymous_bind_address(const std::string& address) {
   return address.empty() || address == "localhost" || address == "127.0.0.1" ||
          address == "0.0.0.0" || address == "*" || address == "::" || address == "::1";
@@ -103,6 +120,8 @@ struct Worker::Prelude {
   io::Completion completion{};
   bool in_flight = false;
   bool closing = false;
+  bool awaiting_proxy_header = false;  // a trusted balancer's PROXY v2 header comes first
+  bool source_counted = false;         // `peer` holds one place in sources_ until routed
   std::uint64_t deadline_ms = 0;
 };
 
@@ -112,6 +131,7 @@ Worker::Worker(unsigned index, Shared& shared)
       ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
       sources_(shared.config.max_connections_per_source),
       memory_(shared.memory_budget, index),
+      mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       outboxes_(shared.worker_count) {}
 
 Worker::~Worker() {
@@ -135,9 +155,7 @@ Status Worker::start() {
   if (auto st = buffers_.init(ring_.raw(), 1, cfg.receive_buffers, cfg.receive_buffer_size); !st) {
     return st;
   }
-  auto tls = cfg.https_dev_ca.empty()
-                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
-                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto tls = make_tls_context(cfg);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
   tls_->use_ticket_keys(ticket_keys_.get());
@@ -273,6 +291,7 @@ void Worker::flush_audit() {
 
 void Worker::tick() {
   last_tick_ms_ = now_ms_;
+  mcp_sessions_.expire(now_ms_);
   if (admin_ != nullptr) admin_->tick(now_ms_);
   for (auto* prelude : preludes_) {
     if (now_ms_ >= prelude->deadline_ms || stopping_) dying_preludes_.push_back(prelude);
@@ -341,7 +360,7 @@ void Worker::reap() {
   for (auto it = dying_preludes_.begin(); it != dying_preludes_.end();) {
     if (!(*it)->in_flight) {
       if ((*it)->fd >= 0) {  // closed before routing; a routed socket's count moved on with it
-        sources_.release(SourceKey::of((*it)->peer));
+        if ((*it)->source_counted) sources_.release(SourceKey::of((*it)->peer));
         ::close((*it)->fd);
       }
       delete *it;
@@ -389,15 +408,22 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
   }
 }
 
+bool Worker::admit_source(const sockaddr_storage& peer) {
+  if (sources_.admit(SourceKey::of(peer))) return true;
+  ++counters_.refused_per_source;
+  log_refusal("per_source", peer);
+  return false;
+}
+
 void Worker::accept_https(int fd) {
   ++counters_.visitors_accepted;
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
-  if (!sources_.admit(SourceKey::of(peer))) {
-    // Closed before any TLS work: a source over its cap costs us one accept and one close.
-    ++counters_.refused_per_source;
-    log_refusal("per_source", peer);
+  const bool behind_balancer = from_trusted_proxy(shared_.config, peer);
+  // Counted now, and closed before any TLS work when over the cap; behind a trusted balancer
+  // the source is the client its PROXY header names, counted once the header is read.
+  if (!behind_balancer && !admit_source(peer)) {
     ::close(fd);
     return;
   }
@@ -406,7 +432,10 @@ void Worker::accept_https(int fd) {
   prelude->worker = this;
   prelude->fd = fd;
   prelude->peer = peer;
-  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512);
+  prelude->source_counted = !behind_balancer;
+  prelude->awaiting_proxy_header = behind_balancer;
+  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512 +
+                        (prelude->awaiting_proxy_header ? net::kMaxProxyV2Bytes : 0));
   prelude->completion = {&Worker::on_prelude_recv, prelude};
   prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
   preludes_.insert(prelude);
@@ -441,6 +470,7 @@ void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
     return;
   }
   prelude.size += static_cast<std::size_t>(cqe.res);
+  if (prelude.awaiting_proxy_header && !self.take_proxy_header(prelude)) return;
   static thread_local char scratch[tls::kMaxClientHelloBytes];
   const auto peek =
       tls::peek_client_hello(std::string_view(prelude.bytes.data(), prelude.size), scratch);
@@ -470,6 +500,42 @@ void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
       self.route(prelude, peek.server_name);
       return;
   }
+}
+
+bool Worker::take_proxy_header(Prelude& prelude) {
+  const auto parsed = net::parse_proxy_v2(std::string_view(prelude.bytes.data(), prelude.size));
+  if (parsed.state == net::ProxyParseState::kIncomplete) {
+    arm_prelude_recv(prelude);  // the prelude's deadline (handshake_timeout_ms) still runs
+    return false;
+  }
+  if (parsed.state == net::ProxyParseState::kError) {
+    ++counters_.proxy_headers_refused;
+    logs_.push(log::JsonLine("proxy_header_refused")
+                   .add("peer", address_text(prelude.peer))
+                   .add("reason", parsed.error)
+                   .add("worker", index_)
+                   .finish());
+    preludes_.erase(&prelude);
+    close_prelude(prelude);
+    return false;
+  }
+  // From here on the visitor is the balancer's client: policy, X-Forwarded-For, logs and
+  // audit see its address, and the handoff carries it. LOCAL (a health check) keeps ours.
+  if (parsed.header.family != AF_UNSPEC) prelude.peer = parsed.header.source;
+  prelude.awaiting_proxy_header = false;
+  if (!admit_source(prelude.peer)) {
+    preludes_.erase(&prelude);
+    close_prelude(prelude);
+    return false;
+  }
+  prelude.source_counted = true;
+  prelude.size -= parsed.header.length;
+  std::memmove(prelude.bytes.data(), prelude.bytes.data() + parsed.header.length, prelude.size);
+  if (prelude.size == 0) {
+    arm_prelude_recv(prelude);
+    return false;
+  }
+  return true;
 }
 
 void Worker::route(Prelude& prelude, std::string_view server_name) {
@@ -704,7 +770,7 @@ policy::ExposeDecision Worker::decide_expose(const ssh::PublisherSession& sessio
   context.unix_time = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  return policy_->decide_expose(context);
+  return policy_->rules.decide_expose(context);
 }
 
 void Worker::on_options(ssh::PublisherSession& session) {
@@ -756,6 +822,7 @@ void Worker::end_session(SessionSlot& slot) {
           .add("worker", index_);
       logs_.push(line.finish());
       record_exposure("closed", forward.name, session, "the SSH connection ended");
+      mcp_sessions_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
     shared_.registry.release(forward.name, session.id());
@@ -785,7 +852,13 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     name = normalize_host(bind_address);
     if (auto why = validate_name(name)) {
       decision.message = "tunnelgate: cannot publish: " + *why + "\n";
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kInvalidName);
+      logs_.push(log::JsonLine("forward_refused")
+                     .add("name", name.substr(0, 64))
+                     .add("key", session.key_fingerprint())
+                     .add("source", session.peer())
+                     .add("reason", *why)
+                     .finish());
       record_exposure("refused", name.substr(0, 64), session, "not a valid name");
       return decision;
     }
@@ -810,7 +883,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
             .add("source", session.peer())
             .finish());
   if (!exposure.allowed) {
-    ++counters_.forwards_refused;
+    counters_.refuse_forward(ForwardRefusal::kPolicy);
     decision.message = "tunnelgate: cannot publish \"" + name + "\": " + exposure.reason + "\n";
     logs_.push(log::JsonLine("forward_refused")
                    .add("name", name)
@@ -827,7 +900,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                              shared_.config.max_tunnels_per_key);
   switch (claim.outcome) {
     case NameRegistry::Outcome::kHeldByOtherKey:
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kNameTaken);
       decision.message =
           "tunnelgate: cannot publish \"" + name + "\": the name is held by another key\n";
       logs_.push(log::JsonLine("forward_refused")
@@ -839,7 +912,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       record_exposure("refused", name, session, "held by another key");
       return decision;
     case NameRegistry::Outcome::kKeyAtLimit:
-      ++counters_.forwards_refused;
+      counters_.refuse_forward(ForwardRefusal::kKeyLimit);
       decision.message = "tunnelgate: cannot publish \"" + name +
                          "\": this key already publishes " +
                          std::to_string(shared_.config.max_tunnels_per_key) +
@@ -899,6 +972,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .add("rule", tunnel->expose_rule)
                  .add("worker", index_)
                  .finish());
+  mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), true);
   record_exposure("opened", name, session, "");
@@ -915,6 +989,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
                    .add("worker", index_)
                    .finish());
     record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
+    mcp_sessions_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
   shared_.registry.release(forward.name, session.id());
@@ -996,9 +1071,9 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
 void Worker::ask_reload(std::uint64_t request_id) {
   // The policy is compiled once, here, and shared: a broken one stops the whole reload
   // before any worker changes anything.
-  std::shared_ptr<const policy::Policy> new_policy = policy_;
+  std::shared_ptr<const PolicySet> new_policy = policy_;
   if (!shared_.config.policy_file.empty()) {
-    auto loaded = policy::load_policy(shared_.config.policy_file);
+    auto loaded = load_policy_set(shared_.config.policy_file);
     if (!loaded) {
       logs_.push(log::JsonLine("reload_failed").add("error", loaded.error().message).finish());
       for (unsigned worker = 0; request_id != 0 && worker < shared_.worker_count; ++worker) {
@@ -1012,7 +1087,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
       }
       return;
     }
-    new_policy = std::make_shared<const policy::Policy>(std::move(*loaded));
+    new_policy = std::move(*loaded);
   }
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     if (other == index_) continue;
@@ -1035,11 +1110,9 @@ void Worker::ask_reload(std::uint64_t request_id) {
   }
 }
 
-Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_policy) {
+Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) {
   const Config& cfg = shared_.config;
-  auto tls = cfg.https_dev_ca.empty()
-                 ? tls::ServerTlsContext::from_files(cfg.https_cert, cfg.https_key)
-                 : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca);
+  auto tls = make_tls_context(cfg);
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
   if (!tls || !ssh_server) {
     const std::string error = !tls ? tls.error().message : ssh_server.error().message;
@@ -1073,6 +1146,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const policy::Policy> new_pol
   unsigned revoked = 0;
   if (policy_changed) {
     policy_ = std::move(new_policy);
+    ++policy_generation_;
     unpublished = recheck_exposures(nullptr);
     // Requests are decided one by one, but an event stream or a WebSocket is one request
     // that never ends: decide those again now, so a revoked caller is cut at once.
@@ -1160,6 +1234,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.visitor_connections = visitors_.size();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   gauges.buffered_bytes = memory_.held();
+  gauges.mcp_sessions = mcp_sessions_.size();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
 }
@@ -1176,6 +1251,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
                  .add("worker", index_)
                  .finish());
   record_exposure("closed", name, session, why);
+  mcp_sessions_.drop_tunnel(name);
   tunnels_.erase(it);
   shared_.registry.release(name, session.id());
   publish_route(name, session.id(), false);
@@ -1256,8 +1332,7 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       if (admin_ != nullptr) admin_->on_close_reply(std::move(message));
       return;
     case io::Message::Kind::kReload: {
-      auto result =
-          reload(std::static_pointer_cast<const policy::Policy>(std::move(message->payload)));
+      auto result = reload(std::static_pointer_cast<const PolicySet>(std::move(message->payload)));
       auto reply = std::make_unique<io::Message>();
       reply->kind = io::Message::Kind::kReloadReply;
       reply->request_id = message->request_id;

@@ -5,7 +5,9 @@
 /// connections. A visitor connection is accepted by any worker, which reads the ClientHello,
 /// finds the worker that owns the named tunnel, and hands the socket over through the
 /// mailboxes before any TLS work is done; from then on the connection, its TLS state and its
-/// SSH channel all belong to the same worker, and its bytes never cross cores.
+/// SSH channel all belong to the same worker, and its bytes never cross cores. A connection
+/// from a trusted load balancer (`[https] proxy_protocol_from`) first gives its PROXY v2
+/// header, whose source address then stands for the visitor's, handoff included.
 #pragma once
 
 #include <netinet/in.h>
@@ -20,12 +22,14 @@
 #include <vector>
 
 #include "relay/admin/inventory.h"
+#include "relay/identity/token_cache.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/mcp_sessions.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
@@ -53,6 +57,9 @@ struct Tunnel {
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  // What the access rules covering the name say (Worker::tunnel_settings keeps it current).
+  policy::TunnelSettings settings;
+  std::uint64_t settings_generation = 0;  // the policy generation `settings` was read from
 };
 
 class Worker final : public ssh::SessionEvents {
@@ -87,8 +94,27 @@ class Worker final : public ssh::SessionEvents {
   WorkerCounters& counters() { return counters_; }
   /// Bytes this worker's connections hold in their buffers, against the process's budget.
   WorkerMemory& memory() { return memory_; }
-  const policy::Policy& policy() const { return *policy_; }
+  const policy::Policy& policy() const { return policy_->rules; }
+  const identity::Sources& identity_sources() const { return policy_->identity; }
+  identity::TokenCache& token_cache() { return token_cache_; }
+  identity::SigningKey& assertion_key() { return *shared_.assertion_keys[index_]; }
+  const std::string& assertion_jwks() const { return shared_.assertion_jwks; }
+  /// The settings of the access rules covering `tunnel`'s name under the current policy,
+  /// read again only after a reload.
+  const policy::TunnelSettings& tunnel_settings(Tunnel& tunnel) const {
+    if (tunnel.settings_generation != policy_generation_) {
+      tunnel.settings = policy_->rules.tunnel_settings(tunnel.name);
+      tunnel.settings_generation = policy_generation_;
+    }
+    return tunnel.settings;
+  }
+  /// MCP inspection applies: a rule says `mcp = true`, or the tunnel's class is agent.
+  bool is_mcp(Tunnel& tunnel) const {
+    return tunnel.actor_class == policy::ActorClass::kAgent || tunnel_settings(tunnel).mcp;
+  }
   std::string next_request_id();
+  /// Which subject each MCP session of this worker's tunnels belongs to.
+  McpSessionTable& mcp_sessions() { return mcp_sessions_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -124,9 +150,14 @@ class Worker final : public ssh::SessionEvents {
   // Visitors before routing: read the ClientHello, route by SNI.
   void arm_prelude_recv(Prelude& prelude);
   static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
+  /// Reads a trusted balancer's PROXY v2 header off the front of the prelude's bytes; true
+  /// when bytes after it are there to route, false when it waits, or closed the connection.
+  bool take_proxy_header(Prelude& prelude);
   void route(Prelude& prelude, std::string_view server_name);
   void start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
                      std::string name, int fixed_status, unsigned source_worker);
+  /// Counts one more connection from `peer`; false (counted, logged) when over the cap.
+  bool admit_source(const sockaddr_storage& peer);
   /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
   /// count goes down (by message when it is another worker).
   void release_source(const sockaddr_storage& peer, unsigned source_worker);
@@ -155,7 +186,7 @@ class Worker final : public ssh::SessionEvents {
   /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
   /// Reloads this worker's TLS context and SSH server from the configured files; on error
   /// the running ones stay. Returns what changed.
-  Result<std::string> reload(std::shared_ptr<const policy::Policy> new_policy);
+  Result<std::string> reload(std::shared_ptr<const PolicySet> new_policy);
   /// Asks the policy whether `session` may expose `name` (with the class it asked for).
   policy::ExposeDecision decide_expose(const ssh::PublisherSession& session,
                                        std::string_view name) const;
@@ -195,13 +226,16 @@ class Worker final : public ssh::SessionEvents {
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   RouteTable routes_;
-  std::shared_ptr<const policy::Policy> policy_;
+  std::shared_ptr<const PolicySet> policy_;
+  std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
+  identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
   SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
+  McpSessionTable mcp_sessions_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;

@@ -164,11 +164,12 @@ class Relay:
     READY_TIMEOUT = 20.0
 
     def __init__(self, keys=("alice",), extra_keys=(), domain: str = DOMAIN, workers: int = 2,
-                 extra_config: str = "", dev: bool = False):
+                 extra_config: str = "", dev: bool = False, https_config: str = ""):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="tg-relay-"))
         self.dev = dev
         self.workers = workers
         self.extra_config = extra_config
+        self.https_config = https_config  # lines added to [https] (client_certs, proxy_protocol_from)
         self.config_path = os.path.join(self.dir, "tunnelgate.toml")
         self.keys: dict[str, Key] = {}
         self.unauthorized_keys: dict[str, Key] = {}
@@ -212,7 +213,8 @@ class Relay:
         if not self.https_port:
             self.pick_ports()
         with open(self.config_path, "w") as f:
-            f.write(config_text(self.https_port, self.ssh_port, self.domain, self.workers) + self.extra_config)
+            f.write(config_text(self.https_port, self.ssh_port, self.domain, self.workers,
+                                self.https_config) + self.extra_config)
 
     def command(self) -> list[str]:
         if self.dev:
@@ -433,7 +435,8 @@ class Relay:
         return resp
 
 
-def config_text(https_port: int, ssh_port: int, domain: str = DOMAIN, workers: int = 2) -> str:
+def config_text(https_port: int, ssh_port: int, domain: str = DOMAIN, workers: int = 2,
+                https_config: str = "") -> str:
     return f"""workers = {workers}
 domain = "{domain}"
 state_dir = "state"
@@ -442,6 +445,7 @@ state_dir = "state"
 listen = ["127.0.0.1:{https_port}"]
 cert = "cert.pem"
 key = "key.pem"
+{https_config}
 
 [ssh]
 listen = ["127.0.0.1:{ssh_port}"]

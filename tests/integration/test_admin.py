@@ -4,11 +4,15 @@ the status page, and the bearer token when one is configured."""
 
 import json
 import os
+import subprocess
 import urllib.error
 import urllib.request
 import unittest
 
 import harness
+
+PROMTOOL = os.path.join(os.environ.get("TUNNELGATE_DEPS", "/opt/tunnelgate-deps"),
+                        "promtool/usr/bin/promtool")
 
 
 def admin_get(port, path, method="GET", token=None):
@@ -136,6 +140,13 @@ class AdminApi(unittest.TestCase):
         workers = {line.split('"')[1] for line in text.splitlines()
                    if line.startswith("tunnelgate_tunnels{")}
         self.assertEqual(workers, {"0", "1"})
+        processed = sum(int(line.split()[-1]) for line in text.splitlines()
+                        if line.startswith("tunnelgate_relay_processing_seconds_count{"))
+        self.assertGreaterEqual(processed, 3)
+        # Prometheus' own checker (unpacked by tools/setup.sh) accepts the exposition.
+        checked = subprocess.run([PROMTOOL, "check", "metrics"], input=body, capture_output=True,
+                                 timeout=30)
+        self.assertEqual(checked.returncode, 0, checked.stdout.decode() + checked.stderr.decode())
 
     def test_status_page_renders_the_inventory(self):
         self.publish(f"paged:80:localhost:{self.backend.port}")

@@ -4,12 +4,13 @@
 //   node server.mjs PORT        (PORT 0 picks a free port)
 //
 // Listens on 127.0.0.1:PORT, path /mcp, stateful sessions as in the SDK's
-// simpleStreamableHttp example, with two tools:
+// simpleStreamableHttp example, with three tools:
 //   echo      { text }            -> the text back, as one text content item;
 //   countdown { steps, delayMs }  -> one notifications/progress (when the caller asked for
 //                                    progress) and one notifications/message per step, each
 //                                    sent on the request's own SSE stream, delayMs apart;
-//                                    then the text result "liftoff after N steps".
+//                                    then the text result "liftoff after N steps";
+//   wipe      { confirm }         -> "wiped" (the tool a governance policy keeps out of reach).
 // The Express app comes from the SDK's createMcpExpressApp(), so the SDK's own DNS-rebinding
 // protection is on: only Host localhost / 127.0.0.1 / [::1] is accepted (tunnelgate rewrites
 // Host to localhost:PORT for exactly this).
@@ -70,6 +71,15 @@ function buildServer() {
       }
       return { content: [{ type: 'text', text: `liftoff after ${steps} steps` }] };
     },
+  );
+  // Never callable through the relay in the governance test: its policy leaves it out.
+  server.registerTool(
+    'wipe',
+    {
+      description: 'Would erase everything (the governance test proves it cannot be reached)',
+      inputSchema: { confirm: z.boolean().describe('Really?') },
+    },
+    async () => ({ content: [{ type: 'text', text: 'wiped' }] }),
   );
   return server;
 }

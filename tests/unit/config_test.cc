@@ -231,6 +231,60 @@ TEST_F(ConfigTest, SyntaxErrorsCarryTheLine) {
   EXPECT_EQ(message.substr(0, 5), "F:2: ") << message;
 }
 
+// kMinimal with `lines` added to [https].
+std::string with_https(const std::string& lines) {
+  std::string text(kMinimal);
+  const std::string after = "key = \"key.pem\"\n";
+  text.insert(text.find(after) + after.size(), lines);
+  return text;
+}
+
+TEST_F(ConfigTest, ClientCertificatesAreOffUnlessAsked) {
+  auto config = load(std::string(kMinimal));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_EQ(config->https_client_certs, tls::ClientCertMode::kOff);
+  EXPECT_TRUE(config->proxy_protocol_from.empty());
+  for (const auto& [mode, expected] :
+       {std::pair<std::string, tls::ClientCertMode>{"optional", tls::ClientCertMode::kOptional},
+        {"required", tls::ClientCertMode::kRequired},
+        {"off", tls::ClientCertMode::kOff}}) {
+    auto with_ca =
+        load(with_https("client_ca = \"clients.pem\"\nclient_certs = \"" + mode + "\"\n"));
+    ASSERT_TRUE(with_ca.ok()) << with_ca.error().message;
+    EXPECT_EQ(with_ca->https_client_certs, expected);
+    EXPECT_EQ(with_ca->https_client_ca, dir_ + "/clients.pem");
+  }
+}
+
+TEST_F(ConfigTest, ClientCertificatesNeedACaAndAKnownMode) {
+  EXPECT_EQ(error(with_https("client_certs = \"required\"\n")),
+            "F:6: client_certs = \"required\" needs \"client_ca\" in [https]: the CA bundle that "
+            "verifies visitors' certificates");
+  EXPECT_EQ(error(with_https("client_ca = \"c.pem\"\nclient_certs = \"yes\"\n")),
+            "F:7: \"client_certs\" in [https] must be \"off\", \"optional\" or \"required\", not "
+            "\"yes\"");
+  EXPECT_EQ(error(with_https("client_certs = true\n")),
+            "F:6: \"client_certs\" in [https] must be a string");
+}
+
+TEST_F(ConfigTest, ProxyProtocolFromTakesAddressBlocks) {
+  auto config =
+      load(with_https("proxy_protocol_from = [\"10.0.0.0/8\", \"127.0.0.1/32\", "
+                      "\"2001:db8::/32\"]\n"));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->proxy_protocol_from.size(), 3u);
+  EXPECT_TRUE(config->proxy_protocol_from[0].contains(*policy::IpAddress::parse("10.1.2.3")));
+  EXPECT_FALSE(config->proxy_protocol_from[1].contains(*policy::IpAddress::parse("127.0.0.2")));
+  EXPECT_TRUE(config->proxy_protocol_from[2].contains(*policy::IpAddress::parse("2001:db8::9")));
+  EXPECT_EQ(error(with_https("proxy_protocol_from = [\"10.0.0.1/8\"]\n")).substr(0, 39),
+            "F:6: \"proxy_protocol_from\" in [https]: ");
+  EXPECT_EQ(error(with_https("proxy_protocol_from = \"10.0.0.0/8\"\n")),
+            "F:6: \"proxy_protocol_from\" in [https] must be an array of address blocks "
+            "(\"10.0.0.0/8\")");
+  EXPECT_EQ(error(with_https("proxy_protocol_from = [\"lb.example\"]\n")),
+            "F:6: \"proxy_protocol_from\" in [https]: \"lb.example\" is not an IP address");
+}
+
 TEST_F(ConfigTest, UnreadableFiles) {
   auto missing = load_config(dir_ + "/absent.toml");
   ASSERT_FALSE(missing.ok());
@@ -274,6 +328,40 @@ TEST(ListenAddress, RefusesTheRest) {
   EXPECT_EQ(parse_listen_address("::1:443").error().message,
             "listen address \"::1:443\" needs brackets around its IPv6 address, e.g. "
             "\"[::1]:443\"");
+}
+
+TEST_F(ConfigTest, McpSectionDefaultsAndValues) {
+  auto defaults = load(std::string(kMinimal));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->mcp_max_body, 1u << 20);
+  EXPECT_EQ(defaults->mcp_deny_code, -32602);
+  EXPECT_FALSE(defaults->mcp_audit_arguments);
+  EXPECT_TRUE(defaults->mcp_redact_keys.empty());
+
+  auto set = load(std::string(kMinimal) +
+                  "[mcp]\nmax_body = 4096\ndeny_code = -32601\naudit_arguments = true\n"
+                  "redact_keys = [\"password\", \"token\"]\nsession_idle_ms = 60000\n"
+                  "max_sessions = 10\n");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->mcp_max_body, 4096u);
+  EXPECT_EQ(set->mcp_deny_code, -32601);
+  EXPECT_TRUE(set->mcp_audit_arguments);
+  EXPECT_EQ(set->mcp_redact_keys, (std::vector<std::string>{"password", "token"}));
+  EXPECT_EQ(set->mcp_session_idle_ms, 60000u);
+  EXPECT_EQ(set->mcp_max_sessions, 10u);
+}
+
+TEST_F(ConfigTest, McpSectionErrorsNameTheLine) {
+  const std::string base(kMinimal);
+  EXPECT_EQ(error(base + "[mcp]\nmax_body = 0\n"),
+            "F:11: \"max_body\" in [mcp] must be from 1 to 67108864, not 0");
+  EXPECT_EQ(error(base + "[mcp]\ndeny_code = 0\n"),
+            "F:11: \"deny_code\" in [mcp] must not be 0 (it is not an error code)");
+  EXPECT_EQ(error(base + "[mcp]\naudit_arguments = \"yes\"\n"),
+            "F:11: \"audit_arguments\" in [mcp] must be true or false");
+  EXPECT_EQ(error(base + "[mcp]\nredact_keys = [\"a\", 3]\n"),
+            "F:11: \"redact_keys\" in [mcp] must be an array of strings");
+  EXPECT_EQ(error(base + "[mcp]\nmax_bodies = 3\n"), "F:11: unknown key \"max_bodies\" in [mcp]");
 }
 
 }  // namespace

@@ -76,6 +76,26 @@ TEST(HttpForwardHead, DropsHopByHopFieldsAndVisitorsForwardingClaims) {
                 std::string(kForwardedTail));
 }
 
+TEST(HttpForwardHead, DropsConsumedCredentialsAndAddsTheRelaysFields) {
+  constexpr std::string_view kDrop[] = {"authorization", "x-api-key", "x-tunnelgate-assertion"};
+  ForwardContext ctx = kContext;
+  ctx.drop = kDrop;
+  ctx.extra_fields = "X-Tunnelgate-Assertion: eyJ.a.b\r\n";
+  EXPECT_EQ(forward("GET / HTTP/1.1\r\nHost: notes.relay.example\r\n"
+                    "AUTHORIZATION: Bearer tgk_secret\r\nX-Api-Key: k\r\n"
+                    "x-tunnelgate-assertion: forged\r\nAccept: */*\r\n\r\n",
+                    ctx),
+            "GET / HTTP/1.1\r\n"
+            "Host: localhost:8080\r\n"
+            "Accept: */*\r\n"
+            "Connection: keep-alive\r\n"
+            "X-Forwarded-For: 203.0.113.7\r\n"
+            "X-Forwarded-Host: notes.relay.example\r\n"
+            "X-Forwarded-Proto: https\r\n"
+            "X-Tunnelgate-Assertion: eyJ.a.b\r\n"
+            "\r\n");
+}
+
 TEST(HttpForwardHead, KeepsChunkedFraming) {
   EXPECT_EQ(forward("POST /upload HTTP/1.1\r\nHost: notes.relay.example\r\n"
                     "transfer-encoding: Chunked\r\nX-Id: 7\r\n\r\n"),
@@ -182,6 +202,7 @@ TEST(HttpErrorResponse, WritesAPlainTextResponse) {
   EXPECT_EQ(make_error_response(502, "publisher gone", true),
             "HTTP/1.1 502 Bad Gateway\r\n"
             "content-type: text/plain; charset=utf-8\r\n"
+            "cache-control: no-store\r\n"
             "content-length: 32\r\n"
             "connection: close\r\n"
             "\r\n"
@@ -189,9 +210,21 @@ TEST(HttpErrorResponse, WritesAPlainTextResponse) {
   EXPECT_EQ(make_error_response(404, "", false),
             "HTTP/1.1 404 Not Found\r\n"
             "content-type: text/plain; charset=utf-8\r\n"
+            "cache-control: no-store\r\n"
             "content-length: 14\r\n"
             "\r\n"
             "404 Not Found\n");
+}
+
+TEST(HttpResponse, WritesTheRelaysOwnAnswer) {
+  EXPECT_EQ(make_response(401, "application/json", "www-authenticate: Bearer\r\n", "{}", false),
+            "HTTP/1.1 401 Unauthorized\r\n"
+            "content-type: application/json\r\n"
+            "cache-control: no-store\r\n"
+            "www-authenticate: Bearer\r\n"
+            "content-length: 2\r\n"
+            "\r\n"
+            "{}");
 }
 
 TEST(HttpErrorResponse, KeepsTheDetailOnOneLine) {

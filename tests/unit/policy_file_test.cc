@@ -123,7 +123,7 @@ TEST(PolicyFile, UnknownKeys) {
             "p.toml:5: unknown key \"allow\" in [[expose]] (known: id, names, when, class, "
             "classes)");
   EXPECT_EQ(error("[[access]]\nnames = [\"a\"]\nallow = ['true']\nwhen = 'true'\nzzz = 1\n"),
-            "p.toml:4: unknown key \"when\" in [[access]] (known: id, names, allow, deny)");
+            "p.toml:4: unknown key \"when\" in [[access]] (known: id, names, allow, deny, mcp, origins, scopes)");
   EXPECT_EQ(error("[identity]\noidc = 1\n"),
             "p.toml:2: unknown key \"oidc\" in [identity] (known: jwt, api_key)");
   EXPECT_EQ(error("[[identity.jwt]]\nissuer = \"i\"\njwks = \"j\"\nleeway = 5\n"),

@@ -1,0 +1,11 @@
+#include "relay/identity/sources.h"
+
+namespace tg::identity {
+
+Result<Sources> build_sources(const policy::Identity& identity, const JwksLoader& load) {
+  auto verifier = JwtVerifier::create(identity, load);
+  if (!verifier) return verifier.error();
+  return Sources{std::move(*verifier), ApiKeys(identity.api_keys)};
+}
+
+}  // namespace tg::identity

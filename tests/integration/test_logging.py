@@ -1,0 +1,117 @@
+"""Where the relay logs and what: `[log] file` takes the lines off standard output and is
+reopened on SIGHUP (so logrotate can move it away), `[log] level` drops lines below it, and
+the audit trail is never filtered by the level."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import unittest
+
+import harness
+
+
+def read_lines(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        return [json.loads(line) for line in f.read().splitlines() if line.strip()]
+
+
+class FileLoggingRelay(harness.Relay):
+    """A relay whose log goes to a file: ready is read from there, not from stdout."""
+
+    def __init__(self, level):
+        super().__init__(keys=("alice",), extra_config=(
+            f'\n[audit]\nfile = "audit.jsonl"\n\n[log]\nfile = "relay.log"\nlevel = "{level}"\n'))
+        self.log_path = os.path.join(self.dir, "relay.log")
+        self.audit_path = os.path.join(self.dir, "audit.jsonl")
+
+    def _start_once(self):
+        self.pick_ports()
+        self.write_config()
+        self._stderr_file = open(os.path.join(self.dir, "stderr.log"), "wb")
+        self._stdout_path = os.path.join(self.dir, "stdout.log")
+        self.stdout_file = open(self._stdout_path, "wb")
+        self.proc = subprocess.Popen(self.command(), cwd=self.dir, stdin=subprocess.DEVNULL,
+                                     stdout=self.stdout_file, stderr=self._stderr_file,
+                                     start_new_session=True)
+        # With level = "warn" the ready line is not written: wait for both listeners instead.
+        def listening():
+            for port in (self.https_port, self.ssh_port):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                except OSError:
+                    return False
+            return True
+        ready = harness.wait_until(lambda: self.proc.poll() is not None or listening(), 20)
+        return "ready" if self.proc.poll() is None and ready else "exited"
+
+
+class Logging(unittest.TestCase):
+    def start(self, level):
+        relay = FileLoggingRelay(level)
+        self.addCleanup(relay.close)
+        relay.start()
+        backend = harness.Backend("log-backend")
+        self.addCleanup(backend.close)
+        return relay, backend
+
+    def publish(self, relay, backend, name):
+        pub = relay.publish(f"{name}:80:localhost:{backend.port}")
+        self.addCleanup(pub.close)
+        pub.wait_for_url()
+        return pub
+
+    def test_a_log_file_is_reopened_on_sighup(self):
+        relay, backend = self.start("info")
+        self.assertTrue(harness.wait_until(
+            lambda: any(l["event"] == "ready" for l in read_lines(relay.log_path)), 10))
+        for line in read_lines(relay.log_path):
+            self.assertIn(line["level"], ("info", "warn", "error"))
+        self.publish(relay, backend, "logged")
+        self.assertEqual(relay.curl("logged", "/whoami?before").status, 200)
+        self.assertTrue(harness.wait_until(lambda: any(
+            l["event"] == "request" and l["path"] == "/whoami?before"
+            for l in read_lines(relay.log_path)), 10))
+
+        rotated = relay.log_path + ".1"
+        os.rename(relay.log_path, rotated)
+        relay.proc.send_signal(signal.SIGHUP)
+        self.assertTrue(harness.wait_until(lambda: os.path.exists(relay.log_path), 10))
+        self.assertEqual(relay.curl("logged", "/whoami?after").status, 200)
+        self.assertTrue(harness.wait_until(lambda: any(
+            l["event"] == "request" and l["path"] == "/whoami?after"
+            for l in read_lines(relay.log_path)), 10))
+        self.assertFalse(any(l.get("path") == "/whoami?after" for l in read_lines(rotated)))
+        with open(os.path.join(relay.dir, "stdout.log"), "rb") as f:
+            self.assertNotIn(b'"event":"request"', f.read())
+
+    def test_the_level_drops_information_but_never_the_audit_trail(self):
+        relay, backend = self.start("warn")
+        self.publish(relay, backend, "quiet")
+        self.assertEqual(relay.curl("quiet", "/whoami?quiet").status, 200)
+        self.assertTrue(harness.wait_until(lambda: any(
+            l.get("path") == "/whoami?quiet" for l in read_lines(relay.audit_path)), 10))
+        # A refusal is a warning, and is written.
+        denied = relay.publish("x" * 70 + ":80:localhost:1")
+        self.addCleanup(denied.close)
+        self.assertTrue(harness.wait_until(lambda: any(
+            l["event"] == "forward_refused" for l in read_lines(relay.log_path)), 10))
+        levels = {l["level"] for l in read_lines(relay.log_path)}
+        self.assertEqual(levels - {"warn", "error"}, set())
+        self.assertFalse(any(l["event"] == "request" for l in read_lines(relay.log_path)))
+
+    def test_a_bad_level_is_a_config_error(self):
+        relay = harness.Relay(extra_config='\n[log]\nlevel = "chatty"\n')
+        self.addCleanup(relay.close)
+        relay.write_config()
+        check = harness.run([harness.tg_bin(), "--check-config", relay.config_path], check=False)
+        self.assertEqual(check.returncode, 1)
+        self.assertIn("must be debug, info, warn or error", check.stderr.decode())
+
+
+if __name__ == "__main__":
+    unittest.main()
