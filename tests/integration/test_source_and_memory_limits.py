@@ -157,3 +157,36 @@ class MemoryBudget(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PerSourceCapBehindABalancer(unittest.TestCase):
+    """Behind a trusted balancer every connection comes from its address: the cap counts the
+    client each PROXY v2 header names instead, so one client is capped and the others are not."""
+
+    CAP = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, workers=1,
+                                        https_config='proxy_protocol_from = ["127.0.0.1/32"]\n',
+                                        extra_config=f"\n[limits]\nmax_connections_per_source = {cls.CAP}\n")
+
+    def connect_as(self, client: str):
+        from test_proxy_protocol import proxy_v2, tls_over
+        raw = socket.create_connection(("127.0.0.1", self.relay.https_port), timeout=10)
+        raw.sendall(proxy_v2(client, 40000, self.relay.https_port))
+        try:
+            sock = tls_over(raw, self.relay, "nobody")
+        except (ssl.SSLError, ConnectionError, OSError):
+            raw.close()
+            return None
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_each_client_named_by_the_balancer_has_its_own_cap(self):
+        held = [self.connect_as("203.0.113.7") for _ in range(self.CAP)]
+        self.assertTrue(all(held), "the first connections of a client are served")
+        self.assertIsNone(self.connect_as("203.0.113.7"), "one more from the same client is closed")
+        self.assertIsNotNone(self.connect_as("203.0.113.8"), "another client behind the balancer is not")
+        held[0].close()
+        self.assertIsNotNone(harness.wait_until(lambda: self.connect_as("203.0.113.7"), 10))
