@@ -660,9 +660,10 @@ std::string_view VisitorConnection::assertion_field(const Caller& caller, const 
   auto signed_jwt = worker_.assertion_key().sign_jwt(payload);
   assertion_field_.clear();
   assertion_key_.clear();
-  if (!signed_jwt)
-    return {};  // the service then sees no assertion: it treats the call as
-                // anonymous, which fails closed
+  if (!signed_jwt) {
+    // The service then sees no assertion: it treats the call as anonymous, which fails closed.
+    return {};
+  }
   assertion_field_.append(kAssertionHeader).append(": ").append(*signed_jwt).append("\r\n");
   assertion_key_ = std::move(key);
   assertion_issued_s_ = now;
