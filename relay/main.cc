@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay/base/file_limit.h"
 #include "relay/base/version.h"
 #include "relay/config/config.h"
 #include "relay/ctl/ctl.h"
@@ -156,7 +157,8 @@ int main(int argc, char** argv) {
 
   // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
   // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
-  auto first_policy = tg::load_policy_set(config->policy_file);
+  tg::JwksDocuments jwks;
+  auto first_policy = jwks.load(config->policy_file);
   if (!first_policy) {
     std::fprintf(stderr, "%s\n", first_policy.error().message.c_str());
     return 1;
@@ -202,15 +204,20 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tunnelgate: no randomness for the TLS session ticket keys\n");
     return 1;
   }
+  shared.jwks = &jwks;
   if (auto made = make_assertion_keys(workers, shared)) {
     std::fprintf(stderr, "%s\n", made->c_str());
     return 1;
   }
+  // A changed JWKS document rebuilds the verifiers through the ordinary reload.
+  jwks.start_refreshing([&shared] { shared.reload_requests.fetch_add(1); });
+  const auto file_limit = tg::raise_file_limit();
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)
                          .add("libssh", ssh_version(0))
                          .add("workers", workers)
+                         .add("open_files", static_cast<std::uint64_t>(file_limit))
                          .add("config", shared.config.source)
                          .add("policy", shared.config.policy_file.empty()
                                             ? std::string("none: nothing is exposed")
@@ -296,6 +303,7 @@ int main(int argc, char** argv) {
     if (shared.stopping.load() && shared.workers_done.load() == workers) break;
   }
   for (auto& thread : threads) thread.join();
+  jwks.stop_refreshing();  // before `shared`, which its callback touches, goes away
   worker_objects.clear();
   tg::log::write_now(tg::log::JsonLine("stopped").add("exit_code", exit_code).finish());
   ssh_finalize();

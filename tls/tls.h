@@ -73,6 +73,28 @@ class ServerTlsContext {
   std::unique_ptr<DevCertificateAuthority> dev_ca_;
 };
 
+/// A TLS client context: verifies the server's chain against the PEM CA certificates of one
+/// file and, per session, the server's name. TLS 1.2 (ECDHE + AEAD) and 1.3, X25519 first,
+/// ALPN http/1.1. Used by the JWKS fetcher (control path) and the load generator (one
+/// context per visitor thread); nothing in it is shared between threads.
+class ClientTlsContext {
+ public:
+  ~ClientTlsContext();
+  ClientTlsContext(const ClientTlsContext&) = delete;
+  ClientTlsContext& operator=(const ClientTlsContext&) = delete;
+
+  /// Trusts the PEM certificates in `ca_path`.
+  static Result<std::unique_ptr<ClientTlsContext>> create(const std::string& ca_path);
+
+  /// A client session that accepts only a certificate valid for `server_name` (a DNS name,
+  /// also sent as SNI, or an IP literal, which is not); nullptr when wolfSSL cannot make one.
+  WOLFSSL* new_session(const std::string& server_name);
+
+ private:
+  ClientTlsContext() = default;
+  WOLFSSL_CTX* ctx_ = nullptr;
+};
+
 /// The suites both sides of this project speak: TLS 1.3 first, then TLS 1.2 with ECDHE and
 /// an AEAD only (no CBC, no static RSA).
 extern const char* const kCipherList;
@@ -124,6 +146,9 @@ class TlsStream {
   std::string_view negotiated_alpn() const;
   const char* version_name() const;
   const char* last_error() const { return error_; }
+  /// wolfSSL's code for the last failure (0 when none): tells, say, an untrusted certificate
+  /// (ASN_NO_SIGNER_E) from a name mismatch (DOMAIN_NAME_MISMATCH).
+  int last_error_code() const { return error_code_; }
 
  private:
   static int on_recv(WOLFSSL* ssl, char* buf, int size, void* ctx);
@@ -137,6 +162,7 @@ class TlsStream {
   bool handshake_done_ = false;
   bool peer_closed_ = false;
   const char* error_ = "";
+  int error_code_ = 0;
 };
 
 /// Creates a CA (EC P-256) and writes it as one PEM file (certificate, then key), plus the

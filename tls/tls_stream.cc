@@ -49,6 +49,7 @@ void TlsStream::reset() {
   handshake_done_ = false;
   peer_closed_ = false;
   error_ = "";
+  error_code_ = 0;
 }
 
 void TlsStream::feed(std::string_view ciphertext) {
@@ -61,6 +62,7 @@ void TlsStream::feed(std::string_view ciphertext) {
 
 void TlsStream::record_error(int rc) {
   const int code = wolfSSL_get_error(ssl_, rc);
+  error_code_ = code;
   if (code == WOLFSSL_ERROR_ZERO_RETURN) {
     peer_closed_ = true;
     error_ = "closed";

@@ -14,6 +14,7 @@
 #include "relay/admin/inventory.h"
 #include "relay/http/http.h"
 #include "relay/log/log.h"
+#include "relay/policy/actor_class.h"
 #include "relay/worker/worker.h"
 
 namespace tg {
@@ -247,10 +248,16 @@ void AdminServer::handle(Connection& connection) {
   auto pending = std::make_unique<Pending>();
   pending->connection_id = connection.id;
   constexpr std::string_view kTunnels = "/v1/tunnels";
-  std::string name_filter, owner_filter;
+  std::string name_filter, owner_filter, class_filter;
   if (path == kTunnels && get) {
     pending->kind = Pending::Kind::kList;
     owner_filter = query_value(target, "owner");
+    class_filter = query_value(target, "class");
+    if (!class_filter.empty() && !policy::parse_actor_class(class_filter)) {
+      respond(connection, 400, "application/json",
+              "{\"error\":\"class: use human, workload or agent\"}\n");
+      return;
+    }
   } else if (path.size() > kTunnels.size() + 1 &&
              path.compare(0, kTunnels.size() + 1, "/v1/tunnels/") == 0) {
     name_filter = path.substr(kTunnels.size() + 1);
@@ -307,7 +314,7 @@ void AdminServer::handle(Connection& connection) {
     return;
   }
   worker_.ask_snapshots(request_id, name_filter, owner_filter,
-                        ref.kind == Pending::Kind::kExposures, ref.since_epoch_ms);
+                        ref.kind == Pending::Kind::kExposures, ref.since_epoch_ms, class_filter);
 }
 
 bool AdminServer::authorized(const Connection&, std::string_view header) const {

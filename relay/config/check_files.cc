@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "relay/config/config.h"
-#include "relay/worker/policy_set.h"
+#include "relay/worker/jwks_documents.h"
 #include "ssh/ssh.h"
 #include "tls/tls.h"
 
@@ -52,7 +52,8 @@ Status check_files(const Config& config) {
   }
   if (!config.policy_file.empty()) {
     // The policy's own errors already read `policy-file:line:col: message`.
-    if (auto policy = load_policy_set(config.policy_file); !policy) return policy.error();
+    // URL issuers' JWKS are fetched, so a policy naming one that cannot be reached fails here.
+    if (auto policy = JwksDocuments().load(config.policy_file); !policy) return policy.error();
   }
   return Ok{};
 }

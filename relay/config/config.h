@@ -86,6 +86,7 @@ struct Config {
   // Bytes all visitor connections together may hold in their buffers before new connections
   // and requests get 503; 0 = no budget.
   std::uint64_t memory_budget_bytes = std::uint64_t{1} << 30;
+  std::uint32_t max_connections_per_key = 16384;  // … to all tunnels of one publisher key
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it

@@ -24,7 +24,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: tunnelgate ctl [--config FILE | --admin HOST:PORT [--token-file FILE]] COMMAND\n"
-    "  tunnels [--owner SHA256:...] [--json]   what is published now\n"
+    "  tunnels [--owner SHA256:...] [--class C] [--json]   what is published now\n"
     "  show NAME                             one tunnel, as JSON\n"
     "  kill NAME                             unpublish it (its publisher is told; a session\n"
     "                                        left with nothing published is closed)\n"
@@ -183,7 +183,7 @@ std::string percent_encode(const std::string& text) {
 }  // namespace
 
 int run_ctl(int argc, char** argv) {
-  std::string config_path, admin_text = "127.0.0.1:9090", token_file, owner, since;
+  std::string config_path, admin_text = "127.0.0.1:9090", token_file, owner, actor_class, since;
   bool json = false;
   std::vector<std::string> words;
   for (int i = 0; i < argc; ++i) {
@@ -197,6 +197,8 @@ int run_ctl(int argc, char** argv) {
       token_file = value();
     } else if (arg == "--owner") {
       owner = value();
+    } else if (arg == "--class") {
+      actor_class = value();
     } else if (arg == "--since") {
       since = value();
     } else if (arg == "--json") {
@@ -246,7 +248,11 @@ int run_ctl(int argc, char** argv) {
   const std::string& command = words[0];
   std::string method = "GET", target;
   if (command == "tunnels") {
-    target = "/v1/tunnels" + (owner.empty() ? "" : "?owner=" + percent_encode(owner));
+    std::string query;
+    if (!owner.empty()) query += "&owner=" + percent_encode(owner);
+    if (!actor_class.empty()) query += "&class=" + percent_encode(actor_class);
+    if (!query.empty()) query[0] = '?';
+    target = "/v1/tunnels" + query;
   } else if ((command == "show" || command == "kill" || command == "close") && words.size() == 2) {
     target = "/v1/tunnels/" + percent_encode(words[1]);
     if (command != "show") method = "DELETE";

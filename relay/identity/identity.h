@@ -5,15 +5,18 @@
 /// (credentials.h), verifying bearer JWTs against the issuers and JWKS of the policy's
 /// `[[identity.jwt]]` tables (jwt_verifier.h, jwks.h, jws_signature.h), remembering verified
 /// tokens until they expire (token_cache.h), and looking API keys up by their SHA-256
-/// (api_keys.h). It does not fetch JWKS URLs, read the clock, answer 401/403 or decide access:
-/// the caller passes JWKS text and `now` in, and hands the results to policy::Policy through
-/// an AccessContext. It also signs (jws_signer.h), for the relay's own assertion header and
-/// for tests. The request-path pieces are pure functions of the caller's bytes and `now`;
-/// everything reports errors as values and nothing throws.
+/// (api_keys.h). For the control path it also fetches the JWKS of https:// issuers and keeps
+/// the last good documents, refreshed when the caller asks (jwks_fetch.h, jwks_source.h). It
+/// does not read the clock, answer 401/403 or decide access: the caller passes `now` in, and
+/// hands the results to policy::Policy through an AccessContext. It also signs (jws_signer.h), for
+/// the relay's own assertion header and for tests. The request-path pieces are pure functions of
+/// the caller's bytes and `now`; everything reports errors as values and nothing throws.
 ///
 /// Ownership and threads. `JwtVerifier` and `ApiKeys` are immutable once built (build them
-/// with each policy load or JWKS refresh) and shared by all workers. `TokenCache` belongs to one
-/// worker. A `VerifiedToken` owns its claims; `fill` points the context at them.
+/// with each policy load or JWKS refresh) and shared by all workers. `JwksSource` belongs to
+/// the one control thread that loads policies and refreshes JWKS; workers never call it.
+/// `TokenCache` belongs to one worker. A `VerifiedToken` owns its claims; `fill` points the context
+/// at them.
 ///
 /// Costs on the request path (CPU time on one core of the shared 2-core build machine,
 /// RelWithDebInfo, bench/identity_benchmark.cc, a 750-byte token):
@@ -46,6 +49,8 @@
 #include "relay/identity/base64url.h"
 #include "relay/identity/credentials.h"
 #include "relay/identity/jwks.h"
+#include "relay/identity/jwks_fetch.h"
+#include "relay/identity/jwks_source.h"
 #include "relay/identity/jws_algorithm.h"
 #include "relay/identity/jws_signature.h"
 #include "relay/identity/jws_signer.h"

@@ -48,6 +48,7 @@ struct Message {
   std::string counters;          // kSnapshotReply: "name value" lines (see admin/inventory.h)
   std::shared_ptr<const void> payload;  // kReload: the new policy, loaded once by worker 0
   bool exposures = false;               // kSnapshot: describe exposure history, not live tunnels
+  std::string actor_class;              // kSnapshot: only tunnels of this class ("" = all)
   std::uint64_t since_epoch_ms = 0;     // kSnapshot with exposures: events at or after this
 };
 

@@ -57,8 +57,9 @@ inline constexpr int kInvalidRequest = -32600;
 inline constexpr int kMethodNotFound = -32601;
 inline constexpr int kInvalidParams = -32602;
 inline constexpr int kInternalError = -32603;
-/// SEP-2243 (the 2026-07-28 headers) names -32001 `HeaderMismatch`: the code SDKs test for.
-inline constexpr int kHeaderMismatch = -32001;
+/// The 2026-07-28 revision names -32020 `HeaderMismatch` (SEP-2243 drafts used -32001, which
+/// servers still answer for an unknown session).
+inline constexpr int kHeaderMismatch = -32020;
 
 /// Bytes simdjson may read past the end of the JSON (SIMDJSON_PADDING).
 inline constexpr std::size_t kJsonPadding = 64;

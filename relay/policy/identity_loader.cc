@@ -18,11 +18,17 @@ bool read_jwt(TomlReader& reader, const toml::table& table, const std::filesyste
   constexpr std::string_view kWhere = "[[identity.jwt]]";
   out.line = TomlReader::line_of(table);
   const toml::node* jwks_node = nullptr;
+  const toml::node* ca_node = nullptr;
+  const toml::node* refresh_node = nullptr;
   std::vector<const toml::value<std::string>*> audiences;
-  if (!reader.known_keys(table, kWhere, {"issuer", "jwks", "audiences"}) ||
+  if (!reader.known_keys(table, kWhere,
+                         {"issuer", "jwks", "audiences", "jwks_ca", "jwks_refresh_seconds"}) ||
       !reader.string(table, "issuer", kWhere, true, out.line, out.issuer) ||
       !reader.string(table, "jwks", kWhere, true, out.line, out.jwks, &jwks_node) ||
-      !reader.strings(table, "audiences", kWhere, false, true, out.line, audiences)) {
+      !reader.strings(table, "audiences", kWhere, false, true, out.line, audiences) ||
+      !reader.string(table, "jwks_ca", kWhere, false, out.line, out.jwks_ca, &ca_node) ||
+      !reader.integer(table, "jwks_refresh_seconds", kWhere, kMinJwksRefreshSeconds,
+                      kMaxJwksRefreshSeconds, out.jwks_refresh_seconds, &refresh_node)) {
     return false;
   }
   for (const auto* audience : audiences) {
@@ -33,11 +39,19 @@ bool read_jwt(TomlReader& reader, const toml::table& table, const std::filesyste
   }
   if (out.jwks.starts_with("https://")) {
     out.jwks_is_url = true;
+    std::filesystem::path ca(out.jwks_ca);
+    if (ca.is_relative() && !folder.empty()) out.jwks_ca = (folder / ca).string();
   } else if (out.jwks.find("://") != std::string::npos) {
     return reader.fail(*jwks_node,
                        "\"jwks\" in [[identity.jwt]] must be a file or an https:// "
                        "URL, not \"" +
                            out.jwks + "\"");
+  } else if (ca_node != nullptr || refresh_node != nullptr) {
+    // A file is read with each policy load; these would silently do nothing.
+    return reader.fail(
+        ca_node != nullptr ? *ca_node : *refresh_node,
+        std::string(ca_node != nullptr ? "\"jwks_ca\"" : "\"jwks_refresh_seconds\"") +
+            " in [[identity.jwt]] applies only to an https:// jwks URL");
   } else {
     std::filesystem::path path(out.jwks);
     if (path.is_relative() && !folder.empty()) out.jwks = (folder / path).string();

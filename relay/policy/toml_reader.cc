@@ -55,6 +55,22 @@ bool TomlReader::string(const toml::table& table, std::string_view key, std::str
   return true;
 }
 
+bool TomlReader::integer(const toml::table& table, std::string_view key, std::string_view where,
+                         std::int64_t min, std::int64_t max, std::int64_t& out,
+                         const toml::node** node) {
+  const toml::node* value = table.get(key);
+  if (value == nullptr) return true;
+  const auto* number = value->as_integer();
+  if (number == nullptr) return fail(*value, describe(key, where) + " must be an integer");
+  if (number->get() < min || number->get() > max) {
+    return fail(*value, describe(key, where) + " must be from " + std::to_string(min) + " to " +
+                            std::to_string(max) + ", not " + std::to_string(number->get()));
+  }
+  out = number->get();
+  if (node != nullptr) *node = value;
+  return true;
+}
+
 bool TomlReader::strings(const toml::table& table, std::string_view key, std::string_view where,
                          bool required, bool allow_empty, int line,
                          std::vector<const toml::value<std::string>*>& out) {

@@ -7,6 +7,7 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -40,6 +41,12 @@ class TomlReader {
   /// the table's). `node` (optional) receives the value's node, for positions.
   bool string(const toml::table& table, std::string_view key, std::string_view where, bool required,
               int line, std::string& out, const toml::node** node = nullptr);
+
+  /// `key` as an integer from `min` to `max`; absent leaves `out` as it is. `node` (optional)
+  /// receives the value's node, for positions.
+  bool integer(const toml::table& table, std::string_view key, std::string_view where,
+               std::int64_t min, std::int64_t max, std::int64_t& out,
+               const toml::node** node = nullptr);
 
   /// `key` as an array of strings (each element's node kept, for positions). Absent is fine
   /// unless `required`; `allow_empty` admits `[]`.

@@ -79,17 +79,6 @@ void rebase(http::RequestHead& head, const char* from, std::size_t size, const c
   }
 }
 
-// A response the relay writes itself with a JSON body (or none, for 202).
-std::string json_response(int status, std::string_view body, bool keep_alive) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
-  out.append(http::status_reason(status)).append("\r\n");
-  if (!body.empty()) out.append("content-type: application/json\r\n");
-  out.append("content-length: ").append(std::to_string(body.size())).append("\r\n");
-  if (!keep_alive) out.append("connection: close\r\n");
-  out.append("\r\n").append(body);
-  return out;
-}
-
 std::string_view strip_port(std::string_view host) {
   if (!host.empty() && host.front() == '[') return host;  // IPv6 literal: never a tunnel
   const auto colon = host.rfind(':');
@@ -120,6 +109,8 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
   peer_ip_ = text;
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     ++tunnel->open_connections;
+    key_connections_ = tunnel->key_connections;
+    key_connections_->fetch_add(1, std::memory_order_relaxed);
   }
   recv_completion_ = {&VisitorConnection::on_recv, this};
   send_completion_ = {&VisitorConnection::on_send, this};
@@ -131,6 +122,7 @@ VisitorConnection::~VisitorConnection() {
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
   }
+  if (key_connections_) key_connections_->fetch_sub(1, std::memory_order_relaxed);
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -431,8 +423,8 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   if (fixed_status_ != 0) {
     respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
                                  : fixed_status_ == 503
-                                     ? "the relay is at a limit (connections for this tunnel, or "
-                                       "memory); retry later"
+                                     ? "the relay is at a limit (connections for this tunnel or "
+                                       "its publisher's key, or memory); retry later"
                                      : "the publisher of this name is offline");
     return;
   }
@@ -786,7 +778,8 @@ void VisitorConnection::send_mcp_answer() {
   const McpExchange::Answer& answer = mcp_->answer();
   if (answer.close) keep_visitor_ = false;
   status_ = answer.status;
-  write_tls(json_response(answer.status, answer.body, keep_visitor_));
+  write_tls(
+      http::make_response(answer.status, "application/json", {}, answer.body, !keep_visitor_));
   bytes_out_ += answer.body.size();
   response_started_ = true;
   request_body_done_ = true;

@@ -12,6 +12,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -158,6 +159,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   int fixed_status_;
   unsigned source_worker_ = 0;
   std::size_t accounted_bytes_ = 0;  // what account_memory last charged to the worker
+  // The publisher key's count of open visitor connections (shared with its other workers).
+  std::shared_ptr<std::atomic<std::uint32_t>> key_connections_;
 
   io::IoObject io_;
   io::Completion recv_completion_{};

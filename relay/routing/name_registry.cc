@@ -43,4 +43,12 @@ std::optional<NameOwner> NameRegistry::find(std::string_view name) const {
   return *owner;
 }
 
+std::shared_ptr<std::atomic<std::uint32_t>> NameRegistry::key_connections(
+    const std::string& fingerprint) {
+  std::lock_guard lock(mutex_);
+  auto& counter = connections_per_key_[fingerprint];
+  if (!counter) counter = std::make_shared<std::atomic<std::uint32_t>>(0);
+  return counter;
+}
+
 }  // namespace tg

@@ -8,6 +8,7 @@
 /// ever touches it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -50,10 +51,17 @@ class NameRegistry {
   void release(const std::string& name, std::uint64_t session_id);
   std::optional<NameOwner> find(std::string_view name) const;
 
+  /// The count of open visitor connections to the tunnels of key `fingerprint`, shared by
+  /// the workers serving its sessions (a key's sessions may land on several), for the
+  /// per-key cap. Made on the key's first tunnel and kept: one small entry per key that ever
+  /// published, which only authorized keys can be.
+  std::shared_ptr<std::atomic<std::uint32_t>> key_connections(const std::string& fingerprint);
+
  private:
   mutable std::mutex mutex_;
   std::unique_ptr<RouteTable> owners_;
   std::unordered_map<std::string, std::size_t> names_per_key_;  // online names by key
+  std::unordered_map<std::string, std::shared_ptr<std::atomic<std::uint32_t>>> connections_per_key_;
 };
 
 }  // namespace tg

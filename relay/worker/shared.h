@@ -13,6 +13,7 @@
 #include "relay/io/mailbox.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/routing/name_registry.h"
+#include "relay/worker/jwks_documents.h"
 #include "relay/worker/policy_set.h"
 #include "tls/ticket_keys.h"
 
@@ -44,6 +45,9 @@ struct Shared {
   // publishes them all. Made at start-up; a restart rotates them.
   std::vector<std::unique_ptr<identity::SigningKey>> assertion_keys;
   std::string assertion_jwks;
+  // Loads policies with the JWKS documents of URL issuers (control path: the reloading
+  // worker and main; owned by main).
+  JwksDocuments* jwks = nullptr;
   std::atomic<bool> stopping{false};
   std::atomic<bool> abort_now{false};  // a second SIGTERM: stop without waiting
   std::atomic<unsigned> workers_ready{0};

@@ -592,7 +592,9 @@ void Worker::start_visitor(int fd, std::string_view initial_bytes, const sockadd
   if (fixed_status == 0) {
     Tunnel* tunnel = find_tunnel(name);
     if (tunnel != nullptr &&
-        tunnel->open_connections >= shared_.config.max_connections_per_tunnel) {
+        (tunnel->open_connections >= shared_.config.max_connections_per_tunnel ||
+         tunnel->key_connections->load(std::memory_order_relaxed) >=
+             shared_.config.max_connections_per_key)) {
       fixed_status = 503;  // answered by the relay; the publisher sees nothing
     } else if (tunnel != nullptr && memory_.over_budget()) {
       ++counters_.refused_memory_budget;
@@ -946,6 +948,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       break;
   }
   auto tunnel = std::make_unique<Tunnel>();
+  tunnel->key_connections = shared_.registry.key_connections(session.key_fingerprint());
   tunnel->name = name;
   tunnel->url = public_url(name);
   tunnel->session = &session;
@@ -1050,7 +1053,8 @@ void Worker::record_exposure(std::string_view event, std::string_view name,
 }
 
 void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
-                           const std::string& owner, bool exposures, std::uint64_t since_epoch_ms) {
+                           const std::string& owner, bool exposures, std::uint64_t since_epoch_ms,
+                           const std::string& actor_class) {
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     auto request = std::make_unique<io::Message>();
     request->kind = io::Message::Kind::kSnapshot;
@@ -1060,6 +1064,7 @@ void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
     request->bytes = owner;
     request->exposures = exposures;
     request->since_epoch_ms = since_epoch_ms;
+    request->actor_class = actor_class;
     if (other == index_) {
       admin_->on_snapshot_reply(snapshot(*request));
     } else {
@@ -1073,7 +1078,7 @@ void Worker::ask_reload(std::uint64_t request_id) {
   // before any worker changes anything.
   std::shared_ptr<const PolicySet> new_policy = policy_;
   if (!shared_.config.policy_file.empty()) {
-    auto loaded = load_policy_set(shared_.config.policy_file);
+    auto loaded = shared_.jwks->load(shared_.config.policy_file);
     if (!loaded) {
       logs_.push(log::JsonLine("reload_failed").add("error", loaded.error().message).finish());
       for (unsigned worker = 0; request_id != 0 && worker < shared_.worker_count; ++worker) {
@@ -1201,6 +1206,10 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   for (const auto& [name, tunnel] : tunnels_) {
     if (!request.name.empty() && name != request.name) continue;
     if (!request.bytes.empty() && tunnel->session->key_fingerprint() != request.bytes) continue;
+    if (!request.actor_class.empty() &&
+        policy::to_string(tunnel->actor_class) != request.actor_class) {
+      continue;
+    }
     listed.push_back(tunnel.get());
   }
   std::sort(listed.begin(), listed.end(),

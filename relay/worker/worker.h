@@ -54,6 +54,8 @@ struct Tunnel {
   std::uint64_t opened_epoch_ms = 0;  // wall clock, for people
   std::uint64_t last_request_epoch_ms = 0;
   std::uint64_t open_connections = 0;
+  // Open visitor connections to all tunnels of the publisher's key, across workers.
+  std::shared_ptr<std::atomic<std::uint32_t>> key_connections;
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
@@ -118,7 +120,8 @@ class Worker final : public ssh::SessionEvents {
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
-                     bool exposures = false, std::uint64_t since_epoch_ms = 0);
+                     bool exposures = false, std::uint64_t since_epoch_ms = 0,
+                     const std::string& actor_class = {});
   /// False when no worker serves `name`.
   bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
   /// Every worker reloads its certificates and authorized keys; replies reach the admin

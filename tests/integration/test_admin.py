@@ -35,8 +35,8 @@ class AdminApi(unittest.TestCase):
             extra_config=f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\n')
         cls.backend = harness.class_backend(cls, "admin-backend")
 
-    def publish(self, spec, key="alice"):
-        pub = self.relay.publish(spec, key=key)
+    def publish(self, spec, key="alice", command=""):
+        pub = self.relay.publish(spec, key=key, command=command)
         self.addCleanup(pub.close)
         pub.wait_for_url()
         return pub
@@ -75,6 +75,18 @@ class AdminApi(unittest.TestCase):
         names = [t["name"] for t in json.loads(body)["tunnels"]]
         self.assertIn("inv-b", names)
         self.assertNotIn("inv-a", names)
+
+        self.publish(f"inv-agent:80:localhost:{self.backend.port}", command="class=agent")
+        harness.wait_until(lambda: any(t["name"] == "inv-agent" and t["class"] == "agent" for t in
+                                       json.loads(self.get("/v1/tunnels")[2])["tunnels"]), 10)
+        status, _, body = self.get("/v1/tunnels?class=agent")
+        self.assertEqual(status, 200)
+        self.assertEqual([t["name"] for t in json.loads(body)["tunnels"]], ["inv-agent"])
+        self.assertEqual(self.get("/v1/tunnels?class=robot")[0], 400)
+        ctl = harness.run([harness.tg_bin(), "ctl", "--config", self.relay.config_path,
+                           "tunnels", "--class", "agent", "--json"], check=False)
+        self.assertEqual(ctl.returncode, 0, ctl.stderr.decode())
+        self.assertEqual([t["name"] for t in json.loads(ctl.stdout)["tunnels"]], ["inv-agent"])
 
         status, _, body = self.get("/v1/tunnels/inv-b")
         self.assertEqual((status, json.loads(body)["name"]), (200, "inv-b"))

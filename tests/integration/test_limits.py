@@ -50,8 +50,6 @@ class SlowHeads(unittest.TestCase):
         self.assertLess(time.monotonic() - started, 5, "a liveness bound, not a performance one")
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class PerKeyAndPerTunnelCaps(unittest.TestCase):
@@ -95,3 +93,39 @@ class PerKeyAndPerTunnelCaps(unittest.TestCase):
         for sock in held:
             sock.close()
         harness.wait_until(lambda: self.relay.curl("crowd", "/whoami").status == 200, 10)
+
+
+class PerKeyConnectionCap(unittest.TestCase):
+    """The cap on visitor connections counts every tunnel of one publisher key, whichever
+    worker serves each of its sessions; other keys are not affected."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, keys=("alice", "bob"), extra_config=(
+            "\n[limits]\nmax_connections_per_key = 3\nmax_connections_per_tunnel = 100\n"))
+        cls.backend = harness.class_backend(cls, "key-caps-backend")
+
+    def hold(self, name):
+        sock = harness.open_tls(self.relay.https_port, f"{name}.{self.relay.domain}",
+                                self.relay.ca_path)
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_a_key_takes_only_so_many_connections_over_all_its_tunnels(self):
+        port = self.backend.port
+        for name, key in (("key-one", "alice"), ("key-two", "alice"), ("key-other", "bob")):
+            pub = self.relay.publish(f"{name}:80:localhost:{port}", key=key)  # own sessions
+            self.addCleanup(pub.close)
+            pub.wait_for_url()
+        held = [self.hold("key-one"), self.hold("key-one"), self.hold("key-two")]
+        self.assertTrue(harness.wait_until(
+            lambda: self.relay.curl("key-two", "/whoami").status == 503, 10))
+        self.assertEqual(self.relay.curl("key-one", "/whoami").status, 503)
+        self.assertEqual(self.relay.curl("key-other", "/whoami").status, 200)
+        held[0].close()
+        self.assertTrue(harness.wait_until(
+            lambda: self.relay.curl("key-two", "/whoami").status == 200, 10))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -223,7 +223,7 @@ class McpTunnel(unittest.TestCase):
             self.assertEqual(json.loads(result.body)["error"]["code"], code, body[:80])
         mismatch = self.post(rpc(1, "tools/call", name="echo"), headers=["Mcp-Method: tools/call", "Mcp-Name: wipe"])
         self.assertEqual(mismatch.status, 400)
-        self.assertEqual(json.loads(mismatch.body)["error"]["code"], -32001)
+        self.assertEqual(json.loads(mismatch.body)["error"]["code"], -32020)
         self.assertEqual(self.forwarded(), before)
 
     def test_connection_survives_denials_and_refusals(self):

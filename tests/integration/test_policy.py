@@ -123,8 +123,6 @@ deny = ['http.path.startsWith("/private")']
         self.assertEqual(self.relay.curl("alice-app", "/whoami").status, 502)
 
 
-if __name__ == "__main__":
-    unittest.main()
 
 
 class StreamRevocation(unittest.TestCase):
@@ -162,3 +160,7 @@ class StreamRevocation(unittest.TestCase):
         self.assertTrue(closed, "the revoked stream must end")
         self.assertLess(time.monotonic() - started, 1.5)
         self.assertIsNotNone(relay.wait_for_log({"event": "stream_revoked", "name": "live"}))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -38,7 +38,7 @@ TEST(McpHeaders, MismatchesAreRefusedWithTheSepCode) {
         std::pair{"tools/call", "GET_WEATHER"}}) {
     const RpcError error = check_mcp_headers(call, method, name);
     EXPECT_EQ(error.code, kHeaderMismatch) << method << " " << name;
-    EXPECT_EQ(error.code, -32001);
+    EXPECT_EQ(error.code, -32020);
     EXPECT_EQ(error.counter, "mcp_header_mismatch");
     EXPECT_EQ(error.id_raw, "1");
   }
@@ -49,7 +49,7 @@ TEST(McpHeaders, MismatchesAreRefusedWithTheSepCode) {
   const Inspection response = inspect(R"({"jsonrpc":"2.0","id":1,"result":{}})");
   EXPECT_EQ(check_mcp_headers(response, "tools/call", "").code, kHeaderMismatch);
   EXPECT_EQ(make_error_body(check_mcp_headers(call, "tools/list", "")),
-            R"({"jsonrpc":"2.0","id":1,"error":{"code":-32001,"message":"Header mismatch: )"
+            R"({"jsonrpc":"2.0","id":1,"error":{"code":-32020,"message":"Header mismatch: )"
             R"(Mcp-Method does not match the body's method"}})");
 }
 

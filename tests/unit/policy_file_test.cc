@@ -123,12 +123,13 @@ TEST(PolicyFile, UnknownKeys) {
             "p.toml:5: unknown key \"allow\" in [[expose]] (known: id, names, when, class, "
             "classes)");
   EXPECT_EQ(error("[[access]]\nnames = [\"a\"]\nallow = ['true']\nwhen = 'true'\nzzz = 1\n"),
-            "p.toml:4: unknown key \"when\" in [[access]] (known: id, names, allow, deny, mcp, origins, scopes)");
+            "p.toml:4: unknown key \"when\" in [[access]] (known: id, names, allow, deny, mcp, "
+            "origins, scopes)");
   EXPECT_EQ(error("[identity]\noidc = 1\n"),
             "p.toml:2: unknown key \"oidc\" in [identity] (known: jwt, api_key)");
   EXPECT_EQ(error("[[identity.jwt]]\nissuer = \"i\"\njwks = \"j\"\nleeway = 5\n"),
             "p.toml:4: unknown key \"leeway\" in [[identity.jwt]] (known: issuer, jwks, "
-            "audiences)");
+            "audiences, jwks_ca, jwks_refresh_seconds)");
   EXPECT_EQ(error("[[identity.api_key]]\nname = \"n\"\nkey = \"k\"\n"),
             "p.toml:3: unknown key \"key\" in [[identity.api_key]] (known: name, sha256)");
 }
@@ -202,6 +203,29 @@ TEST(PolicyIdentity, MalformedTables) {
   EXPECT_EQ(error("[[identity.jwt]]\nissuer = \"i\"\njwks = \"j\"\n"
                   "[[identity.jwt]]\nissuer = \"i\"\njwks = \"k\"\n"),
             "p.toml:4: issuer \"i\" is declared twice");
+  const std::string url_issuer = "[[identity.jwt]]\nissuer = \"i\"\njwks = \"https://idp/k\"\n";
+  EXPECT_EQ(error(url_issuer + "jwks_refresh_seconds = 29\n"),
+            "p.toml:4: \"jwks_refresh_seconds\" in [[identity.jwt]] must be from 30 to 86400, "
+            "not 29");
+  EXPECT_EQ(error(url_issuer + "jwks_refresh_seconds = 86401\n"),
+            "p.toml:4: \"jwks_refresh_seconds\" in [[identity.jwt]] must be from 30 to 86400, "
+            "not 86401");
+  EXPECT_EQ(error(url_issuer + "jwks_refresh_seconds = \"60\"\n"),
+            "p.toml:4: \"jwks_refresh_seconds\" in [[identity.jwt]] must be an integer");
+  EXPECT_EQ(error(url_issuer + "jwks_ca = \"\"\n"),
+            "p.toml:4: \"jwks_ca\" in [[identity.jwt]] must not be empty");
+  EXPECT_EQ(error(url_issuer + "jwks_ca = 1\n"),
+            "p.toml:4: \"jwks_ca\" in [[identity.jwt]] must be a string");
+  EXPECT_EQ(error(url_issuer + "jwks_cafile = \"x\"\n"),
+            "p.toml:4: unknown key \"jwks_cafile\" in [[identity.jwt]] (known: issuer, jwks, "
+            "audiences, jwks_ca, jwks_refresh_seconds)");
+  EXPECT_EQ(error("[[identity.jwt]]\nissuer = \"i\"\njwks = \"j\"\njwks_ca = \"ca.pem\"\n"),
+            "p.toml:4: \"jwks_ca\" in [[identity.jwt]] applies only to an https:// jwks URL");
+  EXPECT_EQ(error("[[identity.jwt]]\nissuer = \"i\"\njwks = \"j\"\njwks_refresh_seconds = 60\n"),
+            "p.toml:4: \"jwks_refresh_seconds\" in [[identity.jwt]] applies only to an https:// "
+            "jwks URL");
+  EXPECT_EQ(error(url_issuer + "jwks_refresh_seconds = 30\njwks_ca = \"/etc/ca.pem\"\n"),
+            "(no error)");
   EXPECT_EQ(error("[identity]\njwt = 1\n"),
             "p.toml:2: \"jwt\" must be written as [[identity.jwt]] tables, with double brackets");
   EXPECT_EQ(error("identity = 1\n"), "p.toml:1: \"identity\" must be a table");
@@ -235,6 +259,16 @@ TEST(PolicyFile, LoadsFromDisk) {
   auto policy = load_policy(path);
   ASSERT_TRUE(policy.ok()) << policy.error().message;
   EXPECT_EQ(policy->identity().jwt[0].jwks, dir + "/jwks.json");
+  // A URL issuer's CA bundle: the system's by default, a relative path against the folder.
+  EXPECT_EQ(policy->identity().jwt[1].jwks_ca, "/etc/ssl/certs/ca-certificates.crt");
+  EXPECT_EQ(policy->identity().jwt[1].jwks_refresh_seconds, 300);
+  std::ofstream(path) << "[[identity.jwt]]\nissuer = \"i\"\njwks = \"https://idp/keys\"\n"
+                         "jwks_ca = \"idp-ca.pem\"\njwks_refresh_seconds = 3600\n";
+  auto with_ca = load_policy(path);
+  ASSERT_TRUE(with_ca.ok()) << with_ca.error().message;
+  EXPECT_EQ(with_ca->identity().jwt[0].jwks_ca, dir + "/idp-ca.pem");
+  EXPECT_EQ(with_ca->identity().jwt[0].jwks_refresh_seconds, 3600);
+  EXPECT_EQ(with_ca->identity().jwt[0].jwks, "https://idp/keys");
 
   std::ofstream(path) << "[[access]]\nnames = [\"a\"]\nallow = ['jwt.sub = \"x\"']\n";
   auto broken = load_policy(path);

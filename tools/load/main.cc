@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay/base/file_limit.h"
 #include "tls/tls.h"
 #include "tools/load/clock.h"
 #include "tools/load/options.h"
@@ -61,14 +62,6 @@ void sleep_until(std::uint64_t deadline_ns) {
     timespec ts{static_cast<time_t>(step / 1'000'000'000u),
                 static_cast<long>(step % 1'000'000'000u)};
     nanosleep(&ts, nullptr);
-  }
-}
-
-void raise_file_limit() {
-  rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &limit);
   }
 }
 
@@ -163,7 +156,7 @@ int main(int argc, char** argv) {
   action.sa_handler = &on_signal;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
-  raise_file_limit();
+  tg::raise_file_limit();
   tg::tls::init_library();
 
   Summary summary;

@@ -1,0 +1,96 @@
+/// Where the JWKS of each `[[identity.jwt]]` issuer comes from: the file it names, or the last
+/// good document fetched from its https:// URL, refreshed in the background.
+///
+/// A `JwksSource` keeps one document per (URL, CA file). Its `loader` is what
+/// `JwtVerifier::create` takes: a file issuer is read from disk on every load; a URL issuer is
+/// answered from the document already held, and fetched (blocking, fetch_https) only the first
+/// time the URL is seen, so a policy reload costs no network round trip. A control-path loop
+/// then asks `refresh_due(now)`, or sleeps until `next_refresh_at()`, and calls `refresh(now)`,
+/// which fetches again every document whose `jwks_refresh_seconds` have passed and reports
+/// which changed: for those, the caller builds a new JwtVerifier (with `loader` again, which
+/// now answers the new text) and hands it to the workers.
+///
+/// A fetched document is kept only when `parse_jwks` accepts it (a 200 with a broken or
+/// keyless body does not replace good keys). A failed refresh keeps the last good document,
+/// is reported for the log, and is retried after kJwksRetrySeconds rather than the full
+/// interval. A first fetch that fails keeps nothing, so the policy naming it fails to load
+/// (the verifier's rule: no issuer that cannot be checked) and the next load tries again.
+///
+/// Threads: a JwksSource belongs to one control thread. The loader it returns, `refresh`,
+/// `retain` and the queries must all run there (the loader captures the source: use it only
+/// while the source lives, inside JwtVerifier::create). Workers never see it: they share the
+/// immutable JwtVerifier built from its text. `refresh` blocks for up to the fetch timeout per
+/// due document.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/base/result.h"
+#include "relay/identity/jwks_fetch.h"
+#include "relay/identity/jwt_verifier.h"
+#include "relay/policy/identity.h"
+
+namespace tg::identity {
+
+/// After a failed refresh, the next attempt comes this soon (or at the issuer's interval, if
+/// shorter).
+inline constexpr std::int64_t kJwksRetrySeconds = 30;
+
+/// What one `refresh` did.
+struct JwksRefresh {
+  std::vector<std::string> changed;  // URLs whose document changed: rebuild the verifier
+  std::vector<std::string> errors;   // one line per failed fetch ("https://…: timed out")
+};
+
+class JwksSource {
+ public:
+  /// How documents are fetched; tests pass a fake.
+  using Fetcher = std::function<Result<std::string>(std::string_view url, const FetchOptions&)>;
+
+  /// `options` apply to every fetch, except `ca_file`, which comes from each issuer.
+  explicit JwksSource(FetchOptions options = {}, Fetcher fetch = fetch_https);
+
+  /// A loader for JwtVerifier::create at time `now` (seconds since the epoch; starts the
+  /// refresh interval of a URL fetched for the first time).
+  JwksLoader loader(std::int64_t now);
+
+  /// Forgets the documents that `identity` (the policy now in use) no longer names, and takes
+  /// its refresh intervals (the shortest, when several issuers share a document). Call it
+  /// after a new policy and its verifier have replaced the old ones.
+  void retain(const policy::Identity& identity);
+
+  /// Whether some document is due for a fetch at `now`.
+  bool refresh_due(std::int64_t now) const;
+  /// When the next document is due; nullopt when there are none (no URL issuers).
+  std::optional<std::int64_t> next_refresh_at() const;
+
+  /// Fetches every document due at `now`; see JwksRefresh.
+  JwksRefresh refresh(std::int64_t now);
+
+  std::size_t document_count() const { return documents_.size(); }
+
+ private:
+  struct Document {
+    std::string url;
+    std::string ca_file;
+    std::int64_t interval = policy::kDefaultJwksRefreshSeconds;
+    std::int64_t next_fetch = 0;
+    std::string text;  // the last good JWKS
+  };
+
+  Result<std::string> load(const policy::JwtIssuer& issuer, std::int64_t now);
+  // Fetches and checks one document's text: the JWKS text, or why not.
+  Result<std::string> fetch(const std::string& url, const std::string& ca_file) const;
+  Document* find(const std::string& url, const std::string& ca_file);
+
+  FetchOptions options_;
+  Fetcher fetch_;
+  std::vector<Document> documents_;  // few: one per URL issuer
+};
+
+}  // namespace tg::identity

@@ -1,0 +1,54 @@
+/// The JWKS documents of the policy's https:// issuers, kept for every thread that loads a
+/// policy (start-up, the worker that runs a reload) and refreshed by a thread of their own.
+///
+/// Control path only: loading a policy and refreshing documents take one mutex, which no
+/// request ever touches (workers decide with the immutable verifier a load produced). A
+/// refresh that changes a document asks for a reload, which rebuilds the verifier from the
+/// new text and hands it to every worker, so a key an identity provider rotates in is
+/// accepted, and one it removes stops admitting tokens, within the issuer's
+/// `jwks_refresh_seconds`.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "relay/identity/jwks_source.h"
+#include "relay/worker/policy_set.h"
+
+namespace tg {
+
+class JwksDocuments {
+ public:
+  explicit JwksDocuments(identity::JwksSource source = identity::JwksSource())
+      : source_(std::move(source)) {}
+  ~JwksDocuments() { stop_refreshing(); }
+  JwksDocuments(const JwksDocuments&) = delete;
+  JwksDocuments& operator=(const JwksDocuments&) = delete;
+
+  /// load_policy_set with this object's documents (a URL seen for the first time is fetched,
+  /// blocking); on success its URLs are the ones refreshed from now on.
+  Result<std::shared_ptr<const PolicySet>> load(const std::string& path);
+
+  /// Starts the refresh thread: it sleeps until a document is due, fetches it, logs failures,
+  /// and calls `on_change` (from that thread) when a document changed.
+  void start_refreshing(std::function<void()> on_change);
+  void stop_refreshing();
+
+ private:
+  void refresh_loop();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  identity::JwksSource source_;
+  std::function<void()> on_change_;
+  std::thread thread_;
+};
+
+}  // namespace tg
