@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
@@ -86,6 +87,9 @@ std::optional<std::string> make_assertion_keys(unsigned workers, tg::Shared& sha
 
 }  // namespace
 
+// Exceptions happen only at start-up (configuration, out of memory); the process then ends
+// with the exception's message, as it should.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "ctl") == 0) return tg::run_ctl(argc - 2, argv + 2);
   Options options;
@@ -125,8 +129,9 @@ int main(int argc, char** argv) {
       return fail("unknown argument \"" + arg + "\"\n" + kUsage);
     }
   }
-  if (options.dev == !options.config_path.empty())
+  if (options.dev == !options.config_path.empty()) {
     return fail(std::string("say what to run\n") + kUsage);
+  }
 
   ssh_init();
   const std::string tls_line = tg::tls::init_library();
@@ -195,6 +200,10 @@ int main(int argc, char** argv) {
   tg::log::configure(log_fd, *tg::log::parse_level(config->log_level));
   tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
   shared.audit_fd = audit_fd;
+  if (!shared.ticket_key_start.generate(static_cast<std::uint64_t>(std::time(nullptr)))) {
+    std::fprintf(stderr, "tunnelgate: no randomness for the TLS session ticket keys\n");
+    return 1;
+  }
   shared.jwks = &jwks;
   if (auto made = make_assertion_keys(workers, shared)) {
     std::fprintf(stderr, "%s\n", made->c_str());
@@ -220,6 +229,7 @@ int main(int argc, char** argv) {
   for (unsigned i = 0; i < workers; ++i) {
     worker_objects.push_back(std::make_unique<tg::Worker>(i, shared));
   }
+  shared.ticket_key_start.wipe();  // every worker has its copy; the ratchet goes on from there
   for (unsigned i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
       const auto& pins = shared.config.pin_cpus;

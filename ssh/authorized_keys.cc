@@ -38,6 +38,7 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
     const ssh_keytypes_e type = ssh_key_type_from_name(word.c_str());
     ssh_key key = nullptr;
     if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) != SSH_OK) {
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, once per file
       return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
                         " key");
     }

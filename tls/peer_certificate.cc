@@ -214,8 +214,9 @@ bool decode_string(std::uint8_t tag, std::string_view content, std::string& out)
       if (content.size() % 4 != 0) return false;
       for (std::size_t i = 0; i < content.size(); i += 4) {
         std::uint32_t unit = 0;
-        for (std::size_t k = 0; k < 4; ++k)
+        for (std::size_t k = 0; k < 4; ++k) {
           unit = unit << 8 | static_cast<std::uint8_t>(content[i + k]);
+        }
         if (unit > 0x10FFFF || (unit >= 0xD800 && unit < 0xE000)) return false;
         append_utf8(out, unit);
       }

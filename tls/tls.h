@@ -41,6 +41,7 @@ struct ClientAuth {
 };
 
 class DevCertificateAuthority;
+class TicketKeys;
 
 class ServerTlsContext {
  public:
@@ -58,6 +59,10 @@ class ServerTlsContext {
   /// (a PEM file with the CA certificate followed by its private key).
   static Result<std::unique_ptr<ServerTlsContext>> with_dev_ca(const std::string& ca_path,
                                                                const ClientAuth& client = {});
+
+  /// Seals and opens session tickets with `keys` (the worker's copy of the process's ticket
+  /// key schedule, see ticket_keys.h), which must outlive this context.
+  void use_ticket_keys(TicketKeys* keys);
 
   /// A new connection object for `server_name`; nullptr when no certificate can serve it.
   WOLFSSL* new_session(std::string_view server_name);
@@ -113,6 +118,8 @@ class TlsStream {
   /// Ciphertext received from the visitor.
   void feed(std::string_view ciphertext);
   std::size_t buffered_ciphertext() const { return in_.size() - in_offset_; }
+  /// Bytes this stream's own buffers hold (their capacity), for memory accounting.
+  std::size_t held_bytes() const { return in_.capacity() + out_.capacity(); }
 
   enum class Progress { kWantMore, kDone, kFailed };
   /// Drives the handshake as far as the buffered bytes allow (a client's first call writes

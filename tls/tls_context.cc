@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tls/dev_ca.h"
+#include "tls/ticket_keys.h"
 #include "tls/tls.h"
 #include "tls/wolfssl_includes.h"
 
@@ -125,6 +126,16 @@ Result<std::unique_ptr<ServerTlsContext>> ServerTlsContext::with_dev_ca(const st
   if (auto st = require_client_certificates(context->ctx_, client); !st) return st.error();
   context->dev_ca_ = std::move(*ca);
   return context;
+}
+
+void ServerTlsContext::use_ticket_keys(TicketKeys* keys) {
+  wolfSSL_CTX_set_TicketEncCtx(ctx_, keys);
+  wolfSSL_CTX_set_TicketEncCb(ctx_, &TicketKeys::callback);
+  // Clients may keep a ticket for one key period (wolfSSL's default hint is 300 s); the keys
+  // open it for one to two periods, and wolfSSL refuses it past the session timeout.
+  const auto period = static_cast<int>(TicketKeys::kPeriodSeconds);
+  wolfSSL_CTX_set_TicketHint(ctx_, period);
+  wolfSSL_CTX_set_timeout(ctx_, static_cast<unsigned>(period));
 }
 
 WOLFSSL* ServerTlsContext::new_session(std::string_view server_name) {

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Sets everything up on a fresh Debian 12 machine, builds, and runs every test: unit tests,
 # micro-benchmark smoke runs, and the integration tests that drive the real daemon with the
-# real OpenSSH client, curl, openssl and the official MCP SDK; then runs every fuzz target
+# real OpenSSH client, curl, openssl and the official MCP SDK, after clang-tidy over the changed
+# files (tools/tidy.sh); then runs every fuzz target
 # for TG_FUZZ_SECONDS each (default 10; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+# clang-tidy over the C++ files this branch changes (every file when there is no main branch).
+echo "== clang-tidy"
+bash tools/tidy.sh
 # The release build, then (unless TG_PRESET names one preset) the whole suite again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, then every fuzz target for a short budget.
 passed=0

@@ -107,7 +107,7 @@ struct AdminServer::Connection {
 };
 
 struct AdminServer::Pending {
-  enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures, kReload } kind;
+  enum class Kind { kList, kOne, kMetrics, kPage, kDelete, kExposures, kReload } kind = Kind::kList;
   std::uint64_t connection_id = 0;
   unsigned expected = 0;
   std::map<unsigned, std::string> tunnels;                   // worker → JSON objects

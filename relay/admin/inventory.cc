@@ -24,6 +24,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_tls_failures_total", "counter", "Visitor TLS handshakes that failed."},
     {"tunnelgate_handoffs_total", "counter", "Visitor connections handed to another worker."},
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
+    {"tunnelgate_connections_refused_total", "counter",
+     "Visitor connections or requests refused by a limit, by reason."},
     {"tunnelgate_proxy_protocol_refused_total", "counter",
      "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
@@ -50,6 +52,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
     {"tunnelgate_handoff_queue_depth", "gauge", "Cross-worker messages waiting for this worker."},
+    {"tunnelgate_buffered_bytes", "gauge",
+     "Bytes held in visitor connections' buffers (counted against memory_budget_bytes)."},
     {"tunnelgate_mcp_sessions", "gauge", "MCP session bindings held."},
     {"tunnelgate_tls_handshake_seconds", "histogram",
      "Time from a visitor's first TLS byte to the finished handshake."},
@@ -169,6 +173,9 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_tls_failures_total", "", c.tls_failures);
   line(out, "tunnelgate_handoffs_total", "", c.handoffs_sent);
   line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
+  line(out, "tunnelgate_connections_refused_total", "reason=\"per_source\"", c.refused_per_source);
+  line(out, "tunnelgate_connections_refused_total", "reason=\"memory_budget\"",
+       c.refused_memory_budget);
   line(out, "tunnelgate_proxy_protocol_refused_total", "", c.proxy_headers_refused);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
@@ -206,6 +213,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_ssh_sessions", "", g.sessions);
   line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
+  line(out, "tunnelgate_buffered_bytes", "", g.buffered_bytes);
   line(out, "tunnelgate_mcp_sessions", "", g.mcp_sessions);
   histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
   histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
@@ -243,9 +251,10 @@ std::string render_metrics(const std::map<unsigned, std::string>& counters_by_wo
         name.resize(name.size() - 3);
         char seconds[48];
         std::snprintf(seconds, sizeof seconds, "%.6f", static_cast<double>(value) / 1e6);
-        out += name + "{" + labels + "} " + seconds + "\n";
+        out.append(name).append("{").append(labels).append("} ").append(seconds).append("\n");
       } else {
-        out += name + "{" + labels + "} " + std::to_string(value) + "\n";
+        out.append(name).append("{").append(labels).append("} ");
+        out.append(std::to_string(value)).append("\n");
       }
     }
   }

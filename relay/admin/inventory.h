@@ -76,6 +76,8 @@ struct WorkerCounters {
   std::uint64_t visitors_accepted = 0;
   std::uint64_t tls_failures = 0;
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
+  std::uint64_t refused_per_source = 0;     // HTTPS connections over max_connections_per_source
+  std::uint64_t refused_memory_budget = 0;  // connections and requests answered 503 for memory
   std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
   std::uint64_t sessions_accepted = 0;
   std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
@@ -99,6 +101,7 @@ struct WorkerGauges {
   std::uint64_t sessions = 0;
   std::uint64_t visitor_connections = 0;
   std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
+  std::uint64_t buffered_bytes = 0;       // held in visitor connections' buffers
   std::uint64_t mcp_sessions = 0;         // MCP session bindings held
 };
 

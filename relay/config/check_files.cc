@@ -39,8 +39,9 @@ Status check_files(const Config& config) {
               tls.error().message);
   }
   for (const auto& key : config.ssh_host_keys) {
-    if (!std::ifstream(key))
+    if (!std::ifstream(key)) {
       return at(config, "ssh.host_keys", key + ": cannot read the SSH host key");
+    }
   }
   auto keys = ssh::AuthorizedKeys::load(config.ssh_authorized_keys);
   if (!keys) return at(config, "ssh.authorized_keys", keys.error().message);

@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "relay/io/mailbox.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
 
@@ -164,8 +165,9 @@ bool ConfigReader::boolean(const Section& section, std::string_view key, bool& o
   const toml::node* node = find(section, key, false);
   if (node == nullptr) return true;
   const auto* value = node->as_boolean();
-  if (value == nullptr)
+  if (value == nullptr) {
     return fail(node->source(), describe(section, key) + " must be true or false");
+  }
   out = value->get();
   return true;
 }
@@ -346,11 +348,16 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 }
 
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
-  return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
-                             "idle_timeout_ms", "drain_timeout_ms", "response_timeout_ms",
-                             "max_tunnels_per_key", "max_connections_per_tunnel",
-                             "max_connections_per_key"}) &&
+  return known_keys(limits,
+                    {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
+                     "idle_timeout_ms", "drain_timeout_ms", "response_timeout_ms",
+                     "max_tunnels_per_key", "max_connections_per_tunnel", "max_connections_per_key",
+                     "max_connections_per_source", "memory_budget_bytes"}) &&
          integer(limits, "max_tunnels_per_key", 1, 1'000'000, config.max_tunnels_per_key) &&
+         integer(limits, "max_connections_per_source", 0, 10'000'000,
+                 config.max_connections_per_source) &&
+         integer(limits, "memory_budget_bytes", 0, std::int64_t{1} << 50,
+                 config.memory_budget_bytes) &&
          integer(limits, "max_connections_per_tunnel", 1, 10'000'000,
                  config.max_connections_per_tunnel) &&
          integer(limits, "max_connections_per_key", 1, 10'000'000,
@@ -387,7 +394,10 @@ bool ConfigReader::read_admin(const Section& admin, Config& config) {
 }
 
 bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
-  if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size"}) ||
+  if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size",
+                           "handoff_queue_entries"}) ||
+      !integer(tuning, "handoff_queue_entries", 0, io::Mailboxes::kCapacity,
+               config.handoff_queue_entries) ||
       !integer(tuning, "ring_entries", 64, 32768, config.ring_entries) ||
       !integer(tuning, "receive_buffers", 16, 32768, config.receive_buffers) ||
       !integer(tuning, "receive_buffer_size", 1024, 1 << 20, config.receive_buffer_size)) {
@@ -400,9 +410,10 @@ bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   }
   if (const toml::node* node = tuning.table.get("pin_cpus")) {
     const toml::array* array = node->as_array();
-    if (array == nullptr)
+    if (array == nullptr) {
       return fail(node->source(),
                   describe(tuning, "pin_cpus") + " must be an array of CPU numbers");
+    }
     for (const toml::node& element : *array) {
       const auto* value = element.as_integer();
       if (value == nullptr || value->get() < 0 || value->get() > 4095) {

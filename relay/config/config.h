@@ -20,9 +20,9 @@
 namespace tg {
 
 struct ListenAddress {
-  std::string host;    // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
-  std::uint16_t port;  // 0 is refused
-  std::string text;    // as written, for messages
+  std::string host;        // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
+  std::uint16_t port = 0;  // 0 is refused
+  std::string text;        // as written, for messages
 };
 
 struct Config {
@@ -71,13 +71,22 @@ struct Config {
   std::uint32_t ring_entries = 4096;     // io_uring submission queue depth per worker
   std::uint32_t receive_buffers = 1024;  // provided receive buffers per worker (power of 2)
   std::uint32_t receive_buffer_size = 16384;  // bytes each
+  // Visitor handoffs one worker may have queued for another; the rest of each queue stays
+  // free for route updates and admin requests. 0 refuses every handoff (tests only).
+  std::uint32_t handoff_queue_entries = 3072;
 
   // [limits]
   std::uint32_t max_head_bytes = 16 * 1024;  // at most http::kMaxHeadBytes
   std::uint32_t handshake_timeout_ms = 10'000;
   std::uint32_t max_tunnels_per_key = 64;           // names one key may publish at once
   std::uint32_t max_connections_per_tunnel = 4096;  // open visitor connections, per tunnel
-  std::uint32_t max_connections_per_key = 16384;    // … to all tunnels of one publisher key
+  // Open HTTPS connections from one address (IPv6: one /64), counted by each accepting worker;
+  // 0 = no cap.
+  std::uint32_t max_connections_per_source = 256;
+  // Bytes all visitor connections together may hold in their buffers before new connections
+  // and requests get 503; 0 = no budget.
+  std::uint64_t memory_budget_bytes = std::uint64_t{1} << 30;
+  std::uint32_t max_connections_per_key = 16384;  // … to all tunnels of one publisher key
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it

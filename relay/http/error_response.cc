@@ -110,6 +110,8 @@ std::string make_response(int status, std::string_view content_type, std::string
   if (close) {
     response.append("connection: close\r\n");
   }
+  // Every 503 the relay makes is a limit that clears by itself (connections or memory).
+  if (status == 503) response.append("retry-after: 1\r\n");
   response.append("\r\n").append(body);
   return response;
 }

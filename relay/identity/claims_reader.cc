@@ -191,8 +191,9 @@ Status ClaimsReader::read(od::parser& parser, std::string_view json, VerifiedTok
     }
     out.claims_.push_back(claim);
   }
-  if (!detail::at_document_end(document))
+  if (!detail::at_document_end(document)) {
     return make_error("malformed: text after the payload object");
+  }
 
   std::vector<std::string_view> names;
   names.reserve(out.claims_.size());

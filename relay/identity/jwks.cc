@@ -261,8 +261,9 @@ Result<Jwks> parse_jwks(std::string_view json) {
       ++index;
     }
   }
-  if (!detail::at_document_end(document))
+  if (!detail::at_document_end(document)) {
     return make_error("jwks: not valid JSON (text after the object)");
+  }
   if (detail::has_duplicate(names)) return make_error("jwks: a member is named twice");
   if (!saw_keys) return make_error("jwks: no \"keys\" array");
   if (jwks.keys.empty()) {

@@ -33,7 +33,7 @@ bool sha256(std::string_view input, byte (&digest)[WC_SHA256_DIGEST_SIZE]) {
 
 // Owns an initialised wolfCrypt key for one scope.
 struct RsaPublic {
-  RsaKey key;
+  RsaKey key{};
   bool ready = false;
   explicit RsaPublic(const Jwk& jwk) {
     if (wc_InitRsaKey(&key, nullptr) != 0) return;
@@ -53,7 +53,7 @@ struct RsaPublic {
 };
 
 struct EccPublic {
-  ecc_key key;
+  ecc_key key{};
   bool initialised = false, ready = false;
   explicit EccPublic(const Jwk& jwk) {
     if (wc_ecc_init(&key) != 0) return;
@@ -69,7 +69,7 @@ struct EccPublic {
 };
 
 struct Ed25519Public {
-  ed25519_key key;
+  ed25519_key key{};
   bool initialised = false, ready = false;
   explicit Ed25519Public(const Jwk& jwk) {
     if (wc_ed25519_init(&key) != 0) return;

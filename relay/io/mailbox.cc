@@ -4,8 +4,11 @@
 
 namespace tg::io {
 
-Mailboxes::Mailboxes(unsigned workers)
-    : workers_(workers), queues_(static_cast<std::size_t>(workers) * workers), targets_(workers) {}
+Mailboxes::Mailboxes(unsigned workers, std::uint64_t visitor_limit)
+    : workers_(workers),
+      visitor_limit_(visitor_limit < kCapacity ? visitor_limit : kCapacity),
+      queues_(static_cast<std::size_t>(workers) * workers),
+      targets_(workers) {}
 
 Mailboxes::~Mailboxes() {
   for (unsigned to = 0; to < workers_; ++to) {
@@ -24,7 +27,8 @@ std::unique_ptr<Message> Mailboxes::send(Ring& ring, unsigned from, unsigned to,
                                          std::unique_ptr<Message> message) {
   Queue& q = queue(from, to);
   const std::uint64_t tail = q.tail.load(std::memory_order_relaxed);
-  if (tail - q.head.load(std::memory_order_acquire) >= kCapacity) return message;
+  const std::uint64_t limit = message->kind == Message::Kind::kVisitor ? visitor_limit_ : kCapacity;
+  if (tail - q.head.load(std::memory_order_acquire) >= limit) return message;
   q.slots[tail & (kCapacity - 1)] = message.release();
   q.tail.store(tail + 1, std::memory_order_release);
 

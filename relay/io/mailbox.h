@@ -5,7 +5,9 @@
 /// queueing, the sender wakes the receiver with IORING_OP_MSG_RING on its own ring (one
 /// completion lands on the receiver's ring; wake-ups are coalesced while one is pending).
 /// A full ring refuses the message: the caller handles the refusal (a visitor connection is
-/// closed cleanly, never lost in flight).
+/// closed cleanly, never lost in flight). Visitor handoffs may fill a queue only up to
+/// `visitor_limit` entries, so a flood of visitors never keeps a route update or an admin
+/// request from getting through.
 #pragma once
 
 #include <sys/socket.h>
@@ -29,14 +31,15 @@ struct Message {
     kSnapshotReply,
     kCloseTunnel,  // admin: unpublish `name` (reply: kCloseTunnelReply, online = found)
     kCloseTunnelReply,
-    kReload,       // admin or SIGHUP: reload certificates and authorized keys
-    kReloadReply,  // online = reloaded; bytes = what changed, or the error
+    kReload,         // admin or SIGHUP: reload certificates and authorized keys
+    kReloadReply,    // online = reloaded; bytes = what changed, or the error
+    kReleaseSource,  // a visitor this worker accepted from `peer` has closed (per-source cap)
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;
-  std::string bytes;  // kVisitor: what was read before the handoff (the ClientHello)
-  std::string name;   // kVisitor: the tunnel; kCloseSession: the name taken over
-  sockaddr_storage peer{};
+  std::string bytes;        // kVisitor: what was read before the handoff (the ClientHello)
+  std::string name;         // kVisitor: the tunnel; kCloseSession: the name taken over
+  sockaddr_storage peer{};  // kVisitor, kReleaseSource: the visitor's address
   std::uint64_t session_id = 0;
   unsigned worker = 0;           // kRoute: the worker serving the name; admin kinds: the sender
   bool online = false;           // kRoute; kCloseTunnelReply: the tunnel was found
@@ -51,7 +54,10 @@ struct Message {
 
 class Mailboxes {
  public:
-  explicit Mailboxes(unsigned workers);
+  /// Messages one worker may have queued for another.
+  static constexpr std::uint64_t kCapacity = 4096;
+
+  explicit Mailboxes(unsigned workers, std::uint64_t visitor_limit = kCapacity);
   /// Frees what is still queued (workers that stopped before taking it): after the workers
   /// have been joined, so no one sends any more. Sockets in it are closed.
   ~Mailboxes();
@@ -62,7 +68,8 @@ class Mailboxes {
   void attach(unsigned worker, int ring_fd, Completion* wake);
 
   /// Queues `message` from `from` to `to` and wakes `to` through `ring` (the sender's).
-  /// On a full queue returns the message back to the caller.
+  /// On a full queue (for a visitor handoff: `visitor_limit` entries) returns the message
+  /// back to the caller.
   std::unique_ptr<Message> send(Ring& ring, unsigned from, unsigned to,
                                 std::unique_ptr<Message> message);
 
@@ -93,7 +100,6 @@ class Mailboxes {
   }
 
  private:
-  static constexpr std::uint64_t kCapacity = 4096;
   struct Queue {
     alignas(64) std::atomic<std::uint64_t> head{0};  // consumer's
     alignas(64) std::atomic<std::uint64_t> tail{0};  // producer's
@@ -107,6 +113,7 @@ class Mailboxes {
   Queue& queue(unsigned from, unsigned to) { return queues_[from * workers_ + to]; }
 
   unsigned workers_;
+  std::uint64_t visitor_limit_;
   std::vector<Queue> queues_;
   std::vector<Target> targets_;
 };

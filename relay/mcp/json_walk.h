@@ -114,6 +114,7 @@ class Walker {
     if (depth > max_depth_) return Fault::kTooDeep;
     for (auto element_result : array) {
       od::value element;
+      // NOLINTNEXTLINE(performance-move-const-arg): simdjson's get() takes an rvalue result
       if (std::move(element_result).get(element) != simdjson::SUCCESS) return Fault::kSyntax;
       if (const Fault fault = on_element(element); fault != Fault::kNone) return fault;
     }

@@ -48,11 +48,11 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   std::memcpy(buffer, text.data(), text.size());
   buffer[text.size()] = '\0';
   if (text.find(':') == std::string_view::npos) {
-    in_addr v4_address;
+    in_addr v4_address{};
     if (::inet_pton(AF_INET, buffer, &v4_address) != 1) return std::nullopt;
     return v4(ntohl(v4_address.s_addr));
   }
-  std::array<std::uint8_t, 16> bytes;
+  std::array<std::uint8_t, 16> bytes{};
   if (::inet_pton(AF_INET6, buffer, bytes.data()) != 1) return std::nullopt;
   return v6(bytes);
 }
@@ -60,14 +60,14 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
 IpAddress IpAddress::from_sockaddr(const sockaddr* address) {
   if (address == nullptr) return {};
   if (address->sa_family == AF_INET) {
-    sockaddr_in in;
+    sockaddr_in in{};
     std::memcpy(&in, address, sizeof in);
     return v4(ntohl(in.sin_addr.s_addr));
   }
   if (address->sa_family == AF_INET6) {
-    sockaddr_in6 in6;
+    sockaddr_in6 in6{};
     std::memcpy(&in6, address, sizeof in6);
-    std::array<std::uint8_t, 16> bytes;
+    std::array<std::uint8_t, 16> bytes{};
     std::memcpy(bytes.data(), &in6.sin6_addr, bytes.size());
     return v6(bytes);
   }

@@ -231,8 +231,9 @@ class PolicyLoader {
     constexpr std::string_view kWhere = "[[access]]";
     if (const toml::node* node = table.get("mcp")) {
       const auto* flag = node->as_boolean();
-      if (flag == nullptr)
+      if (flag == nullptr) {
         return reader_.fail(*node, "\"mcp\" in [[access]] must be true or false");
+      }
       settings.mcp = flag->get();
     }
     std::vector<const toml::value<std::string>*> origins, scopes;

@@ -117,6 +117,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 }
 
 VisitorConnection::~VisitorConnection() {
+  worker_.memory().charge(-static_cast<std::int64_t>(accounted_bytes_));
   if (mcp_exchange_ && mcp_ != nullptr) mcp_->end(status_, monotonic_us() - exchange_started_us_);
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
     if (tunnel->open_connections > 0) --tunnel->open_connections;
@@ -142,6 +143,7 @@ void VisitorConnection::start(std::string_view initial_ciphertext) {
   tls_.attach(ssl);
   tls_.feed(initial_ciphertext);
   pump();
+  account_memory();
 }
 
 // --- socket I/O --------------------------------------------------------------------------------
@@ -176,14 +178,14 @@ void VisitorConnection::on_recv(void* self_ptr, const io_uring_cqe& cqe) {
   if (cqe.res > 0) {
     if (!self.closed_) self.tls_.feed(self.worker_.buffers().view(cqe));
     self.worker_.buffers().recycle(cqe);
-  } else if (cqe.res == 0) {
-    self.visitor_eof_ = true;
   } else if (cqe.res != -ENOBUFS && cqe.res != -ECANCELED) {
-    self.visitor_eof_ = true;  // reset or another socket error: the visitor is gone
+    self.visitor_eof_ =
+        true;  // end of stream, a reset or another socket error: the visitor is gone
   }
   if (self.closed_) return;
   self.pump();
   if (self.visitor_eof_ && !self.closed_) self.visitor_ended();
+  self.account_memory();
 }
 
 void VisitorConnection::write_tls(std::string_view plaintext) {
@@ -221,6 +223,10 @@ void VisitorConnection::on_send(void* self_ptr, const io_uring_cqe& cqe) {
   }
   self.sent_ += static_cast<std::size_t>(cqe.res);
   if (self.closed_) return;
+  struct AccountOnReturn {
+    VisitorConnection& connection;
+    ~AccountOnReturn() { connection.account_memory(); }
+  } account{self};
   self.flush_tls();
   if (self.close_after_flush_ && !self.send_in_flight_) {
     self.close_now();
@@ -417,14 +423,19 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   if (fixed_status_ != 0) {
     respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
                                  : fixed_status_ == 503
-                                     ? "this tunnel, or its publisher's key, has as many open "
-                                       "connections as allowed"
+                                     ? "the relay is at a limit (connections for this tunnel or "
+                                       "its publisher's key, or memory); retry later"
                                      : "the publisher of this name is offline");
     return;
   }
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   if (tunnel == nullptr) {
     respond_error(502, "the publisher of this name is offline");
+    return;
+  }
+  if (worker_.memory().over_budget()) {
+    ++worker_.counters().refused_memory_budget;
+    respond_error(503, "the relay is at its memory budget; retry later");
     return;
   }
   if (origin_refused(head, *tunnel)) return;
@@ -641,9 +652,10 @@ std::string_view VisitorConnection::assertion_field(const Caller& caller, const 
   auto signed_jwt = worker_.assertion_key().sign_jwt(payload);
   assertion_field_.clear();
   assertion_key_.clear();
-  if (!signed_jwt)
-    return {};  // the service then sees no assertion: it treats the call as
-                // anonymous, which fails closed
+  if (!signed_jwt) {
+    // The service then sees no assertion: it treats the call as anonymous, which fails closed.
+    return {};
+  }
   assertion_field_.append(kAssertionHeader).append(": ").append(*signed_jwt).append("\r\n");
   assertion_key_ = std::move(key);
   assertion_issued_s_ = now;
@@ -766,8 +778,8 @@ void VisitorConnection::send_mcp_answer() {
   const McpExchange::Answer& answer = mcp_->answer();
   if (answer.close) keep_visitor_ = false;
   status_ = answer.status;
-  write_tls(http::make_response(answer.status, "application/json", {}, answer.body,
-                                !keep_visitor_));
+  write_tls(
+      http::make_response(answer.status, "application/json", {}, answer.body, !keep_visitor_));
   bytes_out_ += answer.body.size();
   response_started_ = true;
   request_body_done_ = true;
@@ -864,9 +876,18 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
   } else if (response_ == ResponseState::kBody) {
     handle_response_body({data, size});
   } else {
-    channel_reusable_ = false;  // bytes nobody asked for: never reuse this channel
+    // Bytes nobody asked for (a second answer, a body past its framing): drop them and the
+    // channel now, so they can never be taken for the answer to this visitor's next request.
+    channel_reusable_ = false;
+    worker_.logs().push(log::JsonLine("response_desync")
+                            .add("name", tunnel_name_)
+                            .add("bytes", static_cast<std::uint64_t>(size))
+                            .add("worker", worker_.index())
+                            .finish());
+    release_channel();
   }
   flush_tls();
+  account_memory();
 }
 
 void VisitorConnection::parse_response_heads() {
@@ -971,7 +992,7 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
         // Mid-body there is no status left to send: cut the connection so the visitor
         // sees a broken transfer rather than a silently wrong one.
         channel_reusable_ = false;
-        close_now();
+        cut_after_flush();
         return;
       }
       take = step.consumed;
@@ -1049,7 +1070,7 @@ void VisitorConnection::on_channel_eof() {
   } else if (response_ == ResponseState::kHead && phase_ != Phase::kReadingHead) {
     respond_error(502, "the publisher's service closed the connection without a response");
   } else if (response_ == ResponseState::kBody) {
-    close_now();  // truncated: the visitor must not take a partial body for a whole one
+    cut_after_flush();  // truncated: the visitor must not take a partial body for a whole one
   } else {
     release_channel();
   }
@@ -1094,6 +1115,18 @@ void VisitorConnection::close_gracefully() {
   release_channel();
   phase_ = Phase::kClosing;
   tls_.shutdown();
+  pause_recv();
+  close_after_flush_ = true;
+  flush_tls();
+  if (!send_in_flight_) close_now();
+}
+
+void VisitorConnection::cut_after_flush() {
+  // What went out so far is sent, then the socket closes without a close_notify: the
+  // visitor's TLS sees the truncation, and its HTTP framing sees a body short of its end.
+  if (closed_) return;
+  release_channel();
+  phase_ = Phase::kClosing;
   pause_recv();
   close_after_flush_ = true;
   flush_tls();

@@ -59,6 +59,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   /// new policy denies is ended now. Returns true when it was ended.
   bool recheck_access();
   bool reapable() const { return closed_ && io_.in_flight == 0; }
+  const sockaddr_storage& peer() const { return peer_; }
+  /// The worker that accepted the socket and counts it against its source address.
+  void set_source_worker(unsigned worker) { source_worker_ = worker; }
+  unsigned source_worker() const { return source_worker_; }
 
   // ssh::ChannelSink
   void on_channel_open() override;
@@ -136,10 +140,14 @@ class VisitorConnection final : public ssh::ChannelSink {
   void flush_tls();
   std::size_t pending_ciphertext() const;
   void close_gracefully();
+  /// Sends what is queued, then closes without close_notify (a response cut short).
+  void cut_after_flush();
   void close_now();
   void release_channel();
   void log_request(int status);
   void visitor_ended();
+  /// Charges the worker's memory account with what the buffers hold now (visitor_memory.cc).
+  void account_memory();
 
   Worker& worker_;
   int fd_;
@@ -149,6 +157,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string server_name_;  // SNI, normalised
   std::string tunnel_name_;
   int fixed_status_;
+  unsigned source_worker_ = 0;
+  std::size_t accounted_bytes_ = 0;  // what account_memory last charged to the worker
   // The publisher key's count of open visitor connections (shared with its other workers).
   std::shared_ptr<std::atomic<std::uint32_t>> key_connections_;
 

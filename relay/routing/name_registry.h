@@ -40,8 +40,8 @@ class NameRegistry {
     kKeyAtLimit,      // refused: the key already publishes `max_per_key` names
   };
   struct ClaimResult {
-    Outcome outcome;
-    NameOwner previous;  // with kTakenOver and kHeldByOtherKey
+    Outcome outcome = Outcome::kHeldByOtherKey;  // fail closed until decided
+    NameOwner previous;                          // with kTakenOver and kHeldByOtherKey
   };
 
   /// `max_per_key` bounds how many names one key may hold at once (0: no bound).

@@ -11,9 +11,11 @@
 #include "relay/config/config.h"
 #include "relay/identity/jws_signer.h"
 #include "relay/io/mailbox.h"
+#include "relay/limits/memory_budget.h"
 #include "relay/routing/name_registry.h"
 #include "relay/worker/jwks_documents.h"
 #include "relay/worker/policy_set.h"
+#include "tls/ticket_keys.h"
 
 namespace tg {
 
@@ -22,7 +24,8 @@ struct Shared {
          std::shared_ptr<const PolicySet> first_policy)
       : config(std::move(cfg)),
         worker_count(workers),
-        mailboxes(workers),
+        mailboxes(workers, config.handoff_queue_entries),
+        memory_budget(config.memory_budget_bytes, workers),
         name_secret(std::move(secret)),
         initial_policy(std::move(first_policy)) {}
 
@@ -30,9 +33,13 @@ struct Shared {
   const unsigned worker_count;
   NameRegistry registry;
   io::Mailboxes mailboxes;
+  MemoryBudget memory_budget;     // bytes held in connection buffers, one slot per worker
   const std::string name_secret;  // keys the stable names
   // The policy loaded at start-up; each worker keeps its own reference, replaced on reload.
   const std::shared_ptr<const PolicySet> initial_policy;
+  // Where every worker's session-ticket key schedule starts; main wipes it once the workers
+  // have taken their copies (tls/ticket_keys.h).
+  tls::TicketKeyStart ticket_key_start;
   // The keys that sign the identity assertion handed to services, one per worker (a
   // SigningKey is not thread-safe: worker i alone uses assertion_keys[i]), and the JWKS that
   // publishes them all. Made at start-up; a restart rotates them.

@@ -91,7 +91,7 @@ bool is_anonymous_bind_address(const std::string& address) {
 }  // namespace
 
 struct Worker::Listener {
-  enum class Kind { kHttps, kSsh } kind;
+  enum class Kind { kHttps, kSsh } kind = Kind::kHttps;
   int fd = -1;
   Worker* worker = nullptr;
   io::Completion completion{};
@@ -121,12 +121,16 @@ struct Worker::Prelude {
   bool in_flight = false;
   bool closing = false;
   bool awaiting_proxy_header = false;  // a trusted balancer's PROXY v2 header comes first
+  bool source_counted = false;         // `peer` holds one place in sources_ until routed
   std::uint64_t deadline_ms = 0;
 };
 
 Worker::Worker(unsigned index, Shared& shared)
     : index_(index),
       shared_(shared),
+      ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
+      sources_(shared.config.max_connections_per_source),
+      memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       outboxes_(shared.worker_count) {}
 
@@ -154,6 +158,7 @@ Status Worker::start() {
   auto tls = make_tls_context(cfg);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
+  tls_->use_ticket_keys(ticket_keys_.get());
   auto ssh_server = ssh::Server::create(cfg.ssh_host_keys, cfg.ssh_authorized_keys);
   if (!ssh_server) return ssh_server.error();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
@@ -235,6 +240,7 @@ void Worker::run() {
       }
     }
     reap();
+    memory_.refresh();
     flush_outboxes();
     flush_audit();
     logs_.flush();
@@ -345,7 +351,7 @@ void Worker::begin_shutdown() {
 void Worker::reap() {
   for (auto it = dying_visitors_.begin(); it != dying_visitors_.end();) {
     if ((*it)->reapable()) {
-      delete *it;
+      delete *it;  // releases its buffers' bytes from memory_
       it = dying_visitors_.erase(it);
     } else {
       ++it;
@@ -353,7 +359,10 @@ void Worker::reap() {
   }
   for (auto it = dying_preludes_.begin(); it != dying_preludes_.end();) {
     if (!(*it)->in_flight) {
-      ::close((*it)->fd);
+      if ((*it)->fd >= 0) {  // closed before routing; a routed socket's count moved on with it
+        if ((*it)->source_counted) sources_.release(SourceKey::of((*it)->peer));
+        ::close((*it)->fd);
+      }
       delete *it;
       it = dying_preludes_.erase(it);
     } else {
@@ -399,15 +408,32 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
   }
 }
 
+bool Worker::admit_source(const sockaddr_storage& peer) {
+  if (sources_.admit(SourceKey::of(peer))) return true;
+  ++counters_.refused_per_source;
+  log_refusal("per_source", peer);
+  return false;
+}
+
 void Worker::accept_https(int fd) {
-  set_nodelay(fd);
   ++counters_.visitors_accepted;
+  sockaddr_storage peer{};
+  socklen_t length = sizeof peer;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  const bool behind_balancer = from_trusted_proxy(shared_.config, peer);
+  // Counted now, and closed before any TLS work when over the cap; behind a trusted balancer
+  // the source is the client its PROXY header names, counted once the header is read.
+  if (!behind_balancer && !admit_source(peer)) {
+    ::close(fd);
+    return;
+  }
+  set_nodelay(fd);
   auto* prelude = new Prelude();
   prelude->worker = this;
   prelude->fd = fd;
-  socklen_t length = sizeof prelude->peer;
-  getpeername(fd, reinterpret_cast<sockaddr*>(&prelude->peer), &length);
-  prelude->awaiting_proxy_header = from_trusted_proxy(shared_.config, prelude->peer);
+  prelude->peer = peer;
+  prelude->source_counted = !behind_balancer;
+  prelude->awaiting_proxy_header = behind_balancer;
   prelude->bytes.resize(tls::kMaxClientHelloBytes + 512 +
                         (prelude->awaiting_proxy_header ? net::kMaxProxyV2Bytes : 0));
   prelude->completion = {&Worker::on_prelude_recv, prelude};
@@ -497,6 +523,12 @@ bool Worker::take_proxy_header(Prelude& prelude) {
   // audit see its address, and the handoff carries it. LOCAL (a health check) keeps ours.
   if (parsed.header.family != AF_UNSPEC) prelude.peer = parsed.header.source;
   prelude.awaiting_proxy_header = false;
+  if (!admit_source(prelude.peer)) {
+    preludes_.erase(&prelude);
+    close_prelude(prelude);
+    return false;
+  }
+  prelude.source_counted = true;
   prelude.size -= parsed.header.length;
   std::memmove(prelude.bytes.data(), prelude.bytes.data() + parsed.header.length, prelude.size);
   if (prelude.size == 0) {
@@ -515,7 +547,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   prelude.fd = -1;  // handed on
   dying_preludes_.push_back(&prelude);
   if (!name) {
-    start_visitor(fd, std::move(initial), peer, host, 404);
+    start_visitor(fd, initial, peer, host, 404, index_);
     return;
   }
   // Our own copy first; the registry only for names we have not heard of (an update may
@@ -527,11 +559,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
     owner = shared_.registry.find(*name);
   }
   if (!owner || !owner->online) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), owner ? 502 : 404);
+    start_visitor(fd, initial, peer, std::string(*name), owner ? 502 : 404, index_);
     return;
   }
   if (owner->worker == index_) {
-    start_visitor(fd, std::move(initial), peer, std::string(*name), 0);
+    start_visitor(fd, initial, peer, std::string(*name), 0, index_);
     return;
   }
   auto message = std::make_unique<io::Message>();
@@ -540,6 +572,7 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   message->bytes = std::move(initial);
   message->name = std::string(*name);
   message->peer = peer;
+  message->worker = index_;  // who accepted it, and counts it against its source
   auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
   ++counters_.handoffs_sent;
   if (refused) {
@@ -550,11 +583,12 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
                    .add("worker", owner->worker)
                    .finish());
     ::close(refused->fd);
+    sources_.release(SourceKey::of(peer));
   }
 }
 
-void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
-                           std::string name, int fixed_status) {
+void Worker::start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
+                           std::string name, int fixed_status, unsigned source_worker) {
   if (fixed_status == 0) {
     Tunnel* tunnel = find_tunnel(name);
     if (tunnel != nullptr &&
@@ -562,6 +596,10 @@ void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_sto
          tunnel->key_connections->load(std::memory_order_relaxed) >=
              shared_.config.max_connections_per_key)) {
       fixed_status = 503;  // answered by the relay; the publisher sees nothing
+    } else if (tunnel != nullptr && memory_.over_budget()) {
+      ++counters_.refused_memory_budget;
+      log_refusal("memory_budget", peer);
+      fixed_status = 503;  // a short answer costs little, and tells the client to come back
     }
   }
   std::string server_name = fixed_status == 404 && name.find('.') != std::string::npos
@@ -570,12 +608,43 @@ void Worker::start_visitor(int fd, std::string initial_bytes, const sockaddr_sto
   auto* visitor =
       new VisitorConnection(*this, fd, peer, std::move(server_name),
                             fixed_status == 404 ? std::string() : std::move(name), fixed_status);
+  visitor->set_source_worker(source_worker);
   visitors_.insert(visitor);
   visitor->start(initial_bytes);
 }
 
 void Worker::forget(VisitorConnection* connection) {
-  if (visitors_.erase(connection) > 0) dying_visitors_.push_back(connection);
+  if (visitors_.erase(connection) > 0) {
+    dying_visitors_.push_back(connection);
+    release_source(connection->peer(), connection->source_worker());
+  }
+}
+
+void Worker::release_source(const sockaddr_storage& peer, unsigned source_worker) {
+  if (shared_.config.max_connections_per_source == 0) return;  // nothing was counted
+  if (source_worker == index_) {
+    sources_.release(SourceKey::of(peer));
+    return;
+  }
+  auto message = std::make_unique<io::Message>();
+  message->kind = io::Message::Kind::kReleaseSource;
+  message->peer = peer;
+  message->worker = index_;
+  send_reliably(source_worker, std::move(message));
+}
+
+void Worker::log_refusal(std::string_view reason, const sockaddr_storage& peer) {
+  // A flood of refusals must not become a flood of log lines: one per second per worker.
+  ++refusals_unlogged_;
+  if (refusal_logged_ms_ != 0 && now_ms_ - refusal_logged_ms_ < 1000) return;
+  logs_.push(log::JsonLine("connection_refused")
+                 .add("reason", reason)
+                 .add("client", address_text(peer))
+                 .add("refusals", refusals_unlogged_)
+                 .add("worker", index_)
+                 .finish());
+  refusal_logged_ms_ = now_ms_;
+  refusals_unlogged_ = 0;
 }
 
 Tunnel* Worker::find_tunnel(std::string_view name) {
@@ -1062,6 +1131,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) 
   // New handshakes use the new context; connections keep the one they started with (wolfSSL
   // counts references from each session to its context).
   tls_ = std::move(*tls);
+  tls_->use_ticket_keys(ticket_keys_.get());  // tickets issued before the reload still open
   const std::size_t keys_before = ssh_server_->authorized().size();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
   // A key taken out of authorized_keys loses its sessions now, not at its next reconnect.
@@ -1172,6 +1242,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.sessions = sessions_.size();
   gauges.visitor_connections = visitors_.size();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
+  gauges.buffered_bytes = memory_.held();
   gauges.mcp_sessions = mcp_sessions_.size();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
@@ -1234,10 +1305,14 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
     case io::Message::Kind::kVisitor:
       if (stopping_) {
         ::close(message->fd);
+        release_source(message->peer, message->worker);
         return;
       }
-      start_visitor(message->fd, std::move(message->bytes), message->peer, std::move(message->name),
-                    0);
+      start_visitor(message->fd, message->bytes, message->peer, std::move(message->name), 0,
+                    message->worker);
+      return;
+    case io::Message::Kind::kReleaseSource:
+      sources_.release(SourceKey::of(message->peer));
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {

@@ -25,12 +25,15 @@
 #include "relay/identity/token_cache.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/ring.h"
+#include "relay/limits/memory_budget.h"
+#include "relay/limits/source_limiter.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
+#include "tls/ticket_keys.h"
 #include "tls/tls.h"
 
 namespace tg {
@@ -91,6 +94,8 @@ class Worker final : public ssh::SessionEvents {
   void forget(VisitorConnection* connection);
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
+  /// Bytes this worker's connections hold in their buffers, against the process's budget.
+  WorkerMemory& memory() { return memory_; }
   const policy::Policy& policy() const { return policy_->rules; }
   const identity::Sources& identity_sources() const { return policy_->identity; }
   identity::TokenCache& token_cache() { return token_cache_; }
@@ -152,8 +157,15 @@ class Worker final : public ssh::SessionEvents {
   /// when bytes after it are there to route, false when it waits, or closed the connection.
   bool take_proxy_header(Prelude& prelude);
   void route(Prelude& prelude, std::string_view server_name);
-  void start_visitor(int fd, std::string initial_bytes, const sockaddr_storage& peer,
-                     std::string name, int fixed_status);
+  void start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
+                     std::string name, int fixed_status, unsigned source_worker);
+  /// Counts one more connection from `peer`; false (counted, logged) when over the cap.
+  bool admit_source(const sockaddr_storage& peer);
+  /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
+  /// count goes down (by message when it is another worker).
+  void release_source(const sockaddr_storage& peer, unsigned source_worker);
+  /// One log line per second at most for refused connections, with how many it stands for.
+  void log_refusal(std::string_view reason, const sockaddr_storage& peer);
   void close_prelude(Prelude& prelude);
 
   // Publisher sessions.
@@ -195,6 +207,7 @@ class Worker final : public ssh::SessionEvents {
   Shared& shared_;
   io::Ring ring_;
   io::BufferRing buffers_;
+  std::unique_ptr<tls::TicketKeys> ticket_keys_;  // outlives every TLS context of this worker
   std::unique_ptr<tls::ServerTlsContext> tls_;
   std::shared_ptr<ssh::Server> ssh_server_;
   log::Buffer logs_;
@@ -221,6 +234,10 @@ class Worker final : public ssh::SessionEvents {
   identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
+  SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
+  WorkerMemory memory_;
+  std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
+  std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.

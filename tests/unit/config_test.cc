@@ -393,3 +393,38 @@ authorized_keys = "a"
 }
 
 }  // namespace tg
+
+namespace tg {
+
+TEST(ConfigLimits, ReadsTheSourceCapMemoryBudgetAndHandoffQueue) {
+  const std::string base = R"(domain = "tg.test"
+[https]
+listen = ["127.0.0.1:8443"]
+cert = "c.pem"
+key = "k.pem"
+[ssh]
+listen = ["127.0.0.1:2222"]
+host_keys = ["h"]
+authorized_keys = "a"
+)";
+  auto defaults = parse_config(base, "F");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->max_connections_per_source, 256u);
+  EXPECT_EQ(defaults->memory_budget_bytes, std::uint64_t{1} << 30);
+  EXPECT_EQ(defaults->handoff_queue_entries, 3072u);
+  auto set =
+      parse_config(base +
+                       "[limits]\nmax_connections_per_source = 0\n"
+                       "memory_budget_bytes = 8589934592\n[tuning]\nhandoff_queue_entries = 0\n",
+                   "F");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->max_connections_per_source, 0u);
+  EXPECT_EQ(set->memory_budget_bytes, std::uint64_t{8} << 30);
+  EXPECT_EQ(set->handoff_queue_entries, 0u);
+  auto too_deep = parse_config(base + "[tuning]\nhandoff_queue_entries = 5000\n", "F");
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_EQ(too_deep.error().message,
+            "F:11: \"handoff_queue_entries\" in [tuning] must be from 0 to 4096, not 5000");
+}
+
+}  // namespace tg

@@ -101,5 +101,43 @@ TEST(Mailboxes, AFullQueueHandsTheMessageBack) {
   EXPECT_EQ(mailboxes.depth(1), 0u);
 }
 
+TEST(Mailboxes, VisitorHandoffsLeaveRoomForControlMessages) {
+  Mailboxes mailboxes(2, /*visitor_limit=*/2);
+  Ring ring;
+  ASSERT_TRUE(ring.init(64).ok());
+  Completion wake{&on_wake, nullptr};
+  mailboxes.attach(1, ring.fd(), &wake);
+  auto visitor = [] {
+    auto message = std::make_unique<Message>();
+    message->kind = Message::Kind::kVisitor;
+    return message;
+  };
+  EXPECT_EQ(mailboxes.send(ring, 0, 1, visitor()), nullptr);
+  EXPECT_EQ(mailboxes.send(ring, 0, 1, visitor()), nullptr);
+  EXPECT_NE(mailboxes.send(ring, 0, 1, visitor()), nullptr) << "the third handoff is refused";
+  auto route = std::make_unique<Message>();
+  route->kind = Message::Kind::kRoute;
+  EXPECT_EQ(mailboxes.send(ring, 0, 1, std::move(route)), nullptr) << "a route update still fits";
+  unsigned drained = 0;
+  mailboxes.drain(1, [&](std::unique_ptr<Message>) { ++drained; });
+  EXPECT_EQ(drained, 3u);
+  EXPECT_EQ(mailboxes.send(ring, 0, 1, visitor()), nullptr) << "room again once taken";
+}
+
+TEST(Mailboxes, AZeroVisitorLimitRefusesEveryHandoff) {
+  Mailboxes mailboxes(2, 0);
+  Ring ring;
+  ASSERT_TRUE(ring.init(64).ok());
+  Completion wake{&on_wake, nullptr};
+  mailboxes.attach(1, ring.fd(), &wake);
+  auto message = std::make_unique<Message>();
+  message->kind = Message::Kind::kVisitor;
+  message->fd = 12345;
+  auto refused = mailboxes.send(ring, 0, 1, std::move(message));
+  ASSERT_NE(refused, nullptr);
+  EXPECT_EQ(refused->fd, 12345) << "the socket comes back to the caller, never lost";
+  EXPECT_EQ(mailboxes.depth(1), 0u);
+}
+
 }  // namespace
 }  // namespace tg::io

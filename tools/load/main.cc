@@ -111,9 +111,10 @@ tg::Result<RunPlan> make_plan(const Options& options, const std::vector<std::str
     }
     if (has_body && !has_content_type) r += "Content-Type: application/json\r\n";
     if (!has_accept) r += "Accept: application/json, text/event-stream\r\n";
-    if (has_body)
+    if (has_body) {
       r += "Content-Length: " +
            std::to_string(options.body_size_given ? options.body_size : body.size()) + "\r\n";
+    }
     if (options.handshake_per_request) r += "Connection: close\r\n";
     r += "\r\n";
     if (inline_body) r += body;
@@ -133,6 +134,9 @@ int fail(const std::string& message) {
 
 }  // namespace
 
+// Only start-up can throw (out of memory, a thread that cannot start); the process then ends
+// with the exception's message, as it should.
+// NOLINTNEXTLINE(bugprone-exception-escape)
 int main(int argc, char** argv) {
   auto parsed = parse_options(argc, argv);
   if (!parsed) {
@@ -226,14 +230,16 @@ int main(int argc, char** argv) {
   plan.measure_end_ns = plan.measure_begin_ns + seconds_ns(options.duration_s);
   // The open loop waits this long after the window for answers to what was due inside it.
   plan.drain_end_ns = plan.measure_end_ns + std::min(seconds_ns(options.timeout_s), seconds_ns(2));
-  if (plan.open_loop)
+  if (plan.open_loop) {
     plan.schedule = OpenLoopSchedule(plan.start_ns, options.rate, options.connections);
+  }
 
   std::vector<std::unique_ptr<VisitorThread>> visitors;
   for (std::uint32_t t = 0; t < options.threads; ++t) {
     visitors.push_back(std::make_unique<VisitorThread>(plan, t, options.threads, g_stop));
   }
   std::vector<std::thread> threads;
+  threads.reserve(visitors.size());
   for (auto& visitor : visitors) threads.emplace_back([&visitor] { visitor->run(); });
 
   auto live = [&] {

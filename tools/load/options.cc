@@ -309,8 +309,9 @@ Result<Options> parse_options(int argc, char** argv) {
       options.headers.emplace_back(value);
     } else if (arg == "--rate") {
       auto r = parse_seconds(arg, value, 0);
-      if (!r || *r <= 0)
+      if (!r || *r <= 0) {
         return make_error("--rate: not a positive number: \"" + std::string(value) + "\"");
+      }
       options.rate = *r;
     } else if (arg == "--duration") {
       auto s = parse_seconds(arg, value, 0.001);

@@ -105,8 +105,9 @@ void print_text(const Summary& s, std::FILE* out) {
         static_cast<unsigned long long>(p.requests),
         static_cast<unsigned long long>(p.bad_requests),
         static_cast<unsigned long long>(p.sessions_lost));
-    if (!p.first_error.empty())
+    if (!p.first_error.empty()) {
       std::fprintf(out, "               first error: %s\n", p.first_error.c_str());
+    }
   }
   if (s.visitors) {
     const VisitorReport& v = *s.visitors;
@@ -143,8 +144,9 @@ void print_text(const Summary& s, std::FILE* out) {
         static_cast<unsigned long long>(e.tls), static_cast<unsigned long long>(e.http),
         static_cast<unsigned long long>(e.timeout), static_cast<unsigned long long>(e.protocol),
         static_cast<unsigned long long>(e.closed));
-    if (!v.first_error.empty())
+    if (!v.first_error.empty()) {
       std::fprintf(out, "               first error: %s\n", v.first_error.c_str());
+    }
     std::fprintf(out,
                  "  transfer     %.2f MB sent (%.1f MB/s), %.2f MB received (%.1f MB/s), TLS bytes "
                  "in the window\n",

@@ -813,8 +813,9 @@ void VisitorThread::Impl::write_body_piece(Connection& c) {
   const std::string_view piece = body_pattern().substr(
       0, static_cast<std::size_t>(std::min<std::uint64_t>(c.body_to_write, kBodyPiece)));
   c.body_to_write -= piece.size();
-  if (!c.tls.write(piece))
+  if (!c.tls.write(piece)) {
     fail(c, ErrorKind::kTls, std::string("TLS write: ") + c.tls.last_error());
+  }
 }
 
 }  // namespace tg::load

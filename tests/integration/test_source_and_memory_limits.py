@@ -1,0 +1,192 @@
+"""Limits a stranger runs into before the relay's resources do: open connections per source
+address (closed before TLS, counted, the others unaffected, room again once some close), and
+the process-wide memory budget for connection buffers (503 with Retry-After for new
+connections and new requests while a slow reader holds a large response, 200 again once it
+has finished)."""
+
+import socket
+import ssl
+import unittest
+import urllib.request
+
+import harness
+
+SLOW_RESPONSE_BYTES = 32 << 20
+
+
+def metric_sum(admin_port: int, series: str) -> int:
+    """The value of `series` (a name with its labels, as the relay writes them before the
+    worker label) summed over every worker."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{admin_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    name, _, labels = series.partition("{")
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        key, _, value = line.rpartition(" ")
+        if key.partition("{")[0] == name and labels.rstrip("}") in key:
+            total += int(float(value))
+    return total
+
+
+def request_on(sock, host: str, path: str) -> harness.HttpResponse:
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    return harness.HttpResponse(sock).read_all()
+
+
+class PerSourceCap(unittest.TestCase):
+    CAP = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        # The cap counts per accepting worker (the kernel spreads one source's connections over
+        # the workers): one worker makes the count exact.
+        cls.relay = harness.class_relay(cls, workers=1, extra_config=(
+            f"\n[limits]\nmax_connections_per_source = {cls.CAP}\n"
+            f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\n'))
+        cls.backend = harness.class_backend(cls, "per-source")
+        cls.pub, _ = harness.publish_and_wait(cls.relay, f"src:80:localhost:{cls.backend.port}")
+
+    def open(self):
+        sock = self.relay.tls("src")
+        self.addCleanup(sock.close)
+        return sock
+
+    def try_open(self):
+        """A TLS connection, or None when the relay closed it before the handshake."""
+        try:
+            return self.open()
+        except (ssl.SSLError, ConnectionError, OSError):
+            return None
+
+    def test_the_connection_over_the_cap_is_closed_and_the_others_still_work(self):
+        host = self.relay.host("src")
+        # The connections of earlier requests must have closed on the relay's side first.
+        self.assertTrue(harness.wait_until(lambda: self.relay.curl("src", "/whoami").status == 200, 10))
+        held = [self.open() for _ in range(self.CAP)]
+        refused_before = metric_sum(self.admin_port, 'tunnelgate_connections_refused_total{reason="per_source"}')
+        extra = self.try_open()
+        self.assertIsNone(extra, "a connection over the per-source cap is closed before TLS")
+        self.assertEqual(
+            metric_sum(self.admin_port, 'tunnelgate_connections_refused_total{reason="per_source"}'),
+            refused_before + 1)
+        self.assertIsNotNone(self.relay.wait_for_log({"event": "connection_refused", "reason": "per_source"}))
+        for sock in held:
+            r = request_on(sock, host, "/whoami")
+            self.assertEqual((r.status, bytes(r.body)), (200, b"per-source"), "held connections are served")
+        self.assertEqual(self.backend.seen("/never"), [])
+        held.pop().close()
+        # The relay counts the close when it sees it: poll for the slot, then fill the cap again.
+        again = harness.wait_until(self.try_open, 10)
+        self.assertIsNotNone(again, "a closed connection makes room for a new one")
+        r = request_on(again, host, "/whoami")
+        self.assertEqual(r.status, 200)
+        self.assertIsNone(self.try_open(), "and the cap holds again")
+
+
+class PerSourceCapAcrossWorkers(unittest.TestCase):
+    """A connection accepted by one worker and served by another is counted by the first
+    until the second closes it: closes must come back, or the source would be locked out."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, workers=2, extra_config="\n[limits]\nmax_connections_per_source = 1\n")
+        cls.backend = harness.class_backend(cls, "across")
+        cls.pub, _ = harness.publish_and_wait(cls.relay, f"across:80:localhost:{cls.backend.port}")
+
+    def test_closed_connections_are_released_on_the_accepting_worker(self):
+        for i in range(20):
+            # One connection at a time; the relay may see the previous close a moment later.
+            ok = harness.wait_until(lambda: self.relay.curl("across", f"/whoami?{i}").status == 200, 10)
+            self.assertTrue(ok, f"connection {i} refused: a release was lost\n{self.relay.log_text()}")
+        handed = [line for line in self.relay.logs() if line.get("event") == "request"]
+        self.assertGreaterEqual(len(handed), 20)
+
+
+class MemoryBudget(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        cls.relay = harness.class_relay(cls, extra_config=(
+            "\n[limits]\nmemory_budget_bytes = 131072\n"
+            f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\n'))
+        cls.backend = harness.class_backend(cls, "budget")
+        cls.pub, _ = harness.publish_and_wait(cls.relay, f"mem:80:localhost:{cls.backend.port}")
+
+    def slow_reader(self):
+        """A visitor with a tiny receive buffer, so the response piles up in the relay rather
+        than in the kernel."""
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        raw.settimeout(30)
+        raw.connect(("127.0.0.1", self.relay.https_port))
+        sock = harness.client_context(self.relay.ca_path).wrap_socket(raw, server_hostname=self.relay.host("mem"))
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_over_budget_new_work_gets_503_until_the_slow_reader_finishes(self):
+        host = self.relay.host("mem")
+        self.assertEqual(self.relay.curl("mem", "/whoami").status, 200)
+        early = self.relay.tls("mem")  # a keep-alive connection opened while there was room
+        self.addCleanup(early.close)
+        self.assertEqual(request_on(early, host, "/whoami").status, 200)
+
+        slow = self.slow_reader()
+        slow.sendall(f"GET /bytes?n={SLOW_RESPONSE_BYTES} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        refused = harness.wait_until(
+            lambda: (lambda r: r if r.status == 503 else None)(self.relay.curl("mem", "/whoami")), 20)
+        self.assertIsNotNone(refused, "a new connection gets 503 while the budget is spent\n" + self.relay.log_text())
+        self.assertEqual(refused.headers.get("retry-after"), "1", refused.describe())
+        self.assertEqual(request_on(early, host, "/whoami").status, 503,
+                         "a new request on an open connection gets 503 too")
+        self.assertGreater(metric_sum(self.admin_port, "tunnelgate_buffered_bytes"), 131072)
+        self.assertGreaterEqual(
+            metric_sum(self.admin_port, 'tunnelgate_connections_refused_total{reason="memory_budget"}'), 2)
+
+        response = harness.HttpResponse(slow).read_all()
+        self.assertEqual(response.status, 200)
+        self.assertTrue(response.complete)
+        self.assertEqual(bytes(response.body), harness.pattern_bytes(SLOW_RESPONSE_BYTES),
+                         "the exchange in progress is never cut by the budget")
+        slow.close()
+        ok = harness.wait_until(lambda: self.relay.curl("mem", "/whoami").status == 200, 20)
+        self.assertTrue(ok, "served again once the slow reader has finished\n" + self.relay.log_text())
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class PerSourceCapBehindABalancer(unittest.TestCase):
+    """Behind a trusted balancer every connection comes from its address: the cap counts the
+    client each PROXY v2 header names instead, so one client is capped and the others are not."""
+
+    CAP = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, workers=1,
+                                        https_config='proxy_protocol_from = ["127.0.0.1/32"]\n',
+                                        extra_config=f"\n[limits]\nmax_connections_per_source = {cls.CAP}\n")
+
+    def connect_as(self, client: str):
+        from test_proxy_protocol import proxy_v2, tls_over
+        raw = socket.create_connection(("127.0.0.1", self.relay.https_port), timeout=10)
+        raw.sendall(proxy_v2(client, 40000, self.relay.https_port))
+        try:
+            sock = tls_over(raw, self.relay, "nobody")
+        except (ssl.SSLError, ConnectionError, OSError):
+            raw.close()
+            return None
+        self.addCleanup(sock.close)
+        return sock
+
+    def test_each_client_named_by_the_balancer_has_its_own_cap(self):
+        held = [self.connect_as("203.0.113.7") for _ in range(self.CAP)]
+        self.assertTrue(all(held), "the first connections of a client are served")
+        self.assertIsNone(self.connect_as("203.0.113.7"), "one more from the same client is closed")
+        self.assertIsNotNone(self.connect_as("203.0.113.8"), "another client behind the balancer is not")
+        held[0].close()
+        self.assertIsNotNone(harness.wait_until(lambda: self.connect_as("203.0.113.7"), 10))
