@@ -395,7 +395,9 @@ bool ConfigReader::read_admin(const Section& admin, Config& config) {
 
 bool ConfigReader::read_tuning(const Section& tuning, Config& config) {
   if (!known_keys(tuning, {"pin_cpus", "ring_entries", "receive_buffers", "receive_buffer_size",
-                           "handoff_queue_entries"}) ||
+                           "handoff_queue_entries", "connection_buffer_bytes"}) ||
+      !integer(tuning, "connection_buffer_bytes", 16 * 1024, 16 * 1024 * 1024,
+               config.connection_buffer_bytes) ||
       !integer(tuning, "handoff_queue_entries", 0, io::Mailboxes::kCapacity,
                config.handoff_queue_entries) ||
       !integer(tuning, "ring_entries", 64, 32768, config.ring_entries) ||

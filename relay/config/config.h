@@ -70,7 +70,8 @@ struct Config {
   std::vector<unsigned> pin_cpus;        // worker i runs on pin_cpus[i]; empty: worker i on CPU i
   std::uint32_t ring_entries = 4096;     // io_uring submission queue depth per worker
   std::uint32_t receive_buffers = 1024;  // provided receive buffers per worker (power of 2)
-  std::uint32_t receive_buffer_size = 16384;  // bytes each
+  std::uint32_t receive_buffer_size = 16384;           // bytes each
+  std::uint32_t connection_buffer_bytes = 256 * 1024;  // per visitor connection, each way
   // Visitor handoffs one worker may have queued for another; the rest of each queue stays
   // free for route updates and admin requests. 0 refuses every handoff (tests only).
   std::uint32_t handoff_queue_entries = 3072;

@@ -22,10 +22,10 @@ namespace tg {
 namespace {
 
 // Caps on what one connection may hold; together they bound its memory whatever the peers do.
-constexpr std::size_t kPlainCap = 64 * 1024;         // decrypted request bytes waiting
-constexpr std::size_t kCiphertextCap = 64 * 1024;    // received ciphertext not yet decrypted
-constexpr std::size_t kToPublisherCap = 256 * 1024;  // request bytes waiting for the window
-constexpr std::size_t kOutHighWater = 256 * 1024;    // ciphertext waiting to reach the visitor
+constexpr std::size_t kPlainCap = 64 * 1024;       // decrypted request bytes waiting
+constexpr std::size_t kCiphertextCap = 64 * 1024;  // received ciphertext not yet decrypted
+// The queues each way (request bytes waiting for the channel window, ciphertext waiting to
+// reach the visitor) are [tuning] connection_buffer_bytes each (256 KiB by default).
 
 std::uint64_t monotonic_us() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -234,7 +234,7 @@ void VisitorConnection::on_send(void* self_ptr, const io_uring_cqe& cqe) {
   }
   // Room for the publisher's bytes again: take what libssh held back.
   if (self.channel_ != nullptr && self.channel_->buffered > 0 &&
-      self.pending_ciphertext() < kOutHighWater / 2) {
+      self.pending_ciphertext() < self.worker_.config().connection_buffer_bytes / 2) {
     self.session_->pull(self.channel_);
     self.flush_tls();
   }
@@ -377,9 +377,9 @@ void VisitorConnection::process_plain() {
         move_request_body();
         return;
       case Phase::kTunnel:
-        if (!in_plain_.empty() && to_publisher_.size() < kToPublisherCap) {
-          const std::size_t take =
-              std::min(in_plain_.size(), kToPublisherCap - to_publisher_.size());
+        if (!in_plain_.empty() && to_publisher_.size() < worker_.config().connection_buffer_bytes) {
+          const std::size_t take = std::min(
+              in_plain_.size(), worker_.config().connection_buffer_bytes - to_publisher_.size());
           to_publisher_.append(in_plain_, 0, take);
           in_plain_.erase(0, take);
           bytes_in_ += take;
@@ -789,8 +789,9 @@ void VisitorConnection::send_mcp_answer() {
 void VisitorConnection::move_request_body() {
   // Every byte is checked here before it can be queued for the publisher: a request whose
   // body framing is broken is refused while its bytes are still ours.
-  while (!request_body_done_ && !in_plain_.empty() && to_publisher_.size() < kToPublisherCap) {
-    const std::size_t room = kToPublisherCap - to_publisher_.size();
+  while (!request_body_done_ && !in_plain_.empty() &&
+         to_publisher_.size() < worker_.config().connection_buffer_bytes) {
+    const std::size_t room = worker_.config().connection_buffer_bytes - to_publisher_.size();
     std::size_t take = std::min(in_plain_.size(), room);
     if (request_framing_ == http::BodyFraming::kLength) {
       take = static_cast<std::size_t>(std::min<std::uint64_t>(take, request_remaining_));
@@ -857,7 +858,9 @@ void VisitorConnection::on_channel_writable() {
 std::size_t VisitorConnection::channel_room() {
   if (closed_) return 1 << 20;  // discard: nobody is listening any more
   const std::size_t pending = pending_ciphertext();
-  const std::size_t room = pending >= kOutHighWater ? 0 : kOutHighWater - pending;
+  const std::size_t room = pending >= worker_.config().connection_buffer_bytes
+                               ? 0
+                               : worker_.config().connection_buffer_bytes - pending;
   if (response_ == ResponseState::kHead) {
     const std::size_t head_room = worker_.config().max_head_bytes + 1 - response_head_.size();
     return std::min(room, head_room);

@@ -427,4 +427,32 @@ authorized_keys = "a"
             "F:11: \"handoff_queue_entries\" in [tuning] must be from 0 to 4096, not 5000");
 }
 
+TEST(Config, ConnectionBuffersAndPerKeyConnections) {
+  const std::string base = R"(domain = "d.example"
+[https]
+listen = ["127.0.0.1:8443"]
+cert = "c"
+key = "k"
+[ssh]
+listen = ["127.0.0.1:2222"]
+host_keys = ["h"]
+authorized_keys = "a"
+)";
+  auto defaults = parse_config(base, "F");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->connection_buffer_bytes, 256u * 1024);
+  EXPECT_EQ(defaults->max_connections_per_key, 16384u);
+  auto set = parse_config(
+      base + "[limits]\nmax_connections_per_key = 3\n[tuning]\nconnection_buffer_bytes = 65536\n",
+      "F");
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->connection_buffer_bytes, 65536u);
+  EXPECT_EQ(set->max_connections_per_key, 3u);
+  auto tiny = parse_config(base + "[tuning]\nconnection_buffer_bytes = 100\n", "F");
+  ASSERT_FALSE(tiny.ok());
+  EXPECT_EQ(
+      tiny.error().message,
+      "F:11: \"connection_buffer_bytes\" in [tuning] must be from 16384 to 16777216, not 100");
+}
+
 }  // namespace tg
