@@ -44,6 +44,7 @@ struct Publisher::Session {
   bool dead = false;
   std::vector<std::uint64_t> setup_ns;
   std::vector<std::uint64_t> forward_ns;
+  std::vector<std::uint32_t> bound_ports;
   std::string error;
 };
 
@@ -147,6 +148,8 @@ Status Publisher::open() {
     report_.tunnels_opened += static_cast<std::uint32_t>(session->names.size());
     for (std::uint64_t ns : session->setup_ns) report_.setup_ns.record(ns);
     for (std::uint64_t ns : session->forward_ns) report_.forward_ns.record(ns);
+    report_.bound_ports.insert(report_.bound_ports.end(), session->bound_ports.begin(),
+                               session->bound_ports.end());
   }
   if (!first_error.empty()) {
     report_.first_error = first_error;
@@ -193,15 +196,20 @@ Status Publisher::open_session(Session& session) {
   }
   const std::uint64_t authenticated = monotonic_ns();
   for (const std::string& name : session.names) {
-    const int rc = ssh_channel_listen_forward(ssh, name.c_str(),
-                                              static_cast<int>(options_.forward_port), nullptr);
+    // tunnelgate reads the address as the name; sshd binds it (port 0: a port it picks).
+    const std::string& address = options_.forward_address.empty() ? name : options_.forward_address;
+    int bound_port = 0;
+    const int rc = ssh_channel_listen_forward(ssh, address.c_str(),
+                                              static_cast<int>(options_.forward_port), &bound_port);
     if (rc != SSH_OK) {
-      return make_error("tcpip-forward " + name + ":" + std::to_string(options_.forward_port) +
+      return make_error("tcpip-forward " + address + ":" + std::to_string(options_.forward_port) +
                         " refused: " + ssh_get_error(ssh));
     }
     const std::uint64_t granted = monotonic_ns();
     session.setup_ns.push_back(granted - started);
     session.forward_ns.push_back(granted - authenticated);
+    session.bound_ports.push_back(bound_port > 0 ? static_cast<std::uint32_t>(bound_port)
+                                                 : options_.forward_port);
   }
   ssh_set_message_callback(ssh, &Publisher::on_message, &session);
   return Ok{};

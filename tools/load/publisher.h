@@ -44,6 +44,7 @@ struct PublisherReport {
   std::uint32_t sessions = 0;
   LogHistogram setup_ns;    // SSH connect started → forward granted, per tunnel
   LogHistogram forward_ns;  // authenticated → forward granted (the relay's time to URL)
+  std::vector<std::uint32_t> bound_ports;  // per tunnel: the port the server granted
   std::uint64_t channels = 0;
   std::uint64_t requests = 0;                  // requests the built-in backends parsed
   std::uint64_t bad_requests = 0;              // heads or bodies the backends refused
