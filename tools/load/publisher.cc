@@ -242,6 +242,13 @@ void Publisher::stop() {
   if (thread_.joinable()) {
     stop_.store(true);
     thread_.join();
+    // Bytes libssh still held for the relay when serving stopped: a stalled flush.
+    for (auto& session : sessions_) {
+      if (session->ssh != nullptr && !session->dead && session->error.empty() &&
+          (ssh_get_poll_flags(session->ssh) & SSH_WRITE_PENDING) != 0) {
+        ++report_.unflushed_sessions;
+      }
+    }
   }
   for (auto& [id, channel] : channels_) {
     if (channel->handle != nullptr) {
@@ -439,6 +446,12 @@ void Publisher::on_channel_close(ssh_session, ssh_channel, void* channel_ptr) {
   channel.owner->mark_dirty(channel);
 }
 
+void Publisher::wait_for_window(Channel& channel) {
+  if (channel.blocked) return;
+  channel.blocked = true;
+  blocked_.push_back(channel.id);
+}
+
 void Publisher::mark_dirty(Channel& channel) {
   if (channel.dirty) return;
   channel.dirty = true;
@@ -500,10 +513,7 @@ void Publisher::serve_builtin(Channel& channel, std::uint64_t now_ns) {
       if (out.empty()) break;
       const std::uint32_t window = ssh_channel_window_size(channel.handle);
       if (window == 0) {
-        if (!channel.blocked) {
-          channel.blocked = true;
-          blocked_.push_back(channel.id);
-        }
+        wait_for_window(channel);
         break;
       }
       const std::size_t size = std::min({out.size(), static_cast<std::size_t>(window), kMaxWrite});
@@ -515,7 +525,13 @@ void Publisher::serve_builtin(Channel& channel, std::uint64_t now_ns) {
       }
       backend.output_sent(static_cast<std::size_t>(written));
       progress = progress || written > 0;
-      if (static_cast<std::size_t>(written) < size) break;
+      if (static_cast<std::size_t>(written) < size) {
+        // A short write: the window shrank inside the call, or a key re-exchange holds the
+        // session (libssh writes nothing until it ends; OpenSSH's sshd starts one after
+        // about 1 GiB). Nothing else would wake this channel: retry it every round.
+        wait_for_window(channel);
+        break;
+      }
     }
     if (backend.finished()) {
       report_.bad_requests += backend.bad_requests();
@@ -665,10 +681,7 @@ void Publisher::serve_splice(Channel& channel) {
     while (!channel.to_channel.empty()) {
       const std::uint32_t window = ssh_channel_window_size(channel.handle);
       if (window == 0) {
-        if (!channel.blocked) {
-          channel.blocked = true;
-          blocked_.push_back(channel.id);
-        }
+        wait_for_window(channel);
         break;
       }
       const std::size_t size =
@@ -681,7 +694,13 @@ void Publisher::serve_splice(Channel& channel) {
       }
       channel.to_channel.erase(0, static_cast<std::size_t>(written));
       progress = progress || written > 0;
-      if (static_cast<std::size_t>(written) < size) break;
+      if (static_cast<std::size_t>(written) < size) {
+        // A short write: the window shrank inside the call, or a key re-exchange holds the
+        // session (libssh writes nothing until it ends; OpenSSH's sshd starts one after
+        // about 1 GiB). Nothing else would wake this channel: retry it every round.
+        wait_for_window(channel);
+        break;
+      }
     }
     if (channel.backend_eof && channel.to_channel.empty()) {
       release_channel(channel);

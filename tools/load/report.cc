@@ -270,6 +270,7 @@ void print_json(const Summary& s, std::FILE* out) {
               ",\"bad_requests\":" + integer(p.bad_requests) +
               ",\"backend_connect_failures\":" + integer(p.backend_connect_failures) +
               ",\"sessions_lost\":" + integer(p.sessions_lost) +
+              ",\"unflushed_sessions\":" + integer(p.unflushed_sessions) +
               ",\"bound_ports\":" + bound_ports(p) + ",\"first_error\":" +
               (p.first_error.empty() ? std::string("null") : string(p.first_error)) + "}");
   }
