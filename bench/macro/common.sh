@@ -14,6 +14,8 @@
 # clients. Nothing on the system is changed, except that a missing /run/sshd (sshd's
 # privilege-separation directory, normally made by its service) is created.
 
+# shellcheck disable=SC2034  # what is set here is read by run.sh and the scenario scripts
+
 say() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] error: %s\n' "$*" >&2; exit 1; }
 
@@ -449,6 +451,7 @@ listen = "127.0.0.1:$TG_ADMIN_PORT"
 [limits]
 max_tunnels_per_key = 1000000
 max_connections_per_tunnel = 1000000
+max_connections_per_key = 1000000
 EOF
   write_tunnelgate_policy tg/policy.toml
   (cd tg && exec "$TG_BIN" --config "$WORK/tg/tunnelgate.toml" >stdout.log 2>stderr.log) &
@@ -486,6 +489,7 @@ restart_stack() { # STACK
   # shellcheck disable=SC2206  # a list of pids
   roots=(${RELAY_ROOTS[$1]})
   mapfile -t all < <(descendants "${roots[@]}")
+  disown "${roots[@]}" 2>/dev/null || true  # no "Killed" job notices
   kill -KILL "${all[@]}" 2>/dev/null || true
   for _ in $(seq 50); do
     local alive=0 pid
@@ -493,7 +497,6 @@ restart_stack() { # STACK
     [ "$alive" = 0 ] && break
     sleep 0.1
   done
-  wait "${roots[@]}" 2>/dev/null || true
   CLIENT_PID[$1]=
   if [ "$1" = tunnelgate ]; then
     rm -f tg/stdout.log tg-ssh.stdin ssh-tunnelgate.out

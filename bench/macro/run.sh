@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034  # what is set here is read by the scenario scripts it sources
 # Comparative macro benchmark: tunnelgate against the classic manual setup it replaces (nginx
 # terminating TLS in front of an OpenSSH sshd remote-forward listener), each scenario run on
 # both stacks in the same run, rounds interleaved, printing both figures and their ratio.
@@ -35,7 +36,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-# shellcheck source=bench/macro/common.sh
+# shellcheck source=common.sh
 . "$HERE/common.sh"
 
 JSON=0
@@ -44,7 +45,7 @@ for arg in "$@"; do
   case "$arg" in
     --json) JSON=1 ;;
     [1-6]) SCENARIOS+=("$arg") ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done

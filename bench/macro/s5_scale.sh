@@ -66,9 +66,9 @@ EOF
 scale_run() { # WHAT STACK WANT TIMEOUT TOOL-ARGS...
   local what=$1 stack=$2 want=$3 timeout=$4 tag="5.$1.$2"
   shift 4
-  local pss0 rss0 n0 pss1 rss1 n1 got rc=0
+  local pss0 rss0 pss1 rss1 n1 got rc=0
   # shellcheck disable=SC2086
-  read -r pss0 rss0 n0 <<<"$(memory_kib ${RELAY_ROOTS[$stack]})"
+  read -r pss0 rss0 _ <<<"$(memory_kib ${RELAY_ROOTS[$stack]})"
   "$LOAD_BIN" "$@" --duration 3600 --warmup 0 --json --progress >"load.$tag.json" 2>"load.$tag.err" &
   local pid=$!; started "$pid"
   got=$(wait_until_held "load.$tag.err" "$pid" "$want" "$what" "$timeout") ||
