@@ -109,6 +109,33 @@ class LoadTool(unittest.TestCase):
         # One full handshake per request (give or take the one in flight at each edge).
         self.assertLessEqual(abs(s["handshakes"] - s["requests"]), 2 * 2, s)
 
+    def test_requests_per_connection_ends_the_run(self):
+        # One 4 MiB stream: the run ends when it has arrived, long before --duration.
+        size = 4 * 1024 * 1024
+        s = self.run_tool("--publish", "1", "--name-prefix", "lr", "--backend", f"bytes:{size}",
+                          "--method", "GET", "--path", "/download", "--connections", "1",
+                          "--requests-per-connection", "1", "--warmup", "0", "--duration", "60")
+        self.assertEqual((s["requests"], s["ok"]), (1, 1), s)
+        self.assertLess(s["duration_s"], 30, s)
+        self.assertGreaterEqual(s["bytes_received"], size, s)
+        self.assertGreater(s["received_mb_per_s"], 0, s)
+
+    def test_idle_connections_hold_after_one_request(self):
+        s = self.run_tool("--publish", "1", "--name-prefix", "li", "--idle", "--connections", "20",
+                          "--threads", "2", "--source", "127.0.0.2", "--source", "127.0.0.3",
+                          "--warmup", "0", "--duration", "2")
+        self.assertEqual(s["idle_connections"], 20, s)
+        # One request per connection, then silence.
+        self.assertEqual(s["publisher"]["requests"], 20, s)
+        self.assertEqual(s["requests"], 20, s)
+
+    def test_verbatim_body(self):
+        body = '{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x","arguments":{}}}'
+        s = self.run_tool("--publish", "1", "--name-prefix", "lb", "--backend", "echo", "--body", body,
+                          "--connections", "2", "--duration", "1", "--warmup", "0.2")
+        self.assertGreater(s["ok"], 0, s)
+        self.assertEqual(s["publisher"]["bad_requests"], 0, s)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "relay/base/file_limit.h"
@@ -52,10 +53,11 @@ std::uint64_t seconds_ns(double seconds) {
   return static_cast<std::uint64_t>(seconds * 1e9);
 }
 
-/// Sleeps until `deadline_ns` (CLOCK_MONOTONIC) or a signal, in steps short enough to notice
-/// SIGINT promptly.
-void sleep_until(std::uint64_t deadline_ns) {
-  while (!g_stop.load()) {
+/// Sleeps until `deadline_ns` (CLOCK_MONOTONIC), a signal, or `done()`, in steps short
+/// enough to notice SIGINT promptly.
+template <typename Done>
+void sleep_until(std::uint64_t deadline_ns, Done done) {
+  while (!g_stop.load() && !done()) {
     const std::uint64_t now = monotonic_ns();
     if (now >= deadline_ns) return;
     const std::uint64_t step = std::min<std::uint64_t>(deadline_ns - now, 50'000'000);
@@ -63,6 +65,24 @@ void sleep_until(std::uint64_t deadline_ns) {
                 static_cast<long>(step % 1'000'000'000u)};
     nanosleep(&ts, nullptr);
   }
+}
+
+void sleep_until(std::uint64_t deadline_ns) {
+  sleep_until(deadline_ns, [] { return false; });
+}
+
+/// A literal IPv4 or IPv6 address (--source) as a socket address with port 0.
+bool parse_address(const std::string& text, sockaddr_storage& out) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(text.c_str(), "0", &hints, &found) != 0 || found == nullptr) return false;
+  out = {};
+  std::memcpy(&out, found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  return true;
 }
 
 tg::Result<RunPlan> make_plan(const Options& options, const std::vector<std::string>& names) {
@@ -122,6 +142,16 @@ tg::Result<RunPlan> make_plan(const Options& options, const std::vector<std::str
   }
   plan.connections = options.connections;
   plan.handshake_per_request = options.handshake_per_request;
+  plan.requests_per_connection = options.requests_per_connection;
+  plan.idle = options.idle;
+  for (const std::string& source : options.sources) {
+    sockaddr_storage address{};
+    if (!parse_address(source, address) || address.ss_family != plan.address.ss_family) {
+      return tg::make_error("--source: not a local address of the --https address's family: " +
+                            source);
+    }
+    plan.sources.push_back(address);
+  }
   plan.open_loop = options.rate > 0;
   plan.timeout_ns = seconds_ns(options.timeout_s);
   return plan;
@@ -245,11 +275,18 @@ int main(int argc, char** argv) {
   auto live = [&] {
     std::uint64_t responses = 0;
     std::uint64_t errors = 0;
+    std::uint64_t idle = 0;
     for (const auto& visitor : visitors) {
       responses += visitor->live_responses.load(std::memory_order_relaxed);
       errors += visitor->live_errors.load(std::memory_order_relaxed);
+      idle += visitor->live_idle.load(std::memory_order_relaxed);
     }
-    return std::pair{responses, errors};
+    return std::tuple{responses, errors, idle};
+  };
+  // --requests-per-connection: the run ends when every thread is done.
+  auto all_done = [&] {
+    return std::all_of(visitors.begin(), visitors.end(),
+                       [](const auto& visitor) { return visitor->done.load(); });
   };
   // The timeline: progress once a second; the process's CPU read at the window's edges.
   std::uint64_t cpu_begin = 0;
@@ -258,21 +295,27 @@ int main(int argc, char** argv) {
   const std::uint64_t end_ns = plan.open_loop ? plan.drain_end_ns : plan.measure_end_ns;
   for (std::uint64_t tick = plan.start_ns + 1'000'000'000u;; tick += 1'000'000'000u) {
     if (!measuring) {
-      sleep_until(std::min(tick, plan.measure_begin_ns));
+      sleep_until(std::min(tick, plan.measure_begin_ns), all_done);
       if (monotonic_ns() >= plan.measure_begin_ns) {
         measuring = true;
         cpu_begin = process_cpu_ns();
       }
     }
-    sleep_until(std::min(tick, end_ns));
-    if (g_stop.load() || monotonic_ns() >= end_ns) break;
+    sleep_until(std::min(tick, end_ns), all_done);
+    if (g_stop.load() || monotonic_ns() >= end_ns || all_done()) break;
+    const auto [responses, errors, idle] = live();
+    summary.idle_peak = std::max(summary.idle_peak, idle);
     if (progress) {
-      const auto [responses, errors] = live();
       const double elapsed = static_cast<double>(monotonic_ns() - plan.start_ns) / 1e9;
-      std::fprintf(stderr, "[%5.0fs] %llu req/s, %llu errors%s\n", elapsed,
+      std::fprintf(stderr, "[%5.0fs] %llu req/s, %llu errors%s", elapsed,
                    static_cast<unsigned long long>(responses - last_responses),
                    static_cast<unsigned long long>(errors),
                    monotonic_ns() < plan.measure_begin_ns ? " (warm-up)" : "");
+      if (options.idle) {
+        std::fprintf(stderr, ", %llu of %u connections idle", static_cast<unsigned long long>(idle),
+                     options.connections);
+      }
+      std::fputc('\n', stderr);
       last_responses = responses;
     }
   }
@@ -285,13 +328,15 @@ int main(int argc, char** argv) {
   }
 
   summary.interrupted = g_stop.load();
-  const std::uint64_t window_end = std::min(plan.measure_end_ns, stopped_at);
+  VisitorReport merged;
+  for (const auto& visitor : visitors) merged.merge(visitor->report());
+  std::uint64_t window_end = std::min(plan.measure_end_ns, stopped_at);
+  // Every connection finished its requests: the window ends with the last of them.
+  if (merged.finished_ns != 0) window_end = std::min(window_end, merged.finished_ns);
   summary.measured_s = window_end > plan.measure_begin_ns
                            ? static_cast<double>(window_end - plan.measure_begin_ns) / 1e9
                            : 0.0;
   summary.process_cpu_ns = measuring ? cpu_end - cpu_begin : 0;
-  VisitorReport merged;
-  for (const auto& visitor : visitors) merged.merge(visitor->report());
   summary.visitors = std::move(merged);
   if (options.json) {
     print_json(summary, stdout);

@@ -20,6 +20,8 @@ const char* const kUsage =
     "  --forwards-per-session K  tunnels per SSH connection (1)\n"
     "  --setup-concurrency C     SSH connections set up in parallel (8)\n"
     "  --forward-port PORT       port asked in tcpip-forward (80)\n"
+    "  --forward-address A       address asked in tcpip-forward (default: the tunnel's name;\n"
+    "                            for OpenSSH's sshd, 127.0.0.1 and --forward-port 0 or a port)\n"
     "  --backend KIND            json | echo | bytes:SIZE | sse:EVENTS:INTERVAL_MS (json)\n"
     "  --backend-url http://HOST:PORT\n"
     "                            splice each forwarded channel to this service instead\n"
@@ -32,12 +34,21 @@ const char* const kUsage =
     "  --threads T               visitor threads, one io_uring each (1)\n"
     "  --method M  --path P      (POST /mcp)\n"
     "  --body-size B             request body bytes (default: a small JSON-RPC tools/list)\n"
+    "  --body TEXT               the request body, verbatim (e.g. a JSON-RPC tools/call)\n"
     "  --header 'Name: value'    extra request header (repeatable)\n"
     "  --rate R                  open loop: R requests/s in total on a fixed timetable,\n"
     "                            latency from each request's scheduled time (default: closed\n"
     "                            loop, each connection sends when its last response ends)\n"
     "  --keepalive               reuse connections (default)\n"
     "  --handshake-per-request   a new TCP connection and full TLS handshake per request\n"
+    "  --requests-per-connection K\n"
+    "                            stop each connection after K requests; the run ends when all\n"
+    "                            are done (or the window ends)\n"
+    "  --idle                    each connection sends one request, then stays open and silent\n"
+    "                            (the progress line counts idle connections)\n"
+    "  --source ADDR             bind connections to this local address (repeatable, used in\n"
+    "                            turn: more than ~28,000 connections to one address:port\n"
+    "                            need several, e.g. 127.0.0.2, 127.0.0.3)\n"
     "Run:\n"
     "  --duration S  --warmup S  measured seconds after warm-up seconds (10, 1)\n"
     "  --timeout S               a request unanswered this long is an error (10)\n"
@@ -187,6 +198,10 @@ Result<Options> parse_options(int argc, char** argv) {
       options.handshake_per_request = true;
       continue;
     }
+    if (arg == "--idle") {
+      options.idle = true;
+      continue;
+    }
     if (arg == "--progress") {
       options.progress = true;
       continue;
@@ -203,6 +218,9 @@ Result<Options> parse_options(int argc, char** argv) {
                                                "--forwards-per-session",
                                                "--setup-concurrency",
                                                "--forward-port",
+                                               "--forward-address",
+                                               "--requests-per-connection",
+                                               "--source",
                                                "--backend",
                                                "--backend-url",
                                                "--https",
@@ -214,6 +232,7 @@ Result<Options> parse_options(int argc, char** argv) {
                                                "--method",
                                                "--path",
                                                "--body-size",
+                                               "--body",
                                                "--header",
                                                "--rate",
                                                "--duration",
@@ -255,6 +274,14 @@ Result<Options> parse_options(int argc, char** argv) {
       auto n = count(0, 65535);
       if (!n) return n.error();
       options.forward_port = *n;
+    } else if (arg == "--forward-address") {
+      options.forward_address = value;
+    } else if (arg == "--requests-per-connection") {
+      auto n = count(1, 1'000'000'000);
+      if (!n) return n.error();
+      options.requests_per_connection = *n;
+    } else if (arg == "--source") {
+      options.sources.emplace_back(value);
     } else if (arg == "--backend") {
       auto spec = parse_backend(value);
       if (!spec) return spec.error();
@@ -301,6 +328,9 @@ Result<Options> parse_options(int argc, char** argv) {
       if (!n) return n.error();
       options.body_size = *n;
       options.body_size_given = true;
+    } else if (arg == "--body") {
+      options.body = value;
+      options.body_given = true;
     } else if (arg == "--header") {
       if (value.find(':') == std::string_view::npos || value.find('\r') != std::string_view::npos ||
           value.find('\n') != std::string_view::npos) {
@@ -330,6 +360,14 @@ Result<Options> parse_options(int argc, char** argv) {
 
   if (keepalive_given && options.handshake_per_request) {
     return make_error("--keepalive and --handshake-per-request exclude each other");
+  }
+  if (options.idle &&
+      (options.handshake_per_request || options.rate > 0 || options.requests_per_connection > 0)) {
+    return make_error(
+        "--idle excludes --handshake-per-request, --rate and --requests-per-connection");
+  }
+  if (options.body_given && options.body_size_given) {
+    return make_error("--body and --body-size exclude each other");
   }
   if (backend_given && options.backend.kind == BackendSpec::Kind::kUrl) {
     return make_error("--backend and --backend-url exclude each other");
@@ -369,6 +407,7 @@ std::vector<std::string> visit_names(const Options& options) {
 }
 
 std::string request_body(const Options& options) {
+  if (options.body_given) return options.body;
   const std::string small = R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})";
   if (!options.body_size_given) {
     return options.method == "GET" || options.method == "HEAD" ? std::string() : small;

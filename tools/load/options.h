@@ -46,6 +46,9 @@ struct Options {
   std::uint32_t forwards_per_session = 1;
   std::uint32_t setup_concurrency = 8;
   std::uint32_t forward_port = 80;
+  // The address asked in tcpip-forward; empty: the tunnel's name (what tunnelgate reads).
+  // OpenSSH's sshd binds it instead: 127.0.0.1 with port 0 gets a port of its choosing.
+  std::string forward_address;
   BackendSpec backend;
 
   // Visitor side: M TLS connections to the relay's HTTPS address.
@@ -60,9 +63,14 @@ struct Options {
   std::string path = "/mcp";
   bool body_size_given = false;
   std::uint64_t body_size = 0;
+  bool body_given = false;
+  std::string body;  // --body: the request body, verbatim
   std::vector<std::string> headers;
   double rate = 0;  // requests/s over all connections; 0 = closed loop
   bool handshake_per_request = false;
+  std::uint32_t requests_per_connection = 0;  // 0 = until the window ends
+  bool idle = false;  // one request per connection, then hold it open without sending
+  std::vector<std::string> sources;  // local addresses connections bind to, in turn
 
   // The run.
   double duration_s = 10;

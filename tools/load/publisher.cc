@@ -44,6 +44,7 @@ struct Publisher::Session {
   bool dead = false;
   std::vector<std::uint64_t> setup_ns;
   std::vector<std::uint64_t> forward_ns;
+  std::vector<std::uint32_t> bound_ports;
   std::string error;
 };
 
@@ -147,6 +148,8 @@ Status Publisher::open() {
     report_.tunnels_opened += static_cast<std::uint32_t>(session->names.size());
     for (std::uint64_t ns : session->setup_ns) report_.setup_ns.record(ns);
     for (std::uint64_t ns : session->forward_ns) report_.forward_ns.record(ns);
+    report_.bound_ports.insert(report_.bound_ports.end(), session->bound_ports.begin(),
+                               session->bound_ports.end());
   }
   if (!first_error.empty()) {
     report_.first_error = first_error;
@@ -193,15 +196,20 @@ Status Publisher::open_session(Session& session) {
   }
   const std::uint64_t authenticated = monotonic_ns();
   for (const std::string& name : session.names) {
-    const int rc = ssh_channel_listen_forward(ssh, name.c_str(),
-                                              static_cast<int>(options_.forward_port), nullptr);
+    // tunnelgate reads the address as the name; sshd binds it (port 0: a port it picks).
+    const std::string& address = options_.forward_address.empty() ? name : options_.forward_address;
+    int bound_port = 0;
+    const int rc = ssh_channel_listen_forward(ssh, address.c_str(),
+                                              static_cast<int>(options_.forward_port), &bound_port);
     if (rc != SSH_OK) {
-      return make_error("tcpip-forward " + name + ":" + std::to_string(options_.forward_port) +
+      return make_error("tcpip-forward " + address + ":" + std::to_string(options_.forward_port) +
                         " refused: " + ssh_get_error(ssh));
     }
     const std::uint64_t granted = monotonic_ns();
     session.setup_ns.push_back(granted - started);
     session.forward_ns.push_back(granted - authenticated);
+    session.bound_ports.push_back(bound_port > 0 ? static_cast<std::uint32_t>(bound_port)
+                                                 : options_.forward_port);
   }
   ssh_set_message_callback(ssh, &Publisher::on_message, &session);
   return Ok{};
@@ -234,6 +242,13 @@ void Publisher::stop() {
   if (thread_.joinable()) {
     stop_.store(true);
     thread_.join();
+    // Bytes libssh still held for the relay when serving stopped: a stalled flush.
+    for (auto& session : sessions_) {
+      if (session->ssh != nullptr && !session->dead && session->error.empty() &&
+          (ssh_get_poll_flags(session->ssh) & SSH_WRITE_PENDING) != 0) {
+        ++report_.unflushed_sessions;
+      }
+    }
   }
   for (auto& [id, channel] : channels_) {
     if (channel->handle != nullptr) {
@@ -431,6 +446,12 @@ void Publisher::on_channel_close(ssh_session, ssh_channel, void* channel_ptr) {
   channel.owner->mark_dirty(channel);
 }
 
+void Publisher::wait_for_window(Channel& channel) {
+  if (channel.blocked) return;
+  channel.blocked = true;
+  blocked_.push_back(channel.id);
+}
+
 void Publisher::mark_dirty(Channel& channel) {
   if (channel.dirty) return;
   channel.dirty = true;
@@ -492,10 +513,7 @@ void Publisher::serve_builtin(Channel& channel, std::uint64_t now_ns) {
       if (out.empty()) break;
       const std::uint32_t window = ssh_channel_window_size(channel.handle);
       if (window == 0) {
-        if (!channel.blocked) {
-          channel.blocked = true;
-          blocked_.push_back(channel.id);
-        }
+        wait_for_window(channel);
         break;
       }
       const std::size_t size = std::min({out.size(), static_cast<std::size_t>(window), kMaxWrite});
@@ -507,7 +525,13 @@ void Publisher::serve_builtin(Channel& channel, std::uint64_t now_ns) {
       }
       backend.output_sent(static_cast<std::size_t>(written));
       progress = progress || written > 0;
-      if (static_cast<std::size_t>(written) < size) break;
+      if (static_cast<std::size_t>(written) < size) {
+        // A short write: the window shrank inside the call, or a key re-exchange holds the
+        // session (libssh writes nothing until it ends; OpenSSH's sshd starts one after
+        // about 1 GiB). Nothing else would wake this channel: retry it every round.
+        wait_for_window(channel);
+        break;
+      }
     }
     if (backend.finished()) {
       report_.bad_requests += backend.bad_requests();
@@ -657,10 +681,7 @@ void Publisher::serve_splice(Channel& channel) {
     while (!channel.to_channel.empty()) {
       const std::uint32_t window = ssh_channel_window_size(channel.handle);
       if (window == 0) {
-        if (!channel.blocked) {
-          channel.blocked = true;
-          blocked_.push_back(channel.id);
-        }
+        wait_for_window(channel);
         break;
       }
       const std::size_t size =
@@ -673,7 +694,13 @@ void Publisher::serve_splice(Channel& channel) {
       }
       channel.to_channel.erase(0, static_cast<std::size_t>(written));
       progress = progress || written > 0;
-      if (static_cast<std::size_t>(written) < size) break;
+      if (static_cast<std::size_t>(written) < size) {
+        // A short write: the window shrank inside the call, or a key re-exchange holds the
+        // session (libssh writes nothing until it ends; OpenSSH's sshd starts one after
+        // about 1 GiB). Nothing else would wake this channel: retry it every round.
+        wait_for_window(channel);
+        break;
+      }
     }
     if (channel.backend_eof && channel.to_channel.empty()) {
       release_channel(channel);

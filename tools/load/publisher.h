@@ -44,11 +44,13 @@ struct PublisherReport {
   std::uint32_t sessions = 0;
   LogHistogram setup_ns;    // SSH connect started → forward granted, per tunnel
   LogHistogram forward_ns;  // authenticated → forward granted (the relay's time to URL)
+  std::vector<std::uint32_t> bound_ports;  // per tunnel: the port the server granted
   std::uint64_t channels = 0;
   std::uint64_t requests = 0;                  // requests the built-in backends parsed
   std::uint64_t bad_requests = 0;              // heads or bodies the backends refused
   std::uint64_t backend_connect_failures = 0;  // --backend-url connections refused
   std::uint64_t sessions_lost = 0;             // sessions the relay ended while serving
+  std::uint64_t unflushed_sessions = 0;        // sessions with output libssh had not sent
   std::string first_error;
 };
 
@@ -79,6 +81,7 @@ class Publisher {
   void serve();
   bool accept_channel(Session& session, ssh_message message);
   void mark_dirty(Channel& channel);
+  void wait_for_window(Channel& channel);
   void serve_channel(std::uint64_t id, std::uint64_t now_ns);
   void serve_builtin(Channel& channel, std::uint64_t now_ns);
   void serve_splice(Channel& channel);
@@ -97,8 +100,8 @@ class Publisher {
   const Options& options_;
   std::vector<std::unique_ptr<Session>> sessions_;
   std::unordered_map<std::uint64_t, std::unique_ptr<Channel>> channels_;
-  std::vector<std::uint64_t> dirty_;                             // channels to serve this round
-  std::vector<std::uint64_t> blocked_;                           // channels waiting for SSH window
+  std::vector<std::uint64_t> dirty_;    // channels to serve this round
+  std::vector<std::uint64_t> blocked_;  // channels waiting for SSH window (or a re-key)
   std::vector<std::pair<std::uint64_t, std::uint64_t>> timers_;  // (due ns, channel), a heap
   std::uint64_t next_channel_id_ = 1;
   sockaddr_storage backend_address_{};  // --backend-url, resolved once

@@ -49,6 +49,16 @@ std::string json_percentiles(const LogHistogram& h) {
   return text;
 }
 
+/// The ports the server granted, up to the first 100 (sshd picks them for port 0).
+std::string bound_ports(const PublisherReport& p) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < p.bound_ports.size() && i < 100; ++i) {
+    if (i > 0) out += ',';
+    out += std::to_string(p.bound_ports[i]);
+  }
+  return out + "]";
+}
+
 std::string text_percentiles(const LogHistogram& h) {
   return "p50 " + ms(h.percentile(50)) + "  p90 " + ms(h.percentile(90)) + "  p99 " +
          ms(h.percentile(99)) + "  p99.9 " + ms(h.percentile(99.9)) + "  max " + ms(h.max());
@@ -115,6 +125,10 @@ void print_text(const Summary& s, std::FILE* out) {
     std::fprintf(out, "  requests     %llu completed, %llu 2xx, %.1f req/s\n",
                  static_cast<unsigned long long>(v.requests), static_cast<unsigned long long>(v.ok),
                  static_cast<double>(v.ok) / seconds);
+    if (o.idle) {
+      std::fprintf(out, "  idle         %llu of %u connections held open after one request\n",
+                   static_cast<unsigned long long>(s.idle_peak), o.connections);
+    }
     if (o.rate > 0) {
       std::fprintf(out, "  timetable    %llu due in the window, %llu unfinished after the drain\n",
                    static_cast<unsigned long long>(v.scheduled),
@@ -207,6 +221,7 @@ void print_json(const Summary& s, std::FILE* out) {
     field("ok", integer(v.ok));
     field("throughput_rps", number(static_cast<double>(v.ok) / seconds));
     field("latency_us", json_percentiles(v.latency));
+    if (o.idle) field("idle_connections", integer(s.idle_peak));
     if (o.rate > 0) {
       field("scheduled", integer(v.scheduled));
       field("unfinished", integer(v.unfinished));
@@ -256,7 +271,9 @@ void print_json(const Summary& s, std::FILE* out) {
               ",\"channels\":" + integer(p.channels) + ",\"requests\":" + integer(p.requests) +
               ",\"bad_requests\":" + integer(p.bad_requests) +
               ",\"backend_connect_failures\":" + integer(p.backend_connect_failures) +
-              ",\"sessions_lost\":" + integer(p.sessions_lost) + ",\"first_error\":" +
+              ",\"sessions_lost\":" + integer(p.sessions_lost) +
+              ",\"unflushed_sessions\":" + integer(p.unflushed_sessions) +
+              ",\"bound_ports\":" + bound_ports(p) + ",\"first_error\":" +
               (p.first_error.empty() ? std::string("null") : string(p.first_error)) + "}");
   }
   j += "}\n";

@@ -28,6 +28,7 @@ struct Summary {
   std::optional<VisitorReport> visitors;
   std::optional<PublisherReport> publisher;
   std::uint64_t process_cpu_ns = 0;  // whole process, over the window
+  std::uint64_t idle_peak = 0;       // --idle: most connections seen holding at once
 };
 
 void print_text(const Summary& summary, std::FILE* out);

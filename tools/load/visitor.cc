@@ -46,6 +46,7 @@ void VisitorReport::merge(const VisitorReport& other) {
   errors.add(other.errors);
   for (const auto& [status, count] : other.statuses) statuses[status] += count;
   cpu_ns += other.cpu_ns;
+  finished_ns = std::max(finished_ns, other.finished_ns);
   if (first_error.empty()) first_error = other.first_error;
 }
 
@@ -143,6 +144,10 @@ class VisitorThread::Impl {
     bool event_stream = false;
     SseTimestampScanner sse;
 
+    std::uint64_t issued = 0;  // requests issued on this connection slot
+    bool exhausted = false;    // --requests-per-connection reached
+    bool idle_counted = false;
+
     // Open loop.
     std::uint64_t next_j = 0;  // requests of this connection taken from the timetable
     std::uint64_t finished_in_window = 0;
@@ -174,6 +179,7 @@ class VisitorThread::Impl {
   void write_request(Connection& c);
   void write_body_piece(Connection& c);
   void after_down(Connection& c);
+  void hold_idle(Connection& c);
 
   void scan();
   bool in_window(std::uint64_t t) const {
@@ -202,6 +208,7 @@ class VisitorThread::Impl {
                       std::vector<std::pair<std::uint64_t, Connection*>>, std::greater<>>
       waiting_;
   bool ending_ = false;
+  std::size_t exhausted_ = 0;  // connections done with --requests-per-connection
 };
 
 VisitorThread::VisitorThread(const RunPlan& plan, std::uint32_t index, std::uint32_t threads,
@@ -212,6 +219,7 @@ VisitorThread::~VisitorThread() = default;
 
 void VisitorThread::run() {
   impl_->run();
+  done.store(true);
 }
 
 // --- the loop -----------------------------------------------------------------------------------
@@ -266,6 +274,10 @@ void VisitorThread::Impl::run() {
       break;
     }
     if (!plan_.open_loop && now >= plan_.measure_end_ns) break;
+    if (plan_.requests_per_connection > 0 && exhausted_ == connections_.size()) {
+      report_.finished_ns = now;
+      break;
+    }
     if (plan_.open_loop && now >= plan_.measure_end_ns) {
       if (now >= plan_.drain_end_ns || drained()) break;
     }
@@ -383,6 +395,21 @@ void VisitorThread::Impl::connect(Connection& c) {
   int one = 1;
   // Every socket: small requests and SSE events must not wait for Nagle.
   setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!plan_.sources.empty()) {
+    // The port is picked at connect time, per destination: without the flag, bind() would
+    // take one from the ephemeral range for good and the range would run out at ~28,000.
+    setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    const sockaddr_storage& source = plan_.sources[c.index % plan_.sources.size()];
+    const socklen_t len = source.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+    if (::bind(c.fd, reinterpret_cast<const sockaddr*>(&source), len) != 0) {
+      const int error = errno;
+      ::close(c.fd);
+      c.fd = -1;
+      c.state = State::kDown;
+      fail(c, ErrorKind::kConnect, std::string("bind --source: ") + std::strerror(error));
+      return;
+    }
+  }
   io_uring_sqe* sqe = ring_.sqe();
   io_uring_prep_connect(sqe, c.fd, reinterpret_cast<const sockaddr*>(&plan_.address),
                         plan_.address_len);
@@ -497,6 +524,10 @@ void VisitorThread::Impl::on_send(void* self, const io_uring_cqe& cqe) {
 
 void VisitorThread::Impl::begin_close(Connection& c) {
   if (c.state == State::kClosing || c.state == State::kDown) return;
+  if (c.idle_counted) {
+    c.idle_counted = false;
+    owner_.live_idle.fetch_sub(1, std::memory_order_relaxed);
+  }
   c.state = State::kClosing;
   if (c.fd >= 0) {
     ::shutdown(c.fd, SHUT_RDWR);
@@ -531,7 +562,7 @@ void VisitorThread::Impl::finish_close(Connection& c) {
 void VisitorThread::Impl::after_down(Connection& c) {
   const std::uint64_t now = monotonic_ns();
   if (c.retry_at_ns > now) return;  // the scan reconnects after the back-off
-  if (ending_ || stop_.load(std::memory_order_relaxed)) return;
+  if (ending_ || stop_.load(std::memory_order_relaxed) || c.exhausted) return;
   if (c.pending) {
     connect(c);
   } else if (plan_.handshake_per_request) {
@@ -766,9 +797,27 @@ void VisitorThread::Impl::fail(Connection& c, ErrorKind kind, const std::string&
 
 // --- requests ------------------------------------------------------------------------------------
 
+void VisitorThread::Impl::hold_idle(Connection& c) {
+  if (c.state != State::kReady || c.idle_counted) return;
+  c.idle_counted = true;
+  owner_.live_idle.fetch_add(1, std::memory_order_relaxed);
+}
+
 void VisitorThread::Impl::next_request(Connection& c) {
   const std::uint64_t now = monotonic_ns();
   if (!sending_allowed(now)) return;
+  if (plan_.idle && c.issued > 0) {
+    hold_idle(c);  // also after a reconnect: it answered once, now it only holds
+    return;
+  }
+  if (plan_.requests_per_connection > 0 && c.issued >= plan_.requests_per_connection) {
+    if (!c.exhausted) {
+      c.exhausted = true;
+      ++exhausted_;
+    }
+    begin_close(c);
+    return;
+  }
   if (!plan_.open_loop) {
     issue(c, now);
     return;
@@ -784,6 +833,7 @@ void VisitorThread::Impl::next_request(Connection& c) {
 }
 
 void VisitorThread::Impl::issue(Connection& c, std::uint64_t intended_ns) {
+  ++c.issued;
   c.intended_ns = intended_ns;
   c.pending = true;
   if (c.state == State::kReady) {

@@ -17,7 +17,11 @@
 /// unanswered then is reported as unfinished, never silently dropped.
 ///
 /// With --handshake-per-request every request gets a new TCP connection and a full TLS
-/// handshake (no resumption), and its latency includes both.
+/// handshake (no resumption), and its latency includes both. With --requests-per-connection
+/// a connection stops after K requests and the thread ends when all of its connections
+/// have (a single large stream is measured from start to end, not cut by a window). With
+/// --idle each connection sends one request and then stays open without sending: what a
+/// relay holds for a keep-alive visitor that went quiet.
 #pragma once
 
 #include <sys/socket.h>
@@ -50,6 +54,9 @@ struct RunPlan {
 
   std::uint32_t connections = 1;
   bool handshake_per_request = false;
+  std::uint32_t requests_per_connection = 0;  // 0: until the window ends
+  bool idle = false;
+  std::vector<sockaddr_storage> sources;  // local addresses, connection c binds sources[c % n]
   bool open_loop = false;
   OpenLoopSchedule schedule;
 
@@ -86,6 +93,7 @@ struct VisitorReport {
   ErrorCounts errors;  // over the whole run, warm-up included: errors are never hidden
   std::map<int, std::uint64_t> statuses;  // responses by status, over the window
   std::uint64_t cpu_ns = 0;               // this thread's CPU time in the window
+  std::uint64_t finished_ns = 0;          // --requests-per-connection: when the last one was done
   std::string first_error;
   void merge(const VisitorReport& other);
 };
@@ -105,6 +113,8 @@ class VisitorThread {
   /// Read by the progress line: responses and errors so far.
   std::atomic<std::uint64_t> live_responses{0};
   std::atomic<std::uint64_t> live_errors{0};
+  std::atomic<std::uint64_t> live_idle{0};  // --idle: connections holding still
+  std::atomic<bool> done{false};            // run() returned
 
  private:
   class Impl;

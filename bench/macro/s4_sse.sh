@@ -1,0 +1,18 @@
+# Scenario 4 (sourced by run.sh): STREAMS (1,000) concurrent server-sent event streams through
+# one tunnel. Each stream is tunnelgate-load's SSE backend sending 20 events 100 ms apart
+# (10,000 events/s over 1,000 streams), each event carrying its send time (CLOCK_MONOTONIC ns,
+# same process), so the visitor measures the time from the backend's write to its own read:
+# what the relay adds, plus the tool's own SSH and TLS work, which is the same for both
+# stacks. A stream that ends is requested again at once (closed loop), so STREAMS stay open
+# for the whole window; their events are not aligned (streams start as their connections
+# finish their handshakes, spread over tens of milliseconds).
+echo "scenario 4: SSE added latency at $STREAMS concurrent streams (rounds alternate)"
+sse_seconds=$((DURATION > 5 ? DURATION : 5))
+for ((round = 1; round <= ROUNDS; round++)); do
+  for stack in "${STACKS[@]}"; do
+    measure_load 4 "${STREAMS}streams" "$stack" "$round" --publish 1 --connections "$STREAMS" \
+      --backend sse:20:100 --method GET --path /events --duration "$sse_seconds" \
+      --warmup 2 --timeout 30 || say "scenario 4: the $stack run failed and is left out"
+  done
+done
+python3 "$HERE/tables.py" scenario 4 results.jsonl rows.jsonl
