@@ -64,8 +64,9 @@ struct Setup {
     identity.jwt.push_back({"https://idp.test", "memory", false, {}, 1});
     verifier = std::make_unique<id::JwtVerifier>(must(id::JwtVerifier::create(
         identity, [&](const tg::policy::JwtIssuer&) -> tg::Result<std::string> { return jwks; })));
-    for (std::size_t i = 0; i < keys.size(); ++i)
+    for (std::size_t i = 0; i < keys.size(); ++i) {
       tokens[i] = must(keys[i].sign_jwt(typical_claims()));
+    }
     unknown_kid_token =
         must(keys[1].sign_compact(R"({"alg":"ES256","kid":"rotated-away"})", typical_claims()));
   }
@@ -113,6 +114,7 @@ void BM_JwtRejectBeforeSignature(benchmark::State& state) {
 void BM_JwtVerifyCachedFull(benchmark::State& state) {
   Setup& s = setup();
   std::vector<std::string> tokens;
+  tokens.reserve(4096);
   for (int i = 0; i < 4096; ++i) {
     tokens.push_back(must(s.keys[2].sign_jwt(typical_claims("user-" + std::to_string(i)))));
   }

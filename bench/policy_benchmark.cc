@@ -24,9 +24,13 @@ std::string tenant_policy(int rules) {
   for (int n = 0; n < rules; ++n) {
     std::string id = std::to_string(n);
     std::string block = "10." + std::to_string(n >> 8) + "." + std::to_string(n & 255) + ".0/24";
-    text += "[[access]]\nnames = [\"tenant-" + id + "-*\"]\nallow = ['jwt.groups.contains(\"team-" +
-            id + "\") || source.ip in cidr(\"" + block +
-            "\")']\ndeny = ['http.method == \"DELETE\"']\n\n";
+    text.append("[[access]]\nnames = [\"tenant-")
+        .append(id)
+        .append("-*\"]\nallow = ['jwt.groups.contains(\"team-")
+        .append(id)
+        .append("\") || source.ip in cidr(\"")
+        .append(block)
+        .append("\")']\ndeny = ['http.method == \"DELETE\"']\n\n");
   }
   return text;
 }
@@ -100,8 +104,10 @@ BENCHMARK_CAPTURE(BM_PolicyAccess, uncovered, Case::kUncovered)->Arg(1)->Arg(100
 void BM_PolicyAccessRotatingNames(benchmark::State& state) {
   const Policy& policy = policy_with(10000);
   std::vector<std::string> names;
-  for (int n = 0; n < 10000; ++n)
+  names.reserve(10000);
+  for (int n = 0; n < 10000; ++n) {
     names.push_back("tenant-" + std::to_string(n * 7919 % 10000) + "-svc");
+  }
   AccessContext context;
   context.http_method = "GET";
   context.source_ip = *IpAddress::parse("10.1.2.3");

@@ -228,6 +228,7 @@ TEST(McpInspect, RefusesRepeatedKeysAtAnyDepth) {
       R"({"jsonrpc":"2.0","jsonrpc":"2.0","id":1,"method":"ping"})",
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","name":"b"}})",
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","n\u0061me":"b"}})",
+      // NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one body, split for width
       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","params":{},)"
       R"("arguments":{"x":[{"k":1,"k":1}]}}})",
       R"({"jsonrpc":"2.0","id":1,"method":"ping","params":{"name":"a"},"params":{"name":"b"}})",
@@ -304,8 +305,9 @@ TEST(McpInspect, RefusesNestingPastTheLimit) {
   limits.max_depth = 8;
   auto nested = [](int levels) {
     std::string arguments = "1";
-    for (int i = 0; i < levels; ++i)
+    for (int i = 0; i < levels; ++i) {
       arguments = (i % 2 ? "[" : "{\"a\":") + arguments + (i % 2 ? "]" : "}");
+    }
     return R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","arguments":)" +
            arguments + "}}";
   };

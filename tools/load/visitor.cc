@@ -672,14 +672,14 @@ void VisitorThread::Impl::on_plaintext(Connection& c, std::string_view bytes) {
 
 void VisitorThread::Impl::on_body(Connection& c, std::string_view bytes) {
   std::string_view body = bytes;
-  bool done = false;
+  bool body_done = false;
   switch (c.framing) {
     case http::BodyFraming::kLength: {
       const std::size_t take =
           static_cast<std::size_t>(std::min<std::uint64_t>(c.body_left, bytes.size()));
       body = bytes.substr(0, take);
       c.body_left -= take;
-      done = c.body_left == 0;
+      body_done = c.body_left == 0;
       break;
     }
     case http::BodyFraming::kChunked: {
@@ -689,7 +689,7 @@ void VisitorThread::Impl::on_body(Connection& c, std::string_view bytes) {
         return;
       }
       body = bytes.substr(0, step.consumed);
-      done = step.done;
+      body_done = step.done;
       break;
     }
     case http::BodyFraming::kUntilClose:
@@ -705,7 +705,7 @@ void VisitorThread::Impl::on_body(Connection& c, std::string_view bytes) {
       report_.sse_latency.record(now >= sent_ns ? now - sent_ns : 0);
     });
   }
-  if (!done) return;
+  if (!body_done) return;
   if (body.size() < bytes.size()) {
     fail(c, ErrorKind::kProtocol, "bytes after the end of a response");
     return;
