@@ -54,9 +54,9 @@ WOLFSSL* ClientTlsContext::new_session(const std::string& server_name) {
   // RFC 6066 allows only DNS names in SNI; an IP literal is still checked against the
   // certificate.
   const bool send_sni = !is_ip_literal(server_name);
-  if ((send_sni && wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, server_name.data(),
-                                  static_cast<unsigned short>(server_name.size())) !=
-                       WOLFSSL_SUCCESS) ||
+  if ((send_sni &&
+       wolfSSL_UseSNI(ssl, WOLFSSL_SNI_HOST_NAME, server_name.data(),
+                      static_cast<unsigned short>(server_name.size())) != WOLFSSL_SUCCESS) ||
       wolfSSL_check_domain_name(ssl, server_name.c_str()) != WOLFSSL_SUCCESS ||
       wolfSSL_UseALPN(ssl, alpn, sizeof alpn - 1, WOLFSSL_ALPN_FAILED_ON_MISMATCH) !=
           WOLFSSL_SUCCESS) {
