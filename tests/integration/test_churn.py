@@ -43,7 +43,7 @@ class Churn(unittest.TestCase):
         cmd = [self.bin, "--ssh", f"127.0.0.1:{relay.ssh_port}", "--key", relay.keys["churn"].path,
                "--https", f"127.0.0.1:{relay.https_port}", "--sni-domain", relay.domain,
                "--ca", relay.ca_path, "--json", "--publish", str(TUNNELS),
-               "--name-prefix", f"churn{index}", "--connections", "16", "--duration", "1"]
+               "--name-prefix", "churn", "--connections", "16", "--duration", "1"]
         proc = harness.run(cmd, check=False, timeout=180)
         self.assertEqual(proc.returncode, 0, proc.stderr.decode(errors="replace")[-2000:])
 
@@ -54,6 +54,11 @@ class Churn(unittest.TestCase):
     def test_rounds_of_tunnels_leave_no_descriptors_or_memory_behind(self):
         pid = self.relay.proc.pid
         fds_before = open_fds(pid)
+        # The same names every round, as reconnecting publishers would (distinct names would
+        # fill the registry's memory of offline names, which is bounded but large). The
+        # exposure history is bounded too (10,000 events per worker): two warm-up rounds fill
+        # a good part of it before the baseline is taken.
+        self.round(0)
         self.round(0)
         self.settle(pid, fds_before)
         rss_warm = rss_kib(pid)
@@ -70,7 +75,7 @@ class Churn(unittest.TestCase):
             self.assertLess(grown, 16 * 1024, f"RSS grew {grown} KiB over {rounds} rounds of "
                                               f"{TUNNELS} tunnels after the first")
         opened = [l for l in self.relay.logs() if l.get("event") == "tunnel_opened"]
-        self.assertEqual(len(opened), TUNNELS * (rounds + 1))
+        self.assertEqual(len(opened), TUNNELS * (rounds + 2))
         harness.wait_until(lambda: len([l for l in self.relay.logs()
                                         if l.get("event") == "tunnel_closed"]) == len(opened), 15)
 
