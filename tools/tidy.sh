@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # clang-tidy (the repository's .clang-tidy) over the C++ sources this branch changes against
 # its merge base with main (committed or not); on main itself, over what changed since the
-# last `landed/*` tag; over every source when there is no such base. A finding fails the run. Headers are checked through the
+# newest `tidy/*` tag (a commit whose whole tree was checked); over every source when there is
+# no such base. A finding fails the run. Headers are checked through the
 # sources that include them (HeaderFilterRegex); a changed header brings its own .cc along.
 #   tools/tidy.sh            # changed files
 #   tools/tidy.sh --all      # every source: several minutes on two cores
@@ -23,11 +24,11 @@ if [ "${1:-}" != "--all" ]; then
   ref="${TG_TIDY_BASE:-main}"
   base=$(git merge-base HEAD "$ref" 2>/dev/null || git merge-base HEAD "origin/$ref" 2>/dev/null || true)
   # On main itself (CI checking a landing) nothing differs from main: check what changed since
-  # the previous landing instead, which a `landed/*` tag marks (a session tags the commit CI
-  # last passed on when it begins; see the README's Tests section).
+  # the newest commit whose whole tree was found clean, which a `tidy/*` tag marks (tag it after
+  # a clean `tools/tidy.sh --all`; see the README's Tests section).
   if [ -n "$base" ] && [ "$base" = "$(git rev-parse HEAD)" ] && git diff --quiet HEAD; then
-    landed=$(git describe --tags --match 'landed/*' --abbrev=0 HEAD 2>/dev/null || true)
-    [ -n "$landed" ] && base=$(git rev-parse "$landed^{commit}")
+    checked=$(git describe --tags --match 'tidy/*' --abbrev=0 HEAD 2>/dev/null || true)
+    [ -n "$checked" ] && base=$(git rev-parse "$checked^{commit}")
   fi
 fi
 if [ -z "$base" ]; then
