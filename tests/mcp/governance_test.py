@@ -25,9 +25,6 @@ import os
 import re
 import subprocess
 import sys
-import shutil
-import signal
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -164,33 +161,7 @@ def governance(tmp, tg_bin, procs):
 
 
 def main():
-    def on_signal(signum, _frame):
-        raise Failure(f"stopped by signal {signum}")
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGHUP, on_signal)
-    procs, tmp, ok = [], None, False
-    try:
-        tg_bin = smoke_test.check_prerequisites()
-        tmp = tempfile.mkdtemp(prefix="tg-mcp-governance-")
-        governance(tmp, tg_bin, procs)
-        ok = True
-    except Failure as failure:
-        print(f"[mcp-governance] FAIL: {failure}", file=sys.stderr, flush=True)
-    except Exception as error:  # noqa: BLE001 - any surprise is a failure, with cleanup
-        print(f"[mcp-governance] FAIL: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-    finally:
-        for proc in reversed(procs):
-            try:
-                proc.stop()
-            except Exception as error:  # noqa: BLE001
-                print(f"[mcp-governance] while stopping {proc.name}: {error}", file=sys.stderr)
-        if tmp:
-            if os.environ.get("TG_KEEP_TMP"):
-                log(f"kept {tmp}")
-            else:
-                shutil.rmtree(tmp, ignore_errors=True)
-    print(f"mcp-governance: {1 if ok else 0} passed, {0 if ok else 1} failed", flush=True)
-    return 0 if ok else 1
+    return smoke_test.run_check("mcp-governance", governance)
 
 
 if __name__ == "__main__":

@@ -246,7 +246,10 @@ def smoke(tmp, tg_bin, procs):
     log(f"ok: notifications led the countdown result by {countdown.get('lead_ms')} ms")
 
 
-def main():
+def run_check(label, check):
+    """Runs `check(tmp, tg_bin, procs)` in a fresh temporary folder, stops every process it
+    started (last first) and removes the folder, whatever happens; prints LABEL: N passed,
+    M failed; returns the exit code."""
     # ctest stops a test with SIGTERM on timeout: turn it into an exception so cleanup runs.
     def on_signal(signum, _frame):
         raise Failure(f"stopped by signal {signum}")
@@ -258,26 +261,30 @@ def main():
     ok = False
     try:
         tg_bin = check_prerequisites()
-        tmp = tempfile.mkdtemp(prefix="tg-mcp-smoke-")
-        smoke(tmp, tg_bin, procs)
+        tmp = tempfile.mkdtemp(prefix=f"tg-{label}-")
+        check(tmp, tg_bin, procs)
         ok = True
     except Failure as failure:
-        print(f"[mcp-smoke] FAIL: {failure}", file=sys.stderr, flush=True)
+        print(f"[{label}] FAIL: {failure}", file=sys.stderr, flush=True)
     except Exception as error:  # noqa: BLE001 - any surprise is a failure, with cleanup
-        print(f"[mcp-smoke] FAIL: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        print(f"[{label}] FAIL: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
     finally:
         for proc in reversed(procs):
             try:
                 proc.stop()
             except Exception as error:  # noqa: BLE001
-                print(f"[mcp-smoke] while stopping {proc.name}: {error}", file=sys.stderr)
+                print(f"[{label}] while stopping {proc.name}: {error}", file=sys.stderr)
         if tmp:
             if os.environ.get("TG_KEEP_TMP"):
-                log(f"kept {tmp}")
+                print(f"[{label}] kept {tmp}", flush=True)
             else:
                 shutil.rmtree(tmp, ignore_errors=True)
-    print(f"mcp-smoke: {1 if ok else 0} passed, {0 if ok else 1} failed", flush=True)
+    print(f"{label}: {1 if ok else 0} passed, {0 if ok else 1} failed", flush=True)
     return 0 if ok else 1
+
+
+def main():
+    return run_check("mcp-smoke", smoke)
 
 
 if __name__ == "__main__":
