@@ -185,7 +185,9 @@ void PublisherSession::check_output() {
 int PublisherSession::auth_pubkey(ssh_session, const char* user, ssh_key key, char state,
                                   void* self_ptr) {
   auto* self = static_cast<PublisherSession*>(self_ptr);
+  if (self->auth_refusals_ >= kMaxAuthAttempts) return SSH_AUTH_DENIED;
   if (!self->server_->authorized().contains(key)) {
+    ++self->auth_refusals_;
     self->events_.on_auth_refused(*self);
     return SSH_AUTH_DENIED;
   }

@@ -199,6 +199,10 @@ class PublisherSession {
   const std::string& user() const { return user_; }
   const std::string& key_fingerprint() const { return key_fingerprint_; }
   bool authenticated() const { return authenticated_; }
+  /// Keys refused so far. From kMaxAuthAttempts on, every key is refused (a valid one too,
+  /// as OpenSSH's MaxAuthTries), and the owner should end the session.
+  static constexpr unsigned kMaxAuthAttempts = 6;
+  unsigned auth_refusals() const { return auth_refusals_; }
   const std::vector<Forward>& forwards() const { return forwards_; }
   const std::string& command() const { return command_; }
   /// `host=…` from the session command: the Host header the publisher's service expects
@@ -248,6 +252,7 @@ class PublisherSession {
   bool session_channel_ready_ = false;
   bool kex_done_ = false;
   bool authenticated_ = false;
+  unsigned auth_refusals_ = 0;
   bool dead_ = false;
   int in_libssh_ = 0;             // >0: a libssh call is on the stack (callbacks only record)
   int walking_ = 0;               // >0: channels_ is being walked (frees wait)

@@ -745,8 +745,16 @@ Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void Worker::on_auth_refused(ssh::PublisherSession&) {
+void Worker::on_auth_refused(ssh::PublisherSession& session) {
   ++counters_.ssh_auth_failures;
+  // A client may offer a few keys; a scanner may not try a keyring. Inside libssh's callback
+  // the session cannot be torn down: the next tick does it, as for a session that let its
+  // authentication deadline pass.
+  if (session.auth_refusals() >= ssh::PublisherSession::kMaxAuthAttempts) {
+    if (auto it = sessions_.find(session.id()); it != sessions_.end()) {
+      it->second->auth_deadline_ms = 0;
+    }
+  }
 }
 
 std::string Worker::next_request_id() {
