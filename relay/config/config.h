@@ -91,7 +91,8 @@ struct Config {
   std::uint32_t header_timeout_ms = 10'000;
   std::uint32_t response_timeout_ms = 60'000;  // request sent to the publisher → its response head
                                                // // a started request head must complete in it
-  std::uint32_t idle_timeout_ms = 300'000;  // keep-alive idle between requests
+  std::uint32_t idle_timeout_ms = 300'000;      // keep-alive idle between requests
+  std::uint32_t body_idle_timeout_ms = 60'000;  // a body that moves no byte either way
   // [mcp] (optional): how MCP tunnels' JSON-RPC traffic is inspected (README: MCP)
   std::uint32_t mcp_max_body = 1 << 20;  // bytes of one POST body read before deciding
   std::int32_t mcp_deny_code = -32602;   // JSON-RPC code answering a denied call

@@ -397,6 +397,9 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   exchange_started_ms_ = worker_.now_ms();
   exchange_started_us_ = monotonic_us();
   bytes_in_ = bytes_out_ = 0;
+  processing_us_ = 0;
+  progress_bytes_ = 0;
+  progress_ms_ = exchange_started_ms_;
   status_ = 0;
   event_stream_ = false;
   request_id_.clear();
@@ -1242,6 +1245,29 @@ void VisitorConnection::on_tick(std::uint64_t now_ms, bool stopping) {
   if (awaiting_response && now_ms >= response_deadline_ms_) {
     response_deadline_ms_ = 0;
     respond_error(504, "the publisher's service did not answer in time");
+    return;
+  }
+  // A body that stops moving either way (an upload that stalls, a service that stalls
+  // mid-response, a visitor that stops reading) frees its connection after the body idle
+  // timeout. Event streams and WebSockets may be quiet for as long as they like.
+  const bool in_body = (phase_ == Phase::kExchange || phase_ == Phase::kWaitingChannel) &&
+                       !event_stream_ && (!request_body_done_ || response_ == ResponseState::kBody);
+  const std::uint64_t moved = bytes_in_ + bytes_out_;
+  if (!in_body || moved != progress_bytes_) {
+    progress_bytes_ = moved;
+    progress_ms_ = now_ms;
+  } else if (now_ms - progress_ms_ >= worker_.config().body_idle_timeout_ms) {
+    worker_.logs().push(log::JsonLine("body_idle_timeout")
+                            .add("name", tunnel_name_)
+                            .add("path", path_)
+                            .add("client", peer_ip_)
+                            .add("response_started", response_started_)
+                            .finish());
+    if (response_started_) {
+      close_now();  // the visitor sees the response cut short, never a complete one
+    } else {
+      respond_error(408, "the request body stopped arriving");
+    }
     return;
   }
   if (head_deadline_ms_ != 0 && now_ms >= head_deadline_ms_ &&

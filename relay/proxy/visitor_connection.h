@@ -218,7 +218,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string rule_;                  // the access rule that decided (a copy: a reload may free it)
   std::uint64_t exchange_started_ms_ = 0;
   std::uint64_t exchange_started_us_ = 0;
-  std::uint64_t processing_us_ = 0;  // the relay's inline work on this exchange so far
+  std::uint64_t processing_us_ = 0;   // the relay's inline work on this exchange so far
+  std::uint64_t progress_bytes_ = 0;  // body bytes moved, as of progress_ms_ (body idle timer)
+  std::uint64_t progress_ms_ = 0;
   std::uint64_t accepted_us_ = 0;
   std::uint64_t bytes_in_ = 0;   // request bytes sent to the publisher
   std::uint64_t bytes_out_ = 0;  // response bytes sent to the visitor
