@@ -42,8 +42,16 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
       return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
                         " key");
     }
+    // libssh imports some degenerate keys it cannot hash: such a key would match an empty
+    // fingerprint, so it is refused rather than kept (found by tests/fuzz/authorized_keys).
+    std::string key_fingerprint = fingerprint(key);
+    if (key_fingerprint.empty()) {
+      ssh_key_free(key);
+      return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
+                        " key");
+    }
     result.keys_.push_back(key);
-    result.fingerprints_.push_back(fingerprint(key));
+    result.fingerprints_.push_back(std::move(key_fingerprint));
   }
   return result;
 }
