@@ -37,16 +37,15 @@ Result<AuthorizedKeys> AuthorizedKeys::load(const std::string& path) {
     const std::string base64(parsed.base64);
     const ssh_keytypes_e type = ssh_key_type_from_name(word.c_str());
     ssh_key key = nullptr;
-    if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) != SSH_OK) {
-      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, once per file
-      return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
-                        " key");
-    }
     // libssh imports some degenerate keys it cannot hash: such a key would match an empty
     // fingerprint, so it is refused rather than kept (found by tests/fuzz/authorized_keys).
-    std::string key_fingerprint = fingerprint(key);
+    std::string key_fingerprint;
+    if (ssh_pki_import_pubkey_base64(base64.c_str(), type, &key) == SSH_OK) {
+      key_fingerprint = fingerprint(key);
+    }
     if (key_fingerprint.empty()) {
-      ssh_key_free(key);
+      if (key != nullptr) ssh_key_free(key);
+      // NOLINTNEXTLINE(performance-inefficient-string-concatenation): an error, once per file
       return make_error(path + ":" + std::to_string(line_number) + ": cannot decode the " + word +
                         " key");
     }
