@@ -34,6 +34,7 @@ bool PublisherSession::start() {
     return false;
   }
   ssh_set_blocking(session_, 0);
+  ssh_set_counters(session_, &socket_counter_, nullptr);
 
   server_callbacks_.userdata = this;
   server_callbacks_.auth_pubkey_function = &PublisherSession::auth_pubkey;
@@ -72,7 +73,17 @@ void PublisherSession::on_ready() {
   // Entered from the top of the loop: callbacks may hand data straight to the sinks (which
   // queue any libssh work of their own, since libssh is on the stack).
   direct_delivery_ = true;
-  if (ssh_event_dopoll(event_, 0) == SSH_ERROR) dead_ = true;
+  // libssh reads at most 4 KiB (its MAX_BUF_SIZE) per poll round, so a session that streams
+  // would cost a ring round trip per 4 KiB. A full read says more is probably waiting: poll
+  // again at once, up to a bound that keeps one busy session from starving the loop.
+  for (int round = 0; round < kPollRoundsPerWakeup; ++round) {
+    const std::uint64_t read_before = socket_counter_.in_bytes;
+    if (ssh_event_dopoll(event_, 0) == SSH_ERROR) {
+      dead_ = true;
+      break;
+    }
+    if (dead_ || socket_counter_.in_bytes - read_before < kLibsshReadSize) break;
+  }
   direct_delivery_ = false;
   --in_libssh_;
   run_deferred();

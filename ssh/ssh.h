@@ -250,6 +250,11 @@ class PublisherSession {
   ssh_channel_callbacks_struct session_channel_callbacks_{};
   ssh_channel session_channel_ = nullptr;
   bool session_channel_ready_ = false;
+  // The bytes libssh read from the socket, counted by libssh itself: a round that read a full
+  // kLibsshReadSize tells on_ready that more input is probably waiting.
+  ssh_counter_struct socket_counter_{};
+  static constexpr std::uint64_t kLibsshReadSize = 4096;
+  static constexpr int kPollRoundsPerWakeup = 16;
   bool kex_done_ = false;
   bool authenticated_ = false;
   unsigned auth_refusals_ = 0;
