@@ -116,8 +116,9 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Readings from /proc.
 
-# CPU ticks of each process of the trees under the given pids: "pid total", where total is
-# the process's own utime + stime plus cutime + cstime, the CPU of the children it has reaped.
+# CPU ticks of each process of the trees under the given pids: "pid total system", where total
+# is the process's own utime + stime plus cutime + cstime, the CPU of the children it has
+# reaped, and system the kernel's part of it (stime + cstime).
 # A process that ends during a run (sshd's session process when tunnelgate-load disconnects,
 # before the closing snapshot) leaves its CPU in its parent's cutime/cstime, so it counts.
 cpu_snapshot() {
@@ -126,16 +127,19 @@ cpu_snapshot() {
     { read -r stat <"/proc/$pid/stat"; } 2>/dev/null || continue
     rest=${stat##*) }
     read -r -a f <<<"$rest"
-    echo "$pid $((f[11] + f[12] + f[13] + f[14]))"
+    echo "$pid $((f[11] + f[12] + f[13] + f[14])) $((f[12] + f[14]))"
   done < <(descendants "$@")
 }
 
 # BEFORE AFTER -> ticks used between the snapshots: for every process alive at the end, its
 # growth (all of it when it started in between); minus, for every process that ended in
 # between, what it had used before (its parent's cutime took its whole lifetime).
+# A third argument "system" counts the kernel's part only.
 cpu_delta() {
-  awk 'NR == FNR { before[$1] = $2; next }
-       { seen[$1] = 1; sum += $2 - (($1 in before) ? before[$1] : 0) }
+  local column=2
+  [ "${3:-}" = system ] && column=3
+  awk -v c="$column" 'NR == FNR { before[$1] = $c; next }
+       { seen[$1] = 1; sum += $c - (($1 in before) ? before[$1] : 0) }
        END { for (p in before) if (!(p in seen)) sum -= before[p]; print sum + 0 }' "$1" "$2"
 }
 
@@ -549,12 +553,14 @@ measure_load() { # SCENARIO VARIANT STACK ROUND TOOL-ARGS...
     return 1
   fi
   python3 - "$scenario" "$variant" "$stack" "$round" "load.$tag.json" \
-    "$(cpu_delta "cpu.$tag.0" "cpu.$tag.1")" "$CLK_TCK" "$t0" "$t1" >>results.jsonl <<'EOF'
+    "$(cpu_delta "cpu.$tag.0" "cpu.$tag.1")" "$CLK_TCK" "$t0" "$t1" \
+    "$(cpu_delta "cpu.$tag.0" "cpu.$tag.1" system)" >>results.jsonl <<'EOF'
 import json, sys
-scenario, variant, stack, rnd, path, ticks, hz, t0, t1 = sys.argv[1:]
+scenario, variant, stack, rnd, path, ticks, hz, t0, t1, system_ticks = sys.argv[1:]
 load = json.load(open(path))
 print(json.dumps({"scenario": scenario, "variant": variant, "stack": stack, "round": int(rnd),
                   "load": load, "relay_cpu_s": int(ticks) / int(hz),
+                  "relay_system_cpu_s": int(system_ticks) / int(hz),
                   "wall_s": float(t1) - float(t0)}))
 EOF
   say "$stack $scenario/$variant round $round: $(python3 "$HERE/tables.py" brief "load.$tag.json")"

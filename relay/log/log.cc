@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -25,24 +27,56 @@ bool write_all(int fd, std::string_view text) {
 }
 
 void append_timestamp(std::string& out) {
+  // Every line carries one: gmtime_r and snprintf once a second per thread, the microseconds
+  // by hand.
+  thread_local std::int64_t cached_second = -1;
+  thread_local char cached_prefix[32];  // "YYYY-MM-DDTHH:MM:SS."
+  thread_local std::size_t cached_size = 0;
   const auto now = std::chrono::system_clock::now();
   const auto micros =
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(micros / 1'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[40];
-  const int n = std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
-                              utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                              utc.tm_min, utc.tm_sec, static_cast<int>(micros % 1'000'000));
-  out.append(text, static_cast<std::size_t>(n));
+  const std::int64_t second = micros / 1'000'000;
+  if (second != cached_second) {
+    const auto seconds = static_cast<std::time_t>(second);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    const int n = std::snprintf(cached_prefix, sizeof cached_prefix,
+                                "%04d-%02d-%02dT%02d:%02d:%02d.", utc.tm_year + 1900,
+                                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec);
+    cached_size = n > 0 ? static_cast<std::size_t>(n) : 0;
+    cached_second = second;
+  }
+  char fraction[8];
+  auto rest = static_cast<std::uint32_t>(micros % 1'000'000);
+  for (int digit = 5; digit >= 0; --digit) {
+    fraction[digit] = static_cast<char>('0' + rest % 10);
+    rest /= 10;
+  }
+  fraction[6] = 'Z';
+  out.append(cached_prefix, cached_size);
+  out.append(fraction, 7);
+}
+
+template <typename Number>
+void append_number(std::string& out, Number value) {
+  char digits[24];
+  const auto [end, ec] = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, ec == std::errc() ? static_cast<std::size_t>(end - digits) : 0);
 }
 
 }  // namespace
 
 void append_escaped(std::string& out, std::string_view value) {
   static constexpr char kHex[] = "0123456789abcdef";
-  for (std::size_t i = 0; i < value.size(); ++i) {
+  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; };
+  std::size_t i = 0;
+  while (i < value.size()) {
+    // Names, paths and ids are plain ASCII: copy each plain run in one append.
+    std::size_t end = i;
+    while (end < value.size() && plain(static_cast<unsigned char>(value[end]))) ++end;
+    out.append(value.data() + i, end - i);
+    if (end == value.size()) break;
+    i = end;
     const auto c = static_cast<unsigned char>(value[i]);
     if (c == '"' || c == '\\') {
       out.push_back('\\');
@@ -51,11 +85,9 @@ void append_escaped(std::string& out, std::string_view value) {
       out.append("\\u00");
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
-    } else if (c < 0x80) {
-      out.push_back(static_cast<char>(c));
     } else {
       // Keep valid UTF-8 sequences, replace anything else with U+FFFD.
-      std::size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      const std::size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
       bool valid = len > 0 && i + len <= value.size();
       for (std::size_t k = 1; valid && k < len; ++k) {
         valid = (static_cast<unsigned char>(value[i + k]) >> 6) == 2;
@@ -67,6 +99,7 @@ void append_escaped(std::string& out, std::string_view value) {
         out.append("\\ufffd");
       }
     }
+    ++i;
   }
 }
 
@@ -141,13 +174,13 @@ JsonObject& JsonObject::add(std::string_view name, std::string_view value) {
 
 JsonObject& JsonObject::add(std::string_view name, std::int64_t value) {
   key(name);
-  text_.append(std::to_string(value));
+  append_number(text_, value);
   return *this;
 }
 
 JsonObject& JsonObject::add(std::string_view name, std::uint64_t value) {
   key(name);
-  text_.append(std::to_string(value));
+  append_number(text_, value);
   return *this;
 }
 
