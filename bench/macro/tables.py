@@ -187,7 +187,10 @@ def scenario_rows(n, records, meta):
         for v in variants:
             r, tg, base = stack_rows(records, n, v, [
                 (f"SSE added latency p50 ms, {v}", "sse_p50_ms", "{:.3f}", None, ""),
-                (f"SSE added latency p99 ms, {v}", "sse_p99_ms", "{:.3f}", ("abs<=", 1), " ms"),
+                # The target applies to independent streams (spread phases); the "together"
+                # variant is the synchronized burst, shown beside it (s4_sse.sh).
+                (f"SSE added latency p99 ms, {v}", "sse_p99_ms", "{:.3f}",
+                 None if v.endswith("together") else ("abs<=", 1), " ms"),
                 (f"SSE events/s, {v}", "sse_events_per_s", "{:.0f}", None, ""),
                 (f"relay CPU (cores busy), {v}", "relay_cores", "{:.2f}", None, ""),
             ])

@@ -91,6 +91,30 @@ class LoadTool(unittest.TestCase):
         # A stream lasts (events - 1) intervals: the request latency cannot be shorter.
         self.assertGreaterEqual(s["latency_us"]["p50"], (events - 1) * interval_ms * 1000, s)
 
+    def test_spread_sse_streams_tick_at_their_own_phases(self):
+        # 12 streams of 3 events 300 ms apart: without spread each lasts 600 ms from its start;
+        # with it, stream k's events after the first are delayed by its own phase in [0, 300 ms),
+        # so their lengths differ by up to one interval.
+        events, interval_ms = 3, 300
+        together = self.run_tool("--publish", "1", "--name-prefix", "lt", "--backend", f"sse:{events}:{interval_ms}",
+                                 "--method", "GET", "--path", "/events", "--connections", "12",
+                                 "--requests-per-connection", "1", "--duration", "10", "--warmup", "0")
+        spread = self.run_tool("--publish", "1", "--name-prefix", "lp", "--backend",
+                               f"sse:{events}:{interval_ms}:spread", "--method", "GET", "--path", "/events",
+                               "--connections", "12", "--requests-per-connection", "1", "--duration", "10",
+                               "--warmup", "0")
+        self.assertEqual(spread["publisher"]["backend"], f"sse:{events}:{interval_ms}:spread", spread)
+        for s in (together, spread):
+            self.assertEqual(s["requests"], 12, s)
+            self.assertEqual(s["sse"]["events"], 12 * events, s)
+        base_us = (events - 1) * interval_ms * 1000
+        self.assertGreaterEqual(together["latency_us"]["min"], base_us, together)
+        self.assertLess(together["latency_us"]["max"] - together["latency_us"]["min"], interval_ms * 1000 / 3, together)
+        # Twelve golden-ratio phases cover the interval: the longest and shortest stream are
+        # more than a third of an interval apart (about 0.9 of it).
+        self.assertGreater(spread["latency_us"]["max"] - spread["latency_us"]["min"], interval_ms * 1000 / 3, spread)
+        self.assertLess(spread["latency_us"]["max"], base_us + interval_ms * 1000 * 1.5, spread)
+
     def test_open_loop_follows_the_timetable(self):
         rate, duration = 300, 1.5
         s = self.run_tool("--publish", "1", "--name-prefix", "lo", "--rate", str(rate), "--connections", "4",

@@ -7,6 +7,17 @@
 #include "tools/load/clock.h"
 
 namespace tg::load {
+
+BuiltinBackend::BuiltinBackend(const BackendSpec& spec, std::uint64_t stream) : spec_(spec) {
+  if (spec_.kind == BackendSpec::Kind::kSse && spec_.sse_spread) {
+    // The golden-ratio sequence: stream k's phase is frac(k * 0.618…) of the interval, so any
+    // number of consecutive streams spread evenly over it.
+    const std::uint64_t interval_ns = std::uint64_t{spec_.sse_interval_ms} * 1'000'000u;
+    const std::uint64_t fraction = (stream * 0x9E3779B97F4A7C15ull) >> 32;  // of 2^32
+    sse_phase_ns_ = static_cast<std::uint64_t>(static_cast<double>(interval_ns) *
+                                               (static_cast<double>(fraction) / 4294967296.0));
+  }
+}
 namespace {
 
 constexpr std::string_view kJsonBody = R"({"jsonrpc":"2.0","id":1,"result":{}})";
@@ -297,7 +308,8 @@ void BuiltinBackend::queue_sse_event() {
   queue(std::string_view(data, static_cast<std::size_t>(data_len)));
   queue("\r\n");
   ++events_sent_;
-  next_event_ns_ = sse_start_ns_ + std::uint64_t{spec_.sse_interval_ms} * 1'000'000u * events_sent_;
+  next_event_ns_ = sse_start_ns_ + sse_phase_ns_ +
+                   std::uint64_t{spec_.sse_interval_ms} * 1'000'000u * events_sent_;
   if (events_sent_ == spec_.sse_events) queue("0\r\n\r\n");
 }
 

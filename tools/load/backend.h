@@ -30,7 +30,9 @@ class BuiltinBackend {
   /// input in the SSH channel, which closes its window (flow control back to the visitor).
   static constexpr std::size_t kMaxInput = 1 << 20;
 
-  explicit BuiltinBackend(const BackendSpec& spec) : spec_(spec) {}
+  /// `stream` numbers the backends of one publisher; with `sse:…:spread` it picks the
+  /// stream's phase, so that phases cover the interval evenly however many streams there are.
+  explicit BuiltinBackend(const BackendSpec& spec, std::uint64_t stream = 0);
 
   std::size_t input_room() const { return in_.size() >= kMaxInput ? 0 : kMaxInput - in_.size(); }
   void on_input(std::string_view bytes);
@@ -91,6 +93,7 @@ class BuiltinBackend {
   std::uint32_t events_sent_ = 0;
   std::uint64_t next_event_ns_ = 0;
   std::uint64_t sse_start_ns_ = 0;
+  std::uint64_t sse_phase_ns_ = 0;  // added to every event's due time but the first
   enum class Source { kNone, kPending, kEcho, kBytes };
   Source last_source_ = Source::kNone;
 

@@ -22,7 +22,8 @@ const char* const kUsage =
     "  --forward-port PORT       port asked in tcpip-forward (80)\n"
     "  --forward-address A       address asked in tcpip-forward (default: the tunnel's name;\n"
     "                            for OpenSSH's sshd, 127.0.0.1 and --forward-port 0 or a port)\n"
-    "  --backend KIND            json | echo | bytes:SIZE | sse:EVENTS:INTERVAL_MS (json)\n"
+    "  --backend KIND            json | echo | bytes:SIZE | sse:EVENTS:INTERVAL_MS[:spread] "
+    "(json)\n"
     "  --backend-url http://HOST:PORT\n"
     "                            splice each forwarded channel to this service instead\n"
     "Visitors (TLS over io_uring; without --https the tunnels are held for --duration):\n"
@@ -144,11 +145,16 @@ Result<BackendSpec> parse_backend(std::string_view text) {
     return spec;
   }
   if (text.substr(0, 4) == "sse:") {
-    const std::string_view rest = text.substr(4);
+    std::string_view rest = text.substr(4);
+    constexpr std::string_view kSpread = ":spread";
+    if (rest.size() > kSpread.size() && rest.substr(rest.size() - kSpread.size()) == kSpread) {
+      spec.sse_spread = true;
+      rest.remove_suffix(kSpread.size());
+    }
     const auto colon = rest.find(':');
     if (colon == std::string_view::npos) {
-      return make_error("--backend: expected sse:EVENTS:INTERVAL_MS, got \"" + std::string(text) +
-                        "\"");
+      return make_error("--backend: expected sse:EVENTS:INTERVAL_MS[:spread], got \"" +
+                        std::string(text) + "\"");
     }
     auto events = parse_count("--backend sse:EVENTS", rest.substr(0, colon), 1, 100'000'000);
     if (!events) return events.error();
@@ -175,7 +181,8 @@ std::string BackendSpec::describe() const {
     case Kind::kBytes:
       return "bytes:" + std::to_string(bytes);
     case Kind::kSse:
-      return "sse:" + std::to_string(sse_events) + ":" + std::to_string(sse_interval_ms);
+      return "sse:" + std::to_string(sse_events) + ":" + std::to_string(sse_interval_ms) +
+             (sse_spread ? ":spread" : "");
     case Kind::kUrl:
       return "http://" + url.text();
   }

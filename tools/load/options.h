@@ -32,6 +32,10 @@ struct BackendSpec {
   std::uint64_t bytes = 0;
   std::uint32_t sse_events = 0;
   std::uint32_t sse_interval_ms = 0;
+  // `sse:…:spread`: each stream offsets its events by its own phase within the interval, as
+  // independent clients would; without it every stream ticks from its own start, so streams
+  // opened together send their events together (a burst of one event per stream).
+  bool sse_spread = false;
   HostPort url;
   std::string describe() const;
 };

@@ -414,7 +414,7 @@ bool Publisher::accept_channel(Session& session, ssh_message message) {
   ssh_callbacks_init(&channel->callbacks);
   ssh_set_channel_callbacks(handle, &channel->callbacks);
   if (options_.backend.kind != BackendSpec::Kind::kUrl) {
-    channel->backend = std::make_unique<BuiltinBackend>(options_.backend);
+    channel->backend = std::make_unique<BuiltinBackend>(options_.backend, channel->id);
   }
   ++report_.channels;
   Channel& ref = *channel;
