@@ -250,14 +250,23 @@ void Publisher::stop() {
       }
     }
   }
-  for (auto& [id, channel] : channels_) {
+  // Freeing a channel sends its CLOSE and flushes, and the flush processes what the relay sent
+  // meanwhile: a new visitor's CHANNEL_OPEN would reach on_message and insert into channels_
+  // while it is walked. Refuse new channels first (libssh answers them itself), and walk a
+  // list of our own.
+  const auto refuse = [](ssh_session, ssh_message, void*) { return 1; };  // default reply
+  for (auto& session : sessions_) {
+    if (session->ssh != nullptr) ssh_set_message_callback(session->ssh, refuse, nullptr);
+  }
+  const auto channels = std::move(channels_);
+  channels_.clear();
+  for (const auto& [id, channel] : channels) {
     if (channel->handle != nullptr) {
       ssh_remove_channel_callbacks(channel->handle, &channel->callbacks);
       ssh_channel_free(channel->handle);
     }
     if (channel->fd >= 0) ::close(channel->fd);
   }
-  channels_.clear();
   for (auto& session : sessions_) {
     if (session->event != nullptr) {
       ssh_event_remove_session(session->event, session->ssh);
