@@ -57,7 +57,7 @@ void PublisherSession::on_ready() {
     const int rc = ssh_handle_key_exchange(session_);
     if (rc == SSH_AGAIN) {
       --in_libssh_;
-      check_output();
+      refresh_output_state();
       return;
     }
     if (rc != SSH_OK) {
@@ -86,6 +86,7 @@ void PublisherSession::on_ready() {
   }
   direct_delivery_ = false;
   --in_libssh_;
+  refresh_output_state();
   run_deferred();
 }
 
@@ -183,12 +184,34 @@ void PublisherSession::notify_channels() {
   }
 }
 
-bool PublisherSession::wants_write() const {
-  return session_ != nullptr && !dead_ && (ssh_get_poll_flags(session_) & SSH_WRITE_PENDING) != 0;
+void PublisherSession::check_output() {
+  if (session_ != nullptr && !dead_) events_.on_output_pending(*this);
 }
 
-void PublisherSession::check_output() {
-  if (wants_write()) events_.on_output_pending(*this);
+void PublisherSession::flush_output() {
+  if (dead_ || in_libssh_ > 0 || walking_ > 0) return;
+  refresh_output_state();
+  // Packets that arrived during the flush were only recorded: deliver them this round.
+  if (deferred_requested_) run_deferred();
+}
+
+void PublisherSession::refresh_output_state() {
+  if (session_ == nullptr || dead_) {
+    output_blocked_ = false;
+    return;
+  }
+  if (!kex_done_) {
+    // The key exchange drives its own polls; its output waits for the socket's POLLOUT.
+    output_blocked_ = (ssh_get_poll_flags(session_) & SSH_WRITE_PENDING) != 0;
+    return;
+  }
+  // With nothing buffered this returns at once, without a system call; otherwise it polls the
+  // socket once (no wait) and sends, and says whether bytes are still held.
+  ++in_libssh_;
+  const int rc = ssh_blocking_flush(session_, 0);
+  --in_libssh_;
+  if (rc == SSH_ERROR) dead_ = true;
+  output_blocked_ = rc == SSH_AGAIN;
 }
 
 // --- authentication -------------------------------------------------------------------------

@@ -145,7 +145,8 @@ class SessionEvents {
   virtual void on_forward_cancelled(PublisherSession& session, const Forward& forward) = 0;
   virtual void on_authenticated(PublisherSession& session) = 0;
   virtual void on_auth_refused(PublisherSession& session) = 0;
-  /// libssh holds output it could not write to the socket yet.
+  /// libssh has output for the socket: call `flush_output()` once before the loop waits, so
+  /// that every SSH packet of a loop round leaves in one send.
   virtual void on_output_pending(PublisherSession& session) = 0;
   /// The session command set options (`class=…`) after the forwards were granted.
   virtual void on_options(PublisherSession& session) = 0;
@@ -173,8 +174,13 @@ class PublisherSession {
   /// Delivers what callbacks recorded and performs what sinks asked for meanwhile. Only
   /// from the top of the worker's loop (never from inside a sink or libssh).
   void run_deferred();
-  /// libssh has output it could not write yet: watch for writability.
-  bool wants_write() const;
+  /// Sends what libssh holds for the socket. libssh writes a packet at once only when its last
+  /// poll saw the socket writable, and every send clears that; so after the first flush of a
+  /// round, packets wait in its buffer until here: one send per loop round, however many
+  /// requests crossed. Afterwards `wants_write()` says whether the socket took it all.
+  void flush_output();
+  /// libssh holds output the socket did not take: watch for writability.
+  bool wants_write() const { return output_blocked_; }
   bool dead() const { return dead_; }
   int fd() const { return fd_; }
 
@@ -236,6 +242,7 @@ class PublisherSession {
   void deliver_pending(Channel& channel);
   void send_open(Channel& channel);
   void check_output();
+  void refresh_output_state();
   void free_released_channels();
 
   std::shared_ptr<Server> server_;
@@ -256,6 +263,7 @@ class PublisherSession {
   static constexpr std::uint64_t kLibsshReadSize = 4096;
   static constexpr int kPollRoundsPerWakeup = 16;
   bool kex_done_ = false;
+  bool output_blocked_ = false;  // the last flush left bytes the socket would not take
   bool authenticated_ = false;
   unsigned auth_refusals_ = 0;
   bool dead_ = false;

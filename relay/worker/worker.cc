@@ -109,6 +109,7 @@ struct Worker::SessionSlot {
   bool ending = false;
   std::uint64_t auth_deadline_ms = 0;
   bool authenticated = false;
+  bool flush_queued = false;  // in sessions_to_flush_
 };
 
 struct Worker::Prelude {
@@ -254,7 +255,9 @@ void Worker::run() {
       shutdown_deadline_ms_ = now_ms_;  // a second SIGTERM: the drain is over
       last_tick_ms_ = 0;
     }
-    ring_.submit_and_wait(deferred_sessions_.empty() ? static_cast<unsigned>(kTickMs) : 0);
+    flush_sessions();
+    const bool more_now = !deferred_sessions_.empty() || !sessions_to_flush_.empty();
+    ring_.submit_and_wait(more_now ? 0 : static_cast<unsigned>(kTickMs));
     now_ms_ = steady_ms();
     now_epoch_s_ = epoch_ms() / 1000;
     ring_.dispatch();
@@ -719,7 +722,27 @@ void Worker::after_session_io(SessionSlot& slot) {
 
 void Worker::on_output_pending(ssh::PublisherSession& session) {
   SessionSlot* slot = slot_of(session.id());
-  if (slot != nullptr && !slot->ending && !slot->write_armed) arm_session_poll(*slot, true);
+  if (slot == nullptr || slot->ending || slot->flush_queued) return;
+  slot->flush_queued = true;
+  sessions_to_flush_.push_back(session.id());
+}
+
+void Worker::flush_sessions() {
+  // Once per loop round, before the wait: each session's packets of the round in one send. A
+  // flush may deliver packets that arrived meanwhile, and their sinks may write again: a few
+  // rounds, and what is still queued makes the wait a peek.
+  for (int round = 0; round < 4 && !sessions_to_flush_.empty(); ++round) {
+    std::vector<std::uint64_t> due;
+    due.swap(sessions_to_flush_);
+    for (std::uint64_t id : due) {
+      SessionSlot* slot = slot_of(id);
+      if (slot == nullptr) continue;
+      slot->flush_queued = false;
+      if (slot->ending) continue;
+      slot->session->flush_output();
+      after_session_io(*slot);
+    }
+  }
 }
 
 void Worker::on_deferred_work(ssh::PublisherSession& session) {

@@ -136,6 +136,7 @@ class Worker final : public ssh::SessionEvents {
   void on_auth_refused(ssh::PublisherSession& session) override;
   void on_options(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
+  void flush_sessions();
   void on_deferred_work(ssh::PublisherSession& session) override;
 
  private:
@@ -228,6 +229,7 @@ class Worker final : public ssh::SessionEvents {
   std::unordered_set<VisitorConnection*> visitors_;
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
+  std::vector<std::uint64_t> sessions_to_flush_;  // sessions whose output leaves this round
   RouteTable routes_;
   std::shared_ptr<const PolicySet> policy_;
   std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
