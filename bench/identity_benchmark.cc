@@ -18,6 +18,7 @@
 #include <wolfssl/wolfcrypt/hash.h>
 // clang-format on
 
+#include "bench/must.h"
 #include "relay/identity/identity.h"
 
 namespace {
@@ -27,14 +28,7 @@ namespace id = tg::identity;
 constexpr std::int64_t kNow = 1'700'000'000;
 constexpr const char* kTunnel = "https://app.tunnel.test";
 
-template <typename T>
-T must(tg::Result<T> result) {
-  if (!result) {
-    std::fprintf(stderr, "%s\n", result.error().message.c_str());
-    std::abort();
-  }
-  return std::move(result).value();
-}
+using tg::bench::must;
 
 std::string typical_claims(const std::string& sub = "00u1a2b3c4d5e6f7g8h9") {
   return std::string(R"({"iss":"https://idp.test","aud":")") + kTunnel + R"(","sub":")" + sub +

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "bench/must.h"
 #include "tls/tls.h"
 #include "tls/wolfssl_includes.h"
 
@@ -24,14 +25,7 @@ using tg::tls::TlsStream;
 
 constexpr const char* kServerName = "bench.localhost";
 
-template <typename T>
-T must(tg::Result<T> result) {
-  if (!result) {
-    std::fprintf(stderr, "%s\n", result.error().message.c_str());
-    std::abort();
-  }
-  return std::move(result).value();
-}
+using tg::bench::must;
 
 // The relay's server context issuing certificates from a --dev CA, and a client context that
 // trusts that CA; made once. The CA's files exist only while the contexts load them.

@@ -727,22 +727,27 @@ void Worker::on_output_pending(ssh::PublisherSession& session) {
   sessions_to_flush_.push_back(session.id());
 }
 
-void Worker::flush_sessions() {
-  // Once per loop round, before the wait: each session's packets of the round in one send. A
-  // flush may deliver packets that arrived meanwhile, and their sinks may write again: a few
-  // rounds, and what is still queued makes the wait a peek.
-  for (int round = 0; round < 4 && !sessions_to_flush_.empty(); ++round) {
+template <typename Visit>
+void Worker::drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit) {
+  // A few rounds: what a session does for one entry can queue work for another (or itself);
+  // what is still queued afterwards makes the loop's wait a peek.
+  for (int round = 0; round < 4 && !queue.empty(); ++round) {
     std::vector<std::uint64_t> due;
-    due.swap(sessions_to_flush_);
+    due.swap(queue);
     for (std::uint64_t id : due) {
-      SessionSlot* slot = slot_of(id);
-      if (slot == nullptr) continue;
-      slot->flush_queued = false;
-      if (slot->ending) continue;
-      slot->session->flush_output();
-      after_session_io(*slot);
+      if (SessionSlot* slot = slot_of(id); slot != nullptr) visit(*slot);
     }
   }
+}
+
+void Worker::flush_sessions() {
+  // Once per loop round, before the wait: each session's packets of the round in one send.
+  drain_session_queue(sessions_to_flush_, [this](SessionSlot& slot) {
+    slot.flush_queued = false;
+    if (slot.ending) return;
+    slot.session->flush_output();
+    after_session_io(slot);
+  });
 }
 
 void Worker::on_deferred_work(ssh::PublisherSession& session) {
@@ -750,17 +755,11 @@ void Worker::on_deferred_work(ssh::PublisherSession& session) {
 }
 
 void Worker::run_deferred_sessions() {
-  // A few rounds: delivering one session's data can queue work for another (or itself).
-  for (int round = 0; round < 4 && !deferred_sessions_.empty(); ++round) {
-    std::vector<std::uint64_t> due;
-    due.swap(deferred_sessions_);
-    for (std::uint64_t id : due) {
-      SessionSlot* slot = slot_of(id);
-      if (slot == nullptr || slot->ending) continue;
-      slot->session->run_deferred();
-      after_session_io(*slot);
-    }
-  }
+  drain_session_queue(deferred_sessions_, [this](SessionSlot& slot) {
+    if (slot.ending) return;
+    slot.session->run_deferred();
+    after_session_io(slot);
+  });
 }
 
 Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {

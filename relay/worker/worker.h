@@ -137,6 +137,9 @@ class Worker final : public ssh::SessionEvents {
   void on_options(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
   void flush_sessions();
+  /// Calls `visit` for each live session whose id is queued, emptying the queue.
+  template <typename Visit>
+  void drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit);
   void on_deferred_work(ssh::PublisherSession& session) override;
 
  private:
