@@ -234,6 +234,15 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # The publisher's local service for the stock OpenSSH client (wrk runs): nginx answering
 # POST /mcp. tunnelgate-load answers from its built-in backends instead.
+run_nginx() { # DIR : checks and starts the nginx whose nginx.conf is in $WORK/DIR; NGINX_PID
+  local dir=$1
+  nginx -t -q -c "$WORK/$dir/nginx.conf" -p "$WORK/$dir" -e "$WORK/$dir/error.log" 2>"$dir/test.log" ||
+    { show_logs "$dir/test.log"; die "$dir nginx config rejected"; }
+  nginx -c "$WORK/$dir/nginx.conf" -p "$WORK/$dir" -e "$WORK/$dir/error.log" -g 'daemon off;' \
+    >"$dir/stdout.log" 2>&1 &
+  NGINX_PID=$!; started "$NGINX_PID"
+}
+
 start_backend() {
   mkdir -p backend
   {
@@ -252,11 +261,8 @@ start_backend() {
 }
 EOF
   } >backend/nginx.conf
-  nginx -t -q -c "$WORK/backend/nginx.conf" -p "$WORK/backend" -e "$WORK/backend/error.log" 2>backend/test.log ||
-    { show_logs backend/test.log; die "backend nginx config rejected"; }
-  nginx -c "$WORK/backend/nginx.conf" -p "$WORK/backend" -e "$WORK/backend/error.log" -g 'daemon off;' \
-    >backend/stdout.log 2>&1 &
-  BACKEND_PID=$!; started "$BACKEND_PID"
+  run_nginx backend
+  BACKEND_PID=$NGINX_PID
   local reply=
   for _ in $(seq 100); do
     reply=$(curl -s -m 2 -X POST -H 'Content-Type: application/json' -d "$BODY" \
@@ -373,11 +379,8 @@ $(nginx_proxy_location tunnel "localhost:$BACKEND_PORT")
 }
 EOF
   } >front/nginx.conf
-  nginx -t -q -c "$WORK/front/nginx.conf" -p "$WORK/front" -e "$WORK/front/error.log" 2>front/test.log ||
-    { show_logs front/test.log; die "front nginx config rejected"; }
-  nginx -c "$WORK/front/nginx.conf" -p "$WORK/front" -e "$WORK/front/error.log" -g 'daemon off;' \
-    >front/stdout.log 2>&1 &
-  FRONT_PID=$!; started "$FRONT_PID"
+  run_nginx front
+  FRONT_PID=$NGINX_PID
 
   local up=0
   for _ in $(seq 100); do

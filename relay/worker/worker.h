@@ -136,10 +136,6 @@ class Worker final : public ssh::SessionEvents {
   void on_auth_refused(ssh::PublisherSession& session) override;
   void on_options(ssh::PublisherSession& session) override;
   void on_output_pending(ssh::PublisherSession& session) override;
-  void flush_sessions();
-  /// Calls `visit` for each live session whose id is queued, emptying the queue.
-  template <typename Visit>
-  void drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit);
   void on_deferred_work(ssh::PublisherSession& session) override;
 
  private:
@@ -179,6 +175,11 @@ class Worker final : public ssh::SessionEvents {
   void after_session_io(SessionSlot& slot);
   void end_session(SessionSlot& slot);
   void run_deferred_sessions();
+  /// Sends each session's SSH output of the loop round, once, before the loop waits.
+  void flush_sessions();
+  /// Calls `visit` for each live session whose id is queued, emptying the queue.
+  template <typename Visit>
+  void drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit);
   void flush_audit();
   SessionSlot* slot_of(std::uint64_t session_id);
 
