@@ -18,6 +18,7 @@ run (warm-up included on both sides). Ratios are tunnelgate / baseline. A target
 only where both figures were measured; "-" marks what was not.
 """
 import json
+import os
 import sys
 
 GIB = 1024**3
@@ -83,8 +84,13 @@ def aggregate(runs):
     relay_system_cpu = sum(r.get("relay_system_cpu_s", 0) for r in runs)
     received = sum(l["bytes_received"] for l in loads)
     events = sum(l["sse"]["events"] for l in loads)
+    relay_us = relay_cpu * 1e6 / served if served else None
+    tool_us = mean(l["cpu"]["total_us_per_request"] for l in loads)
     return {
         "rounds": len(runs),
+        # What the two parties' CPU per request allows on all of this machine's cores.
+        "cpu_bound_requests_per_s": (os.cpu_count() * 1e6 / (relay_us + tool_us)
+                                     if relay_us and tool_us else None),
         "requests_per_s": ok / seconds if seconds else None,
         "p50_ms": mean(l["latency_us"]["p50"] / 1000 for l in loads),
         "p99_ms": mean(l["latency_us"]["p99"] / 1000 for l in loads),
@@ -98,6 +104,8 @@ def aggregate(runs):
         "sse_p50_ms": mean(l["sse"]["added_latency_us"]["p50"] / 1000 for l in loads),
         "sse_p99_ms": mean(l["sse"]["added_latency_us"]["p99"] / 1000 for l in loads),
         "relay_cores": relay_cpu / sum(r["wall_s"] for r in runs),
+        "machine_busy_pct": mean(100 * l["machine_busy"] for l in loads
+                                 if l.get("machine_busy") is not None),
         "errors": sum(l["errors"]["total"] for l in loads),
         "first_error": next((l["first_error"] for l in loads if l["first_error"]), None),
     }
@@ -163,6 +171,11 @@ def scenario_rows(n, records, meta):
                  None, ""),
                 (f"tunnelgate-load CPU us/request, {v}", "tool_cpu_us_per_request", "{:.1f}",
                  None, ""),
+                # Near 100 on both stacks: the cores were the limit, and the requests/s ratio
+                # is that of the CPU per request of relay and tool together.
+                (f"machine busy % over the window, {v}", "machine_busy_pct", "{:.0f}", None, ""),
+                (f"requests/s the CPU allows (cores / relay+tool CPU), {v}",
+                 "cpu_bound_requests_per_s", "{:.0f}", None, ""),
             ])
             rows += r
             details.append((v, tg, base))

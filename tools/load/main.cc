@@ -23,6 +23,7 @@
 #include "relay/base/file_limit.h"
 #include "tls/tls.h"
 #include "tools/load/clock.h"
+#include "tools/load/machine_cpu.h"
 #include "tools/load/options.h"
 #include "tools/load/publisher.h"
 #include "tools/load/report.h"
@@ -225,6 +226,7 @@ int main(int argc, char** argv) {
     }
     const std::uint64_t begin = monotonic_ns();
     const std::uint64_t cpu_begin = process_cpu_ns();
+    const auto machine_begin = read_machine_ticks();
     const std::uint64_t end = begin + seconds_ns(options.duration_s);
     std::uint64_t last = 0;
     for (std::uint64_t tick = begin + 1'000'000'000u; !g_stop.load() && tick <= end + 1;
@@ -242,6 +244,7 @@ int main(int argc, char** argv) {
     summary.interrupted = g_stop.load();
     summary.measured_s = static_cast<double>(monotonic_ns() - begin) / 1e9;
     summary.process_cpu_ns = process_cpu_ns() - cpu_begin;
+    summary.machine_busy = busy_fraction(machine_begin, read_machine_ticks());
     publisher->stop();
     summary.publisher = publisher->report();
     if (options.json) {
@@ -290,6 +293,8 @@ int main(int argc, char** argv) {
   };
   // The timeline: progress once a second; the process's CPU read at the window's edges.
   std::uint64_t cpu_begin = 0;
+  std::optional<MachineTicks> machine_begin;
+  std::optional<MachineTicks> machine_end;
   bool measuring = false;
   std::uint64_t last_responses = 0;
   const std::uint64_t end_ns = plan.open_loop ? plan.drain_end_ns : plan.measure_end_ns;
@@ -299,10 +304,14 @@ int main(int argc, char** argv) {
       if (monotonic_ns() >= plan.measure_begin_ns) {
         measuring = true;
         cpu_begin = process_cpu_ns();
+        machine_begin = read_machine_ticks();
       }
     }
     sleep_until(std::min(tick, end_ns), all_done);
-    if (g_stop.load() || monotonic_ns() >= end_ns || all_done()) break;
+    if (g_stop.load() || monotonic_ns() >= end_ns || all_done()) {
+      machine_end = read_machine_ticks();
+      break;
+    }
     const auto [responses, errors, idle] = live();
     summary.idle_peak = std::max(summary.idle_peak, idle);
     if (progress) {
@@ -337,6 +346,7 @@ int main(int argc, char** argv) {
                            ? static_cast<double>(window_end - plan.measure_begin_ns) / 1e9
                            : 0.0;
   summary.process_cpu_ns = measuring ? cpu_end - cpu_begin : 0;
+  summary.machine_busy = busy_fraction(machine_begin, machine_end);
   summary.visitors = std::move(merged);
   if (options.json) {
     print_json(summary, stdout);

@@ -186,6 +186,11 @@ void print_text(const Summary& s, std::FILE* out) {
                  static_cast<double>(s.process_cpu_ns) / 1e9, s.measured_s,
                  per_request_us(s.process_cpu_ns, s.publisher->requests));
   }
+  if (s.machine_busy) {
+    // Near 100 %: the run was bound by the cores everyone shares, not by the relay alone.
+    std::fprintf(out, "  machine      %.0f %% of all cores busy over the window\n",
+                 *s.machine_busy * 100.0);
+  }
 }
 
 void print_json(const Summary& s, std::FILE* out) {
@@ -276,6 +281,7 @@ void print_json(const Summary& s, std::FILE* out) {
               ",\"bound_ports\":" + bound_ports(p) + ",\"first_error\":" +
               (p.first_error.empty() ? std::string("null") : string(p.first_error)) + "}");
   }
+  field("machine_busy", s.machine_busy ? number(*s.machine_busy) : std::string("null"));
   j += "}\n";
   std::fputs(j.c_str(), out);
 }

@@ -27,8 +27,9 @@ struct Summary {
   bool interrupted = false;
   std::optional<VisitorReport> visitors;
   std::optional<PublisherReport> publisher;
-  std::uint64_t process_cpu_ns = 0;  // whole process, over the window
-  std::uint64_t idle_peak = 0;       // --idle: most connections seen holding at once
+  std::uint64_t process_cpu_ns = 0;    // whole process, over the window
+  std::uint64_t idle_peak = 0;         // --idle: most connections seen holding at once
+  std::optional<double> machine_busy;  // share of all cores busy over the window (0..1)
 };
 
 void print_text(const Summary& summary, std::FILE* out);
