@@ -6,11 +6,14 @@
 /// `[[identity.jwt]]` tables (jwt_verifier.h, jwks.h, jws_signature.h), remembering verified
 /// tokens until they expire (token_cache.h), and looking API keys up by their SHA-256
 /// (api_keys.h). For the control path it also fetches the JWKS of https:// issuers and keeps
-/// the last good documents, refreshed when the caller asks (jwks_fetch.h, jwks_source.h). It
-/// does not read the clock, answer 401/403 or decide access: the caller passes `now` in, and
-/// hands the results to policy::Policy through an AccessContext. It also signs (jws_signer.h), for
-/// the relay's own assertion header and for tests. The request-path pieces are pure functions of
-/// the caller's bytes and `now`; everything reports errors as values and nothing throws.
+/// the last good documents, refreshed when the caller asks (jwks_fetch.h, jwks_source.h), and
+/// early when a verifier meets a token's unknown kid (jwks_refresh_requests.h: the one,
+/// lock-free way a worker reaches the refresh thread). It does not read the clock, answer
+/// 401/403 or decide access: the caller passes `now` in, and hands the results to
+/// policy::Policy through an AccessContext. It also signs (jws_signer.h), for the relay's own
+/// assertion header and for tests. The request-path pieces are pure functions of the caller's
+/// bytes and `now` (but for that one atomic request); everything reports errors as values and
+/// nothing throws.
 ///
 /// Ownership and threads. `JwtVerifier` and `ApiKeys` are immutable once built (build them
 /// with each policy load or JWKS refresh) and shared by all workers. `JwksSource` belongs to
@@ -50,6 +53,7 @@
 #include "relay/identity/credentials.h"
 #include "relay/identity/jwks.h"
 #include "relay/identity/jwks_fetch.h"
+#include "relay/identity/jwks_refresh_requests.h"
 #include "relay/identity/jwks_source.h"
 #include "relay/identity/jws_algorithm.h"
 #include "relay/identity/jws_signature.h"

@@ -1,10 +1,12 @@
-// JwksSource: the documents of URL issuers, their first fetch and their refreshes.
+// JwksSource: the documents of URL issuers, their first fetch and their refreshes, scheduled
+// and early.
 #include "relay/identity/jwks_source.h"
 
 #include <algorithm>
 #include <limits>
 
 #include "relay/identity/jwks.h"
+#include "relay/identity/jwks_refresh_requests.h"
 
 namespace tg::identity {
 
@@ -38,8 +40,14 @@ Result<std::string> JwksSource::load(const policy::JwtIssuer& issuer, std::int64
   if (const Document* held = find(issuer.jwks, issuer.jwks_ca)) return held->text;
   auto text = fetch(issuer.jwks, issuer.jwks_ca);
   if (!text) return text.error();
-  documents_.push_back(Document{issuer.jwks, issuer.jwks_ca, issuer.jwks_refresh_seconds,
-                                now + issuer.jwks_refresh_seconds, *text});
+  Document document;
+  document.url = issuer.jwks;
+  document.ca_file = issuer.jwks_ca;
+  document.interval = issuer.jwks_refresh_seconds;
+  document.next_fetch = now + issuer.jwks_refresh_seconds;
+  document.bit = jwks_document_bit(issuer.jwks, issuer.jwks_ca);
+  document.text = *text;
+  documents_.push_back(std::move(document));
   return text;
 }
 
@@ -72,26 +80,64 @@ void JwksSource::retain(const policy::Identity& identity) {
   documents_ = std::move(kept);
 }
 
-bool JwksSource::refresh_due(std::int64_t now) const {
-  auto next = next_refresh_at();
+std::int64_t JwksSource::early_allowed_at(std::uint64_t bit) const {
+  // Documents sharing a bit are asked for together, so they leave their cooldown together.
+  std::int64_t allowed = std::numeric_limits<std::int64_t>::min();
+  for (const Document& document : documents_) {
+    if (document.bit == bit) allowed = std::max(allowed, document.early_allowed_at);
+  }
+  return allowed;
+}
+
+bool JwksSource::fetch_now(const Document& document, std::int64_t now, std::uint64_t wanted) const {
+  return document.next_fetch <= now ||
+         ((wanted & document.bit) != 0 && early_allowed_at(document.bit) <= now);
+}
+
+bool JwksSource::refresh_due(std::int64_t now, std::uint64_t wanted) const {
+  auto next = next_refresh_at(wanted);
   return next.has_value() && *next <= now;
 }
 
-std::optional<std::int64_t> JwksSource::next_refresh_at() const {
+std::optional<std::int64_t> JwksSource::next_refresh_at(std::uint64_t wanted) const {
   if (documents_.empty()) return std::nullopt;
   std::int64_t next = std::numeric_limits<std::int64_t>::max();
-  for (const Document& document : documents_) next = std::min(next, document.next_fetch);
+  for (const Document& document : documents_) {
+    next = std::min(next, document.next_fetch);
+    if ((wanted & document.bit) != 0) next = std::min(next, early_allowed_at(document.bit));
+  }
   return next;
 }
 
-JwksRefresh JwksSource::refresh(std::int64_t now) {
+std::uint64_t JwksSource::servable_requests(std::int64_t now, std::uint64_t wanted) const {
+  std::uint64_t waiting = 0;  // bits of documents asked for but still in their cooldown
+  for (const Document& document : documents_) {
+    if ((wanted & document.bit) != 0 && !fetch_now(document, now, wanted)) {
+      waiting |= document.bit;
+    }
+  }
+  return wanted & ~waiting;
+}
+
+JwksRefresh JwksSource::refresh(std::int64_t now, std::uint64_t early) {
   JwksRefresh report;
-  for (Document& document : documents_) {
-    if (document.next_fetch > now) continue;
+  // Decided before any fetch starts a cooldown, so documents sharing a bit go together.
+  std::vector<bool> chosen;
+  for (const Document& document : documents_) chosen.push_back(fetch_now(document, now, early));
+  for (std::size_t i = 0; i < documents_.size(); ++i) {
+    if (!chosen[i]) continue;
+    Document& document = documents_[i];
+    // Asked for and not yet due: this fetch is an early one, and starts a cooldown.
+    const bool is_early = document.next_fetch > now;
+    if (is_early) {
+      document.early_allowed_at = now + kJwksEarlyRefreshCooldownSeconds;
+      report.early.push_back(document.url);
+    }
     auto text = fetch(document.url, document.ca_file);
     if (!text) {
       report.errors.push_back(text.error().message);
-      document.next_fetch = now + std::min(document.interval, kJwksRetrySeconds);
+      // A failed early fetch leaves the schedule alone; a failed scheduled one is retried soon.
+      if (!is_early) document.next_fetch = now + std::min(document.interval, kJwksRetrySeconds);
       continue;
     }
     document.next_fetch = now + document.interval;

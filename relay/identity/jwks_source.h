@@ -1,14 +1,27 @@
 /// Where the JWKS of each `[[identity.jwt]]` issuer comes from: the file it names, or the last
-/// good document fetched from its https:// URL, refreshed in the background.
+/// good document fetched from its https:// URL, refreshed in the background and, when a token
+/// names a kid the document lacks, early.
 ///
 /// A `JwksSource` keeps one document per (URL, CA file). Its `loader` is what
 /// `JwtVerifier::create` takes: a file issuer is read from disk on every load; a URL issuer is
 /// answered from the document already held, and fetched (blocking, fetch_https) only the first
 /// time the URL is seen, so a policy reload costs no network round trip. A control-path loop
-/// then asks `refresh_due(now)`, or sleeps until `next_refresh_at()`, and calls `refresh(now)`,
-/// which fetches again every document whose `jwks_refresh_seconds` have passed and reports
-/// which changed: for those, the caller builds a new JwtVerifier (with `loader` again, which
-/// now answers the new text) and hands it to the workers.
+/// then asks `refresh_due(now, wanted)`, or sleeps until `next_refresh_at(wanted)`, and calls
+/// `refresh(now, taken)`, which fetches again every document whose `jwks_refresh_seconds` have
+/// passed and every document asked for early, and reports which changed: for those, the caller
+/// builds a new JwtVerifier (with `loader` again, which now answers the new text) and hands it
+/// to the workers.
+///
+/// Early refreshes. `wanted` is the word of JwksRefreshRequests (jwks_refresh_requests.h): the
+/// documents (one bit each, `jwks_document_bit`) whose key set a worker found without a token's
+/// kid. A document asked for is fetched at once unless it was fetched early less than
+/// kJwksEarlyRefreshCooldownSeconds ago; then the request waits for the cooldown to end (it is
+/// not dropped: a key published just after the last early fetch is still picked up). So however
+/// many unknown kids arrive, a document gets at most one early fetch per cooldown. The caller
+/// clears the bits `servable_requests(now, wanted)` names before calling `refresh(now, taken)`
+/// with them: requests that arrive during the fetch stay for the next round. A successful early
+/// fetch also restarts the document's refresh interval; a failed one keeps the last good
+/// document, is reported like a failed refresh, and leaves the schedule alone.
 ///
 /// A fetched document is kept only when `parse_jwks` accepts it (a 200 with a broken or
 /// keyless body does not replace good keys). A failed refresh keeps the last good document,
@@ -20,7 +33,7 @@
 /// `retain` and the queries must all run there (the loader captures the source: use it only
 /// while the source lives, inside JwtVerifier::create). Workers never see it: they share the
 /// immutable JwtVerifier built from its text. `refresh` blocks for up to the fetch timeout per
-/// due document.
+/// document fetched.
 #pragma once
 
 #include <cstdint>
@@ -41,10 +54,15 @@ namespace tg::identity {
 /// shorter).
 inline constexpr std::int64_t kJwksRetrySeconds = 30;
 
+/// At most one early fetch per document this often, however many unknown kids arrive (the
+/// default of jose's createRemoteJWKSet).
+inline constexpr std::int64_t kJwksEarlyRefreshCooldownSeconds = 30;
+
 /// What one `refresh` did.
 struct JwksRefresh {
   std::vector<std::string> changed;  // URLs whose document changed: rebuild the verifier
   std::vector<std::string> errors;   // one line per failed fetch ("https://…: timed out")
+  std::vector<std::string> early;    // URLs fetched early (asked for, not yet due)
 };
 
 class JwksSource {
@@ -64,13 +82,21 @@ class JwksSource {
   /// after a new policy and its verifier have replaced the old ones.
   void retain(const policy::Identity& identity);
 
-  /// Whether some document is due for a fetch at `now`.
-  bool refresh_due(std::int64_t now) const;
-  /// When the next document is due; nullopt when there are none (no URL issuers).
-  std::optional<std::int64_t> next_refresh_at() const;
+  /// Whether some document is due for a fetch at `now`, by its interval or because it is in
+  /// `wanted` (early requests, one bit per document) and out of its cooldown.
+  bool refresh_due(std::int64_t now, std::uint64_t wanted = 0) const;
+  /// When the next document is due, `wanted` counted; nullopt when there are none (no URL
+  /// issuers). May be in the past.
+  std::optional<std::int64_t> next_refresh_at(std::uint64_t wanted = 0) const;
 
-  /// Fetches every document due at `now`; see JwksRefresh.
-  JwksRefresh refresh(std::int64_t now);
+  /// The bits of `wanted` that `refresh(now, …)` would serve: those whose documents it fetches
+  /// at `now`, and those that stand for no document (stale requests). The bits of documents in
+  /// their cooldown are left out: they stay asked for.
+  std::uint64_t servable_requests(std::int64_t now, std::uint64_t wanted) const;
+
+  /// Fetches every document due at `now`, and those asked for in `early` and out of their
+  /// cooldown; see JwksRefresh.
+  JwksRefresh refresh(std::int64_t now, std::uint64_t early = 0);
 
   std::size_t document_count() const { return documents_.size(); }
 
@@ -80,8 +106,15 @@ class JwksSource {
     std::string ca_file;
     std::int64_t interval = policy::kDefaultJwksRefreshSeconds;
     std::int64_t next_fetch = 0;
-    std::string text;  // the last good JWKS
+    std::uint64_t bit = 0;              // jwks_document_bit(url, ca_file)
+    std::int64_t early_allowed_at = 0;  // the end of the cooldown of the last early fetch
+    std::string text;                   // the last good JWKS
   };
+
+  // Whether `document` is fetched at `now`: due, or asked for in `wanted` and out of cooldown.
+  bool fetch_now(const Document& document, std::int64_t now, std::uint64_t wanted) const;
+  // When the documents standing for `bit` may next be fetched early.
+  std::int64_t early_allowed_at(std::uint64_t bit) const;
 
   Result<std::string> load(const policy::JwtIssuer& issuer, std::int64_t now);
   // Fetches and checks one document's text: the JWKS text, or why not.

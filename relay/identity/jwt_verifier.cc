@@ -163,6 +163,7 @@ Result<JwtVerifier> JwtVerifier::create(const policy::Identity& identity, const 
   JwtVerifier verifier;
   verifier.leeway_ = std::clamp<std::int64_t>(options.leeway_seconds, 0, kMaxLeeway);
   verifier.id_ = next_verifier_id.fetch_add(1, std::memory_order_relaxed);
+  verifier.refresh_requests_ = options.refresh_requests;
   for (const policy::JwtIssuer& config : identity.jwt) {
     const std::string where =
         "issuer \"" + config.issuer + "\" (line " + std::to_string(config.line) + "): ";
@@ -171,7 +172,9 @@ Result<JwtVerifier> JwtVerifier::create(const policy::Identity& identity, const 
     Result<Jwks> jwks = parse_jwks(*text);
     if (!jwks) return make_error(where + jwks.error().message);
     for (const std::string& note : jwks->notes) verifier.notes_.push_back(where + note);
-    verifier.issuers_.push_back({config.issuer, config.audiences, std::move(jwks).value()});
+    const std::uint64_t bit =
+        config.jwks_is_url ? jwks_document_bit(config.jwks, config.jwks_ca) : 0;
+    verifier.issuers_.push_back({config.issuer, config.audiences, std::move(jwks).value(), bit});
   }
   return verifier;
 }
@@ -186,7 +189,12 @@ Result<const Jwk*> JwtVerifier::select_key(const Issuer& issuer, JwsAlgorithm al
       if (key.type == wanted) return &key;
       kid_known = true;
     }
-    return make_error(kid_known ? "alg does not match the key" : "unknown kid");
+    if (kid_known) return make_error("alg does not match the key");
+    // The identity provider may have rotated in a key since the document was fetched.
+    if (refresh_requests_ != nullptr && issuer.document_bit != 0) {
+      refresh_requests_->ask(issuer.document_bit);
+    }
+    return make_error("unknown kid");
   }
   const Jwk* found = nullptr;
   for (const Jwk& key : issuer.jwks.keys) {

@@ -22,6 +22,12 @@
 /// Header members other than alg and kid (jku, x5u, jwk, …) are never used: keys come only
 /// from the configured JWKS.
 ///
+/// One side effect: when a token's kid is not in the key set of an issuer whose JWKS is fetched
+/// from an https:// URL, and the verifier was built with `JwtOptions::refresh_requests`, it asks
+/// there for an early fetch of that document (one atomic operation, no lock, no wait; see
+/// jwks_refresh_requests.h). The token is refused all the same: a retry after the refresh, which
+/// rebuilds the verifier, may succeed.
+///
 /// Errors are one short phrase, safe to log and to count by (they never quote the token or
 /// its claims): "token larger than 8 KiB", "malformed: …", "alg none refused", "alg HS*
 /// refused", "alg not accepted", "crit header not supported", "duplicate member in header",
@@ -45,6 +51,7 @@
 
 #include "relay/base/result.h"
 #include "relay/identity/jwks.h"
+#include "relay/identity/jwks_refresh_requests.h"
 #include "relay/identity/verified_token.h"
 #include "relay/policy/identity.h"
 
@@ -55,6 +62,9 @@ inline constexpr std::size_t kMaxTokenBytes = 8192;
 struct JwtOptions {
   /// Clock skew tolerated on exp, nbf and iat (0 to 86400; values outside are clamped).
   std::int64_t leeway_seconds = 60;
+  /// Where an unknown kid from a URL issuer asks for an early JWKS fetch; null: nowhere. Must
+  /// outlive the verifier.
+  JwksRefreshRequests* refresh_requests = nullptr;
 };
 
 /// Returns the JWKS text of one issuer, or an error saying why it has none.
@@ -98,6 +108,7 @@ class JwtVerifier {
     std::string name;
     std::vector<std::string> audiences;
     Jwks jwks;
+    std::uint64_t document_bit = 0;  // a URL issuer's bit in refresh_requests_; 0 for a file
   };
 
   JwtVerifier() = default;
@@ -107,6 +118,7 @@ class JwtVerifier {
   std::vector<Issuer> issuers_;
   std::vector<std::string> notes_;
   std::int64_t leeway_ = 60;
+  JwksRefreshRequests* refresh_requests_ = nullptr;
   std::uint64_t id_ = 0;
 };
 

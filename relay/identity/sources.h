@@ -22,6 +22,6 @@ struct Sources {
 /// Verifier and key table for `identity`; an issuer whose JWKS cannot be had fails the whole
 /// load ("issuer "…" (line N): …"), as a policy must not load with an issuer it cannot check.
 Result<Sources> build_sources(const policy::Identity& identity,
-                              const JwksLoader& load = read_jwks_file);
+                              const JwksLoader& load = read_jwks_file, JwtOptions options = {});
 
 }  // namespace tg::identity

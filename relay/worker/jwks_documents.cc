@@ -1,5 +1,6 @@
 #include "relay/worker/jwks_documents.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "relay/log/log.h"
@@ -17,10 +18,12 @@ std::int64_t epoch_seconds() {
 
 Result<std::shared_ptr<const PolicySet>> JwksDocuments::load(const std::string& path) {
   std::lock_guard lock(mutex_);
-  auto loaded = load_policy_set(path, source_.loader(epoch_seconds()));
+  identity::JwtOptions options;
+  options.refresh_requests = &requests_;
+  auto loaded = load_policy_set(path, source_.loader(epoch_seconds()), options);
   if (loaded) {
     source_.retain((*loaded)->rules.identity());
-    wake_.notify_all();  // the next refresh may now be sooner
+    requests_.wake();  // the next refresh may now be sooner
   }
   return loaded;
 }
@@ -35,22 +38,39 @@ void JwksDocuments::stop_refreshing() {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
-  wake_.notify_all();
+  requests_.wake();
   if (thread_.joinable()) thread_.join();
 }
 
 void JwksDocuments::refresh_loop() {
   std::unique_lock lock(mutex_);
   while (!stop_) {
-    const auto next = source_.next_refresh_at();
     const std::int64_t now = epoch_seconds();
-    if (!next || *next > now) {
-      // Wake at the due time, or every minute to notice documents added by a reload.
-      const std::int64_t wait = next ? std::min<std::int64_t>(*next - now, 60) : 60;
-      wake_.wait_for(lock, std::chrono::seconds(wait));
+    const std::uint64_t wanted = requests_.wanted();
+    // Requests for documents in their cooldown stay asked for (and wake no one meanwhile);
+    // the others are cleared before any fetch, so one that arrives during it is kept for the
+    // next round.
+    const std::uint64_t taken = source_.servable_requests(now, wanted);
+    requests_.take(taken);
+    if (!source_.refresh_due(now, taken)) {
+      // Wake at the due time (a cooldown's end included), when a worker asks for an early
+      // fetch, or every minute to notice documents added by a reload. The eventfd keeps a
+      // wake-up sent before this wait starts, so none is lost.
+      const auto next = source_.next_refresh_at(wanted);
+      const std::int64_t wait = next ? std::clamp<std::int64_t>(*next - now, 1, 60) : 60;
+      lock.unlock();
+      requests_.wait(static_cast<int>(wait * 1000));
+      lock.lock();
       continue;
     }
-    const identity::JwksRefresh refreshed = source_.refresh(now);
+    const identity::JwksRefresh refreshed = source_.refresh(now, taken);
+    for (const std::string& url : refreshed.early) {
+      log::write_now(log::JsonLine("jwks_early_refresh")
+                         .add("url", url)
+                         .add("reason", "unknown kid")
+                         .add("cooldown_s", identity::kJwksEarlyRefreshCooldownSeconds)
+                         .finish());
+    }
     for (const std::string& error : refreshed.errors) {
       log::write_now(log::JsonLine("jwks_refresh_failed").add("error", error).finish());
     }

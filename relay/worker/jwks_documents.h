@@ -7,10 +7,14 @@
 /// new text and hands it to every worker, so a key an identity provider rotates in is
 /// accepted, and one it removes stops admitting tokens, within the issuer's
 /// `jwks_refresh_seconds`.
+///
+/// A key rotated in is usually accepted much sooner: the verifiers built here carry this
+/// object's JwksRefreshRequests, so a token naming a kid its issuer's document lacks asks for
+/// an early fetch of that document (lock-free, from the worker; the request itself is refused).
+/// The refresh thread sleeps on those requests as well as on the schedule, and JwksSource
+/// allows one early fetch per document per kJwksEarlyRefreshCooldownSeconds.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "relay/identity/jwks_refresh_requests.h"
 #include "relay/identity/jwks_source.h"
 #include "relay/worker/policy_set.h"
 
@@ -35,16 +40,18 @@ class JwksDocuments {
   /// blocking); on success its URLs are the ones refreshed from now on.
   Result<std::shared_ptr<const PolicySet>> load(const std::string& path);
 
-  /// Starts the refresh thread: it sleeps until a document is due, fetches it, logs failures,
-  /// and calls `on_change` (from that thread) when a document changed.
+  /// Starts the refresh thread: it sleeps until a document is due or asked for early, fetches
+  /// it, logs failures and early fetches, and calls `on_change` (from that thread) when a
+  /// document changed.
   void start_refreshing(std::function<void()> on_change);
   void stop_refreshing();
 
  private:
   void refresh_loop();
 
+  // Worker → refresh thread: early fetches wanted; also how the thread is woken (stop, load).
+  identity::JwksRefreshRequests requests_;
   std::mutex mutex_;
-  std::condition_variable wake_;
   bool stop_ = false;
   identity::JwksSource source_;
   std::function<void()> on_change_;

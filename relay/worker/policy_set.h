@@ -18,7 +18,9 @@ struct PolicySet {
 
 /// Loads and compiles `path` and builds its identity sources; "" gives the empty policy
 /// (nothing exposed, no one let in) with no sources. Every error names the file and line.
+/// `options` go to the JWT verifier.
 Result<std::shared_ptr<const PolicySet>> load_policy_set(
-    const std::string& path, const identity::JwksLoader& load = identity::read_jwks_file);
+    const std::string& path, const identity::JwksLoader& load = identity::read_jwks_file,
+    identity::JwtOptions options = {});
 
 }  // namespace tg

@@ -53,7 +53,7 @@ struct Shared {
   std::atomic<unsigned> workers_ready{0};
   std::atomic<unsigned> workers_failed{0};
   std::atomic<unsigned> workers_done{0};
-  std::atomic<std::uint64_t> reload_requests{0};  // bumped by SIGHUP; worker 0 acts on it
+  std::atomic<std::uint64_t> reload_requests{0};  // SIGHUP, a changed JWKS; worker 0 acts
   int audit_fd = -1;
   std::atomic<bool> audit_failing{
       false};  // the last audit write of some worker failed  // the audit trail (O_APPEND: each

@@ -1,10 +1,12 @@
 // JwksSource with a fake fetcher: first fetch, answers from memory, refresh timing, changed
-// documents, failed refreshes keeping the last good one, and forgetting unused URLs.
+// documents, failed refreshes keeping the last good one, forgetting unused URLs, and early
+// fetches asked for by unknown kids with their cooldown.
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
+#include "relay/identity/jwks_refresh_requests.h"
 #include "relay/identity/jwks_source.h"
 #include "relay/identity/jws_signer.h"
 
@@ -173,6 +175,131 @@ TEST_F(JwksSourceTest, RetainForgetsUnusedUrlsAndTakesNewIntervals) {
   source.retain(only_a);
   EXPECT_EQ(source.document_count(), 1u);
   EXPECT_EQ(source.next_refresh_at(), 70);
+}
+
+// The bit a worker sets for a url_issuer's document (the default CA bundle).
+std::uint64_t bit_of(const std::string& url) {
+  return jwks_document_bit(url, policy::kSystemCaBundle);
+}
+
+TEST_F(JwksSourceTest, AnAskedDocumentIsFetchedAtOnceThenAtMostOncePerCooldown) {
+  FakeServer server;
+  server.documents.emplace("https://a/keys", *first_);
+  JwksSource source({}, server.fetcher());
+  policy::Identity identity;
+  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
+  const std::uint64_t bit = bit_of("https://a/keys");
+  ASSERT_EQ(kJwksEarlyRefreshCooldownSeconds, 30);
+
+  // Not due by its interval, but asked for: due now, and the request is served.
+  EXPECT_FALSE(source.refresh_due(10));
+  EXPECT_TRUE(source.refresh_due(10, bit));
+  EXPECT_EQ(source.next_refresh_at(), 3600);
+  EXPECT_EQ(source.next_refresh_at(bit), 0);
+  EXPECT_EQ(source.servable_requests(10, bit), bit);
+  server.documents.insert_or_assign("https://a/keys", *second_);  // a key rotated in
+  JwksRefresh early = source.refresh(10, bit);
+  EXPECT_EQ(server.fetches, 2);
+  EXPECT_EQ(early.early, std::vector<std::string>{"https://a/keys"});
+  EXPECT_EQ(early.changed, std::vector<std::string>{"https://a/keys"});
+  EXPECT_TRUE(early.errors.empty());
+  EXPECT_EQ(source.loader(10)(identity.jwt[0]).value(), *second_);
+  EXPECT_EQ(source.next_refresh_at(), 3610);  // a fresh document restarts the interval
+
+  // Within the cooldown: not due, the request is kept (not servable), nothing is fetched.
+  for (std::int64_t now : {10, 11, 25, 39}) {
+    EXPECT_FALSE(source.refresh_due(now, bit)) << now;
+    EXPECT_EQ(source.servable_requests(now, bit), 0u) << now;
+    EXPECT_TRUE(source.refresh(now, bit).early.empty()) << now;
+  }
+  EXPECT_EQ(server.fetches, 2);
+  EXPECT_EQ(source.next_refresh_at(bit), 40);  // where the refresh thread sleeps to
+
+  // At the cooldown's end the waiting request is served: one more early fetch, no change.
+  EXPECT_TRUE(source.refresh_due(40, bit));
+  EXPECT_EQ(source.servable_requests(40, bit), bit);
+  JwksRefresh again = source.refresh(40, bit);
+  EXPECT_EQ(again.early.size(), 1u);
+  EXPECT_TRUE(again.changed.empty());
+  EXPECT_EQ(server.fetches, 3);
+  EXPECT_FALSE(source.refresh_due(41, bit));
+}
+
+TEST_F(JwksSourceTest, RequestsForNoDocumentAreServedWithoutAFetch) {
+  FakeServer server;
+  server.documents.emplace("https://a/keys", *first_);
+  JwksSource source({}, server.fetcher());
+  policy::Identity identity;
+  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
+  // A bit no document stands for (a policy reload dropped the issuer that was asked for).
+  const std::uint64_t stale = bit_of("https://a/keys") == 1 ? 2 : 1;
+  EXPECT_FALSE(source.refresh_due(10, stale));
+  EXPECT_EQ(source.servable_requests(10, stale), stale);  // cleared, so it cannot linger
+  EXPECT_TRUE(source.refresh(10, stale).early.empty());
+  EXPECT_EQ(server.fetches, 1);
+}
+
+TEST_F(JwksSourceTest, AFailedEarlyFetchKeepsTheLastGoodDocumentAndStillCoolsDown) {
+  FakeServer server;
+  server.documents.emplace("https://a/keys", *first_);
+  JwksSource source({}, server.fetcher());
+  policy::Identity identity;
+  identity.jwt.push_back(url_issuer("a", "https://a/keys", 300));
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
+  const std::uint64_t bit = bit_of("https://a/keys");
+
+  server.documents.erase("https://a/keys");  // the identity provider is down
+  JwksRefresh failed = source.refresh(10, bit);
+  EXPECT_EQ(failed.early.size(), 1u);
+  ASSERT_EQ(failed.errors.size(), 1u);
+  EXPECT_EQ(failed.errors[0], "https://a/keys: HTTP 404");
+  EXPECT_TRUE(failed.changed.empty());
+  EXPECT_EQ(source.loader(10)(identity.jwt[0]).value(), *first_);
+  EXPECT_EQ(source.next_refresh_at(), 300);  // the schedule is left alone
+  // A failure counts against the cooldown: a down identity provider is not hammered.
+  EXPECT_FALSE(source.refresh_due(20, bit));
+  EXPECT_EQ(source.next_refresh_at(bit), 40);
+  EXPECT_EQ(server.fetches, 2);
+}
+
+TEST_F(JwksSourceTest, AScheduledFetchServesARequestWaitingOnItsCooldown) {
+  FakeServer server;
+  server.documents.emplace("https://a/keys", *first_);
+  JwksSource source({}, server.fetcher());
+  policy::Identity identity;
+  identity.jwt.push_back(url_issuer("a", "https://a/keys", 30));
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
+  const std::uint64_t bit = bit_of("https://a/keys");
+
+  server.documents.erase("https://a/keys");
+  EXPECT_EQ(source.refresh(20, bit).errors.size(), 1u);  // early, failed: cooldown until 50
+  server.documents.emplace("https://a/keys", *second_);
+  EXPECT_EQ(source.servable_requests(25, bit), 0u);
+  // At 30 the document is due by its interval: that fetch serves the waiting request too.
+  EXPECT_EQ(source.servable_requests(30, bit), bit);
+  JwksRefresh scheduled = source.refresh(30, bit);
+  EXPECT_TRUE(scheduled.early.empty());
+  EXPECT_EQ(scheduled.changed.size(), 1u);
+  EXPECT_EQ(server.fetches, 3);
+}
+
+TEST_F(JwksSourceTest, TheCooldownOutlivesAReload) {
+  FakeServer server;
+  server.documents.emplace("https://a/keys", *first_);
+  JwksSource source({}, server.fetcher());
+  policy::Identity identity;
+  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
+  const std::uint64_t bit = bit_of("https://a/keys");
+  server.documents.insert_or_assign("https://a/keys", *second_);
+  EXPECT_EQ(source.refresh(10, bit).changed.size(), 1u);
+  // The change reloads the policy: the document is kept, and so is its cooldown.
+  ASSERT_TRUE(JwtVerifier::create(identity, source.loader(11)).ok());
+  source.retain(identity);
+  EXPECT_FALSE(source.refresh_due(12, bit));
+  EXPECT_EQ(source.next_refresh_at(bit), 40);
 }
 
 }  // namespace

@@ -2,10 +2,13 @@
 // wolfCrypt, sign tokens, publish the public halves as a JWKS and verify.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "relay/identity/base64url.h"
+#include "relay/identity/jwks_refresh_requests.h"
 #include "relay/identity/jws_signer.h"
 #include "relay/identity/jwt_verifier.h"
 #include "relay/policy/policy.h"
@@ -611,6 +614,82 @@ TEST_F(JwtVerify, PicksTheKeySetOfTheTokensIssuer) {
   EXPECT_EQ(verifier->verify(sign(*ec2_, claims()), kTunnel, kNow).error().message, "unknown kid");
   EXPECT_EQ(verifier->verify(sign(*ec_, from_second), kTunnel, kNow).error().message,
             "unknown kid");
+}
+
+TEST_F(JwtVerify, AnUnknownKidFromAUrlIssuerAsksForAnEarlyFetch) {
+  // Two issuers: one whose JWKS is fetched from a URL, one read from a file.
+  policy::Identity identity = identity_with();
+  identity.jwt[0].jwks = "https://idp.test/jwks.json";
+  identity.jwt[0].jwks_is_url = true;
+  identity.jwt[0].jwks_ca = "/idp-ca.pem";
+  policy::JwtIssuer from_file;
+  from_file.issuer = "https://file.test";
+  from_file.jwks = "/etc/keys.json";
+  identity.jwt.push_back(from_file);
+  const SigningKey* keys[] = {ec_};
+  JwksRefreshRequests requests;
+  JwtOptions options;
+  options.refresh_requests = &requests;
+  Result<JwtVerifier> verifier = JwtVerifier::create(
+      identity, [&](const policy::JwtIssuer&) -> Result<std::string> { return jwks_json(keys); },
+      options);
+  ASSERT_TRUE(verifier.ok());
+  const std::uint64_t bit = jwks_document_bit("https://idp.test/jwks.json", "/idp-ca.pem");
+
+  // A known kid, a kid whose key does not fit the alg, or no kid at all: nothing asked.
+  EXPECT_TRUE(verifier->verify(sign(*ec_, claims()), kTunnel, kNow).ok());
+  EXPECT_EQ(
+      verifier->verify(sign(*rsa_, R"({"alg":"RS256","kid":"ec-1"})", claims()), kTunnel, kNow)
+          .error()
+          .message,
+      "alg does not match the key");
+  EXPECT_EQ(requests.wanted(), 0u);
+  // The file issuer's unknown kid: a file is reloaded by the operator, never fetched.
+  const std::string from_file_claims = R"({"iss":"https://file.test","aud":")" +
+                                       std::string(kTunnel) + R"(","exp":)" +
+                                       std::to_string(kNow + 60) + "}";
+  EXPECT_EQ(verifier->verify(sign(*ec2_, from_file_claims), kTunnel, kNow).error().message,
+            "unknown kid");
+  EXPECT_EQ(requests.wanted(), 0u);
+  // The URL issuer's unknown kid: refused, and its document is asked for.
+  EXPECT_EQ(verifier->verify(sign(*ec2_, claims()), kTunnel, kNow).error().message, "unknown kid");
+  EXPECT_EQ(requests.wanted(), bit);
+  requests.take(bit);
+  EXPECT_EQ(requests.wanted(), 0u);
+  // Without refresh_requests, nothing to ask.
+  EXPECT_EQ(outcome(sign(*ec2_, claims())), "unknown kid");
+}
+
+TEST(JwksRefreshRequests, AnAskWakesTheWaiterEvenWhenItComesFirst) {
+  JwksRefreshRequests requests;
+  const std::uint64_t a = jwks_document_bit("https://a/keys", "/ca.pem");
+  EXPECT_NE(a, 0u);
+  EXPECT_EQ(a & (a - 1), 0u);  // one bit
+  auto waited_ms = [&requests](int timeout_ms) {
+    const auto start = std::chrono::steady_clock::now();
+    requests.wait(timeout_ms);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 start)
+        .count();
+  };
+  // Asked before the wait began: the wake-up is kept, not lost.
+  requests.ask(a);
+  EXPECT_LT(waited_ms(10'000), 5'000);
+  EXPECT_EQ(requests.wanted(), a);
+  // Asking again for a bit already asked for wakes no one (a flood costs one wake-up).
+  requests.ask(a);
+  EXPECT_GE(waited_ms(50), 40);
+  // From another thread, during the wait.
+  requests.take(a);
+  std::thread asker([&requests, a] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    requests.ask(a);
+  });
+  EXPECT_LT(waited_ms(10'000), 5'000);
+  asker.join();
+  EXPECT_EQ(requests.wanted(), a);
+  requests.wake();  // stop, policy load: wakes without asking for anything
+  EXPECT_LT(waited_ms(10'000), 5'000);
 }
 
 TEST(JwtSigner, WritesPublicJwksTheParserReads) {
