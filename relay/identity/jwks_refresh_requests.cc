@@ -30,6 +30,9 @@ JwksRefreshRequests::~JwksRefreshRequests() {
 }
 
 void JwksRefreshRequests::ask(std::uint64_t bits) {
+  // Already asked for (a flood of unknown kids): a plain load, so the workers do not take
+  // turns owning the word's cache line.
+  if ((wanted_.load(std::memory_order_relaxed) & bits) == bits) return;
   const std::uint64_t before = wanted_.fetch_or(bits, std::memory_order_acq_rel);
   if ((before & bits) != bits) wake();
 }
