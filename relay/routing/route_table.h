@@ -5,9 +5,12 @@
 /// (the authority, needed synchronously by libssh) and then sends every other worker a route
 /// message through the mailboxes; each applies it here. Updates carry the session id, so a
 /// late "offline" from an old session never hides a newer session's claim, whatever order
-/// messages from different workers arrive in. A name not found here (an update still in
-/// flight, or a name never published) is looked up in the registry as a fallback. The
-/// registry keeps its own table of this type, so both forget offline names the same way.
+/// messages from different workers arrive in. A publisher is told its name is ready only after
+/// the update is queued for every worker, and a worker takes the messages queued for it before
+/// routing a visitor by this table, so the first visitor after "ready" never meets the route
+/// the new one replaces. A name not found here (an update still in flight, or a name never
+/// published) is looked up in the registry as a fallback. The registry keeps its own table of
+/// this type, so both forget offline names the same way.
 #pragma once
 
 #include <cstdint>

@@ -553,6 +553,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
     start_visitor(fd, initial, peer, host, 404, index_);
     return;
   }
+  // A publisher hears that its name is ready (tcpip-forward granted, URL printed) only after
+  // the granting worker queued the route update here; but the wake-up may still be on its
+  // way, or behind this visitor in our ring. Take what is queued first, so that the first
+  // visitor after "ready" never meets the route it replaces, or that route's "offline".
+  if (shared_.mailboxes.depth(index_) > 0) take_messages();
   // Our own copy first; the registry only for names we have not heard of (an update may
   // still be on its way, or the name was never published).
   std::optional<NameOwner> owner;
@@ -1324,10 +1329,12 @@ void Worker::flush_outboxes() {
 }
 
 void Worker::on_mailbox(void* worker_ptr, const io_uring_cqe&) {
-  auto& self = *static_cast<Worker*>(worker_ptr);
-  self.shared_.mailboxes.drain(self.index_, [&](std::unique_ptr<io::Message> message) {
-    self.handle_message(std::move(message));
-  });
+  static_cast<Worker*>(worker_ptr)->take_messages();
+}
+
+void Worker::take_messages() {
+  shared_.mailboxes.drain(
+      index_, [this](std::unique_ptr<io::Message> message) { handle_message(std::move(message)); });
 }
 
 void Worker::handle_message(std::unique_ptr<io::Message> message) {

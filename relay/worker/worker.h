@@ -184,6 +184,8 @@ class Worker final : public ssh::SessionEvents {
   SessionSlot* slot_of(std::uint64_t session_id);
 
   static void on_mailbox(void* worker, const io_uring_cqe& cqe);
+  /// Handles every message queued for this worker (from its wake-up, or before routing).
+  void take_messages();
   void handle_message(std::unique_ptr<io::Message> message);
   /// Tells every worker (this one included) that `name` is now served here, or no longer.
   void publish_route(const std::string& name, std::uint64_t session_id, bool online);
