@@ -31,6 +31,9 @@ std::unique_ptr<Message> Mailboxes::send(Ring& ring, unsigned from, unsigned to,
   if (tail - q.head.load(std::memory_order_acquire) >= limit) return message;
   q.slots[tail & (kCapacity - 1)] = message.release();
   q.tail.store(tail + 1, std::memory_order_release);
+  // Pairs with the fence in drain(): either the receiver's drain reads this tail, or this
+  // exchange reads the receiver's "no wake-up pending" and sends one.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
 
   Target& target = targets_[to];
   if (target.wake_pending.exchange(true, std::memory_order_acq_rel)) return nullptr;

@@ -87,6 +87,10 @@ class Mailboxes {
   template <typename Fn>
   void drain(unsigned worker, Fn&& handle) {
     targets_[worker].wake_pending.store(false, std::memory_order_release);
+    // Store then load, against the sender's store (tail) then load (wake_pending): without a
+    // full fence on both sides each may miss the other's store, and a message then waits for
+    // the next wake-up. See send().
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     for (unsigned from = 0; from < workers_; ++from) {
       Queue& q = queue(from, worker);
       std::uint64_t head = q.head.load(std::memory_order_relaxed);
