@@ -1333,8 +1333,13 @@ void Worker::on_mailbox(void* worker_ptr, const io_uring_cqe&) {
 }
 
 void Worker::take_messages() {
+  // The drain commits its progress only at its end: a handler that led back here would take
+  // the same messages twice. None does today; this keeps it so.
+  if (taking_messages_) return;
+  taking_messages_ = true;
   shared_.mailboxes.drain(
       index_, [this](std::unique_ptr<io::Message> message) { handle_message(std::move(message)); });
+  taking_messages_ = false;
 }
 
 void Worker::handle_message(std::unique_ptr<io::Message> message) {

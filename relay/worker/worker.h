@@ -227,6 +227,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t last_tick_ms_ = 0;
   std::uint64_t shutdown_deadline_ms_ = 0;
   bool stopping_ = false;
+  bool taking_messages_ = false;  // inside take_messages()
 
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::unique_ptr<SessionSlot>> sessions_;
