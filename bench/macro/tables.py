@@ -86,6 +86,9 @@ def aggregate(runs):
     events = sum(l["sse"]["events"] for l in loads)
     relay_us = relay_cpu * 1e6 / served if served else None
     tool_us = mean(l["cpu"]["total_us_per_request"] for l in loads)
+    relay_s_per_gib = relay_cpu / (received / GIB) if received else None
+    tool_s_per_gib = (sum(l["cpu"]["process_s"] for l in loads) / (received / GIB)
+                      if received else None)
     return {
         "rounds": len(runs),
         # What the two parties' CPU per request allows on all of this machine's cores.
@@ -99,7 +102,11 @@ def aggregate(runs):
         "tool_cpu_us_per_request": mean(l["cpu"]["total_us_per_request"] for l in loads),
         "handshakes_per_s": sum(l["handshakes"] for l in loads) / seconds if seconds else None,
         "mb_per_s": received / 1e6 / seconds if seconds else None,
-        "relay_cpu_s_per_gib": relay_cpu / (received / GIB) if received else None,
+        "relay_cpu_s_per_gib": relay_s_per_gib,
+        "tool_cpu_s_per_gib": tool_s_per_gib,
+        # As for requests: what the two parties' CPU per GiB allows on all the cores.
+        "cpu_bound_mb_per_s": (os.cpu_count() * GIB / 1e6 / (relay_s_per_gib + tool_s_per_gib)
+                               if relay_s_per_gib and tool_s_per_gib else None),
         "sse_events_per_s": events / seconds if seconds else None,
         "sse_p50_ms": mean(l["sse"]["added_latency_us"]["p50"] / 1000 for l in loads),
         "sse_p99_ms": mean(l["sse"]["added_latency_us"]["p99"] / 1000 for l in loads),
@@ -193,6 +200,10 @@ def scenario_rows(n, records, meta):
             r, tg, base = stack_rows(records, n, v, [
                 (f"MB/s, one {v} stream", "mb_per_s", "{:.0f}", ("ratio>=", 2), ""),
                 (f"relay CPU s/GiB, {v}", "relay_cpu_s_per_gib", "{:.2f}", None, ""),
+                (f"tunnelgate-load CPU s/GiB, {v}", "tool_cpu_s_per_gib", "{:.2f}", None, ""),
+                (f"machine busy % over the window, {v}", "machine_busy_pct", "{:.0f}", None, ""),
+                (f"MB/s the CPU allows (cores / relay+tool CPU), {v}", "cpu_bound_mb_per_s",
+                 "{:.0f}", None, ""),
             ])
             rows += r
             details.append((v, tg, base))
