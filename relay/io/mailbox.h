@@ -43,6 +43,7 @@ struct Message {
   std::uint64_t session_id = 0;
   unsigned worker = 0;           // kRoute: the worker serving the name; admin kinds: the sender
   bool online = false;           // kRoute; kCloseTunnelReply: the tunnel was found
+  std::uint64_t generation = 0;  // kRoute: the registry's claim generation (see RouteTable)
   std::uint64_t request_id = 0;  // admin kinds: which admin request this belongs to
   std::string tunnels_json;      // kSnapshotReply: JSON objects, comma-separated
   std::string counters;          // kSnapshotReply: "name value" lines (see admin/inventory.h)

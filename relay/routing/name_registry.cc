@@ -23,17 +23,24 @@ NameRegistry::ClaimResult NameRegistry::claim(const std::string& name, const Nam
     if (max_per_key != 0 && held >= max_per_key) return {Outcome::kKeyAtLimit, {}};
     ++held;
   }
-  owners_->set_online(name, owner);
+  NameOwner granted = owner;
+  granted.generation = result.generation = ++last_generation_;
+  owners_->set_online(name, granted);
   return result;
 }
 
-void NameRegistry::release(const std::string& name, std::uint64_t session_id) {
+std::optional<std::uint64_t> NameRegistry::release(const std::string& name,
+                                                   std::uint64_t session_id) {
   std::lock_guard lock(mutex_);
   const NameOwner* current = owners_->find(name);
-  if (current == nullptr || !current->online || current->session_id != session_id) return;
+  if (current == nullptr || !current->online || current->session_id != session_id) {
+    return std::nullopt;
+  }
   auto it = names_per_key_.find(current->key_fingerprint);
   if (it != names_per_key_.end() && --it->second == 0) names_per_key_.erase(it);
-  owners_->set_offline(name, session_id);
+  const std::uint64_t generation = current->generation;
+  owners_->set_offline(name, session_id, generation);
+  return generation;
 }
 
 std::optional<NameOwner> NameRegistry::find(std::string_view name) const {

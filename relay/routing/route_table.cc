@@ -4,15 +4,26 @@ namespace tg {
 
 void RouteTable::set_online(const std::string& name, const NameOwner& owner) {
   auto [it, inserted] = routes_.try_emplace(name);
-  if (!inserted && !it->second.online) --offline_count_;
+  if (!inserted) {
+    // The same generation is the same claim: its "offline", if held, came after this.
+    if (owner.generation <= it->second.generation) return;
+    if (!it->second.online) --offline_count_;
+  }
   it->second = owner;
   it->second.online = true;
 }
 
-void RouteTable::set_offline(const std::string& name, std::uint64_t session_id) {
+void RouteTable::set_offline(const std::string& name, std::uint64_t session_id,
+                             std::uint64_t generation) {
   auto it = routes_.find(name);
-  if (it == routes_.end() || it->second.session_id != session_id || !it->second.online) return;
-  it->second.online = false;
+  if (it == routes_.end()) return;
+  NameOwner& held = it->second;
+  const bool same_claim = held.generation == generation && held.session_id == session_id;
+  if (!same_claim && generation <= held.generation) return;  // about an older claim
+  held.session_id = session_id;
+  held.generation = generation;
+  if (!held.online) return;  // already offline: not counted twice
+  held.online = false;
   ++offline_count_;
   offline_order_.push_back(name);
   while (offline_count_ > kMaxOffline && !offline_order_.empty()) {

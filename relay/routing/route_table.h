@@ -3,14 +3,30 @@
 /// Every worker keeps one, so routing a new visitor connection reads only memory its own
 /// thread owns. The worker that grants or frees a name updates the shared NameRegistry
 /// (the authority, needed synchronously by libssh) and then sends every other worker a route
-/// message through the mailboxes; each applies it here. Updates carry the session id, so a
-/// late "offline" from an old session never hides a newer session's claim, whatever order
-/// messages from different workers arrive in. A publisher is told its name is ready only after
-/// the update is queued for every worker, and a worker takes the messages queued for it before
-/// routing a visitor by this table, so the first visitor after "ready" never meets the route
-/// the new one replaces. A name not found here (an update still in flight, or a name never
-/// published) is looked up in the registry as a fallback. The registry keeps its own table of
-/// this type, so both forget offline names the same way.
+/// message through the mailboxes; each applies it here.
+///
+/// Updates are applied in claim order, not arrival order. Messages from one worker arrive in
+/// the order it sent them, but those of two workers do not: when two sessions of a key claim
+/// a name on two workers at nearly the same time, a third worker may hear "online" from the
+/// winner before "online" from the session it replaced. So every grant carries a claim
+/// generation, counted by the registry under its mutex (one total order of claims), and every
+/// update names the claim it is about. The table keeps, per name, the generation of the state
+/// it holds and applies:
+///   - online(g) only when g is newer than that: a late "online" of a claim already taken
+///     over changes nothing;
+///   - offline(session, g) only for the claim it holds (same session and generation) or a
+///     newer one: a late "offline" of an older session never hides a newer claim.
+/// Each table thus ends in the state of the newest claim it has heard of, whatever the order
+/// of arrival. (A claim's "offline" comes from the worker that sent its "online", so never
+/// before it.)
+///
+/// A publisher is told its name is ready only after the update is queued for every worker,
+/// and a worker takes the messages queued for it before routing a visitor by this table, so
+/// the first visitor after "ready" never meets the route the new one replaces. A name not
+/// found here (an update still in flight, or a name never published) is looked up in the
+/// registry as a fallback. The registry keeps its own table of this type, so both order
+/// updates and forget offline names the same way. Forgetting an offline name forgets its
+/// generation too; only the oldest of more than 65,536 offline names are forgotten.
 #pragma once
 
 #include <cstdint>
@@ -25,9 +41,10 @@ namespace tg {
 
 class RouteTable {
  public:
+  /// Routes `name` to `owner` unless this table holds a claim as new as `owner.generation`.
   void set_online(const std::string& name, const NameOwner& owner);
-  /// Marks `name` offline if `session_id` still holds it here.
-  void set_offline(const std::string& name, std::uint64_t session_id);
+  /// Marks `name` offline if it holds claim `generation` of `session_id`, or an older claim.
+  void set_offline(const std::string& name, std::uint64_t session_id, std::uint64_t generation);
   const NameOwner* find(std::string_view name) const;
   std::size_t size() const { return routes_.size(); }
 

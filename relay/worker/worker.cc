@@ -862,8 +862,7 @@ void Worker::end_session(SessionSlot& slot) {
       mcp_sessions_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
-    shared_.registry.release(forward.name, session.id());
-    publish_route(forward.name, session.id(), false);
+    release_name(forward.name, session.id());
   }
   if (slot.in_flight > 0) {
     io_uring_sqe* sqe = ring_.sqe();
@@ -1012,7 +1011,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .finish());
   mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
   tunnels_[name] = std::move(tunnel);
-  publish_route(name, session.id(), true);
+  publish_route(name, session.id(), claim.generation, true);
   record_exposure("opened", name, session, "");
   return decision;
 }
@@ -1030,8 +1029,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
     mcp_sessions_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
-  shared_.registry.release(forward.name, session.id());
-  publish_route(forward.name, session.id(), false);
+  release_name(forward.name, session.id());
 }
 
 std::string Worker::public_url(std::string_view name) const {
@@ -1045,11 +1043,12 @@ std::string Worker::public_url(std::string_view name) const {
 
 // --- messages from other workers -------------------------------------------------------------
 
-void Worker::publish_route(const std::string& name, std::uint64_t session_id, bool online) {
+void Worker::publish_route(const std::string& name, std::uint64_t session_id,
+                           std::uint64_t generation, bool online) {
   if (online) {
-    routes_.set_online(name, NameOwner{index_, session_id, {}, true});
+    routes_.set_online(name, NameOwner{index_, session_id, {}, true, generation});
   } else {
-    routes_.set_offline(name, session_id);
+    routes_.set_offline(name, session_id, generation);
   }
   for (unsigned other = 0; other < shared_.worker_count; ++other) {
     if (other == index_) continue;
@@ -1058,10 +1057,19 @@ void Worker::publish_route(const std::string& name, std::uint64_t session_id, bo
     message->name = name;
     message->worker = index_;
     message->session_id = session_id;
+    message->generation = generation;
     message->online = online;
     outboxes_[other].push_back(std::move(message));
   }
   flush_outboxes();
+}
+
+void Worker::release_name(const std::string& name, std::uint64_t session_id) {
+  // Nothing to tell when the claim was already released, or taken over (the newer claim's
+  // "online" has been or will be sent by the worker that granted it).
+  if (auto ended = shared_.registry.release(name, session_id)) {
+    publish_route(name, session_id, *ended, false);
+  }
 }
 
 void Worker::send_reliably(unsigned to, std::unique_ptr<io::Message> message) {
@@ -1297,8 +1305,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
   record_exposure("closed", name, session, why);
   mcp_sessions_.drop_tunnel(name);
   tunnels_.erase(it);
-  shared_.registry.release(name, session.id());
-  publish_route(name, session.id(), false);
+  release_name(name, session.id());
   // A session left with nothing published has no reason to stay: end it, so the publisher's
   // ssh exits (and a reconnect loop shows the operator's decision at once).
   bool still_publishing = false;
@@ -1358,10 +1365,11 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {
-        routes_.set_online(message->name,
-                           NameOwner{message->worker, message->session_id, {}, true});
+        routes_.set_online(
+            message->name,
+            NameOwner{message->worker, message->session_id, {}, true, message->generation});
       } else {
-        routes_.set_offline(message->name, message->session_id);
+        routes_.set_offline(message->name, message->session_id, message->generation);
       }
       return;
     case io::Message::Kind::kSnapshot:

@@ -187,8 +187,12 @@ class Worker final : public ssh::SessionEvents {
   /// Handles every message queued for this worker (from its wake-up, or before routing).
   void take_messages();
   void handle_message(std::unique_ptr<io::Message> message);
-  /// Tells every worker (this one included) that `name` is now served here, or no longer.
-  void publish_route(const std::string& name, std::uint64_t session_id, bool online);
+  /// Tells every worker (this one included) that `name` is now served here by claim
+  /// `generation` of `session_id`, or no longer.
+  void publish_route(const std::string& name, std::uint64_t session_id, std::uint64_t generation,
+                     bool online);
+  /// Frees `name` in the registry if `session_id` still holds it, and publishes "offline".
+  void release_name(const std::string& name, std::uint64_t session_id);
   void flush_outboxes();
   void send_reliably(unsigned to, std::unique_ptr<io::Message> message);
   std::unique_ptr<io::Message> snapshot(const io::Message& request);
