@@ -30,13 +30,14 @@ std::unique_ptr<Message> Mailboxes::send(Ring& ring, unsigned from, unsigned to,
   const std::uint64_t limit = message->kind == Message::Kind::kVisitor ? visitor_limit_ : kCapacity;
   if (tail - q.head.load(std::memory_order_acquire) >= limit) return message;
   q.slots[tail & (kCapacity - 1)] = message.release();
-  q.tail.store(tail + 1, std::memory_order_release);
-  // Pairs with the fence in drain(): either the receiver's drain reads this tail, or this
-  // exchange reads the receiver's "no wake-up pending" and sends one.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // A store then a load here, a store then a load in drain(): all four sequentially
+  // consistent, so either the receiver's drain reads this tail, or this exchange reads the
+  // receiver's "no wake-up pending" and sends one. (Release/acquire alone lets each side miss
+  // the other's store, and a message then waits for the next wake-up.)
+  q.tail.store(tail + 1, std::memory_order_seq_cst);
 
   Target& target = targets_[to];
-  if (target.wake_pending.exchange(true, std::memory_order_acq_rel)) return nullptr;
+  if (target.wake_pending.exchange(true, std::memory_order_seq_cst)) return nullptr;
   io_uring_sqe* sqe = ring.sqe();
   io_uring_prep_msg_ring(sqe, target.ring_fd, 0, reinterpret_cast<std::uint64_t>(target.wake), 0);
   // Only the receiver needs a completion; a successful send posts nothing on ours.

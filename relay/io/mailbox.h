@@ -87,15 +87,13 @@ class Mailboxes {
   /// Takes every message queued for `worker`. Call from the receiving worker only.
   template <typename Fn>
   void drain(unsigned worker, Fn&& handle) {
-    targets_[worker].wake_pending.store(false, std::memory_order_release);
-    // Store then load, against the sender's store (tail) then load (wake_pending): without a
-    // full fence on both sides each may miss the other's store, and a message then waits for
-    // the next wake-up. See send().
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Store then load, against the sender's store (tail) then load (wake_pending), all
+    // sequentially consistent: see send().
+    targets_[worker].wake_pending.store(false, std::memory_order_seq_cst);
     for (unsigned from = 0; from < workers_; ++from) {
       Queue& q = queue(from, worker);
       std::uint64_t head = q.head.load(std::memory_order_relaxed);
-      const std::uint64_t tail = q.tail.load(std::memory_order_acquire);
+      const std::uint64_t tail = q.tail.load(std::memory_order_seq_cst);
       for (; head != tail; ++head) {
         std::unique_ptr<Message> message(q.slots[head & (kCapacity - 1)]);
         handle(std::move(message));
