@@ -65,7 +65,9 @@ class Mailboxes {
   Mailboxes(const Mailboxes&) = delete;
   Mailboxes& operator=(const Mailboxes&) = delete;
 
-  /// Each worker registers its ring fd and the completion its wake-ups should carry.
+  /// Each worker registers its ring fd and the completion its wake-ups should carry, then
+  /// drains once: a message sent before it attached was queued but woke no one (a worker
+  /// may publish a name, and so send route updates, while another is still starting).
   void attach(unsigned worker, int ring_fd, Completion* wake);
 
   /// Queues `message` from `from` to `to` and wakes `to` through `ring` (the sender's).
@@ -109,7 +111,9 @@ class Mailboxes {
     std::unique_ptr<Message*[]> slots = std::make_unique<Message*[]>(kCapacity);
   };
   struct Target {
-    int ring_fd = -1;
+    // Written by the receiver's thread while others may already send to it: `wake` is set
+    // before `ring_fd` is published, so a sender that sees the fd sees both.
+    std::atomic<int> ring_fd{-1};
     Completion* wake = nullptr;
     alignas(64) std::atomic<bool> wake_pending{false};
   };

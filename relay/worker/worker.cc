@@ -229,6 +229,10 @@ void Worker::run() {
     return;
   }
   shared_.workers_ready.fetch_add(1);
+  // Messages sent while we were starting woke no one (Mailboxes::attach): take them now.
+  now_ms_ = steady_ms();
+  now_epoch_s_ = epoch_ms() / 1000;
+  take_messages();
   for (;;) {
     now_ms_ = steady_ms();
     if (shared_.stopping.load(std::memory_order_relaxed) && !stopping_) begin_shutdown();
