@@ -267,6 +267,10 @@ void Worker::run() {
     ring_.dispatch();
     run_deferred_sessions();
   }
+  // The last round's requests are only queued, a mailbox wake-up for a worker still draining
+  // among them (flush_outboxes above): submit them, or that worker's wake-up stays marked as
+  // sent and its mailbox waits until it happens to route a visitor.
+  io_uring_submit(ring_.raw());
   logs_.flush();
   shared_.workers_done.fetch_add(1);
 }
@@ -978,7 +982,9 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
         message->kind = io::Message::Kind::kCloseSession;
         message->session_id = previous.session_id;
         message->name = name;
-        (void)shared_.mailboxes.send(ring_, index_, previous.worker, std::move(message));
+        // Through the outbox: on a full queue it waits there instead of being dropped (the old
+        // session would then linger), and it keeps its place behind earlier messages.
+        send_reliably(previous.worker, std::move(message));
       }
       break;
     }
