@@ -54,10 +54,10 @@ struct Shared {
   std::atomic<unsigned> workers_failed{0};
   std::atomic<unsigned> workers_done{0};
   std::atomic<std::uint64_t> reload_requests{0};  // SIGHUP, a changed JWKS; worker 0 acts
-  int audit_fd = -1;
-  std::atomic<bool> audit_failing{
-      false};  // the last audit write of some worker failed  // the audit trail (O_APPEND: each
-               // worker's one write per round is whole)
+  int audit_fd = -1;  // the audit trail (O_APPEND: each worker's one write per round is whole)
+  // Workers whose last audit write failed: a count, so one worker's success does not hide
+  // another's failure.
+  std::atomic<unsigned> audit_failing_workers{0};
 };
 
 }  // namespace tg

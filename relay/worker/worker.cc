@@ -280,13 +280,13 @@ void Worker::flush_audit() {
   if (audit_.flush()) {
     if (!audit_ok_) {
       logs_.push(log::JsonLine("audit_recovered").add("worker", index_).finish());
+      shared_.audit_failing_workers.fetch_sub(1, std::memory_order_relaxed);
     }
     audit_ok_ = true;
-    shared_.audit_failing.store(false, std::memory_order_relaxed);
     return;
   }
-  shared_.audit_failing.store(true, std::memory_order_relaxed);
   if (audit_ok_) {
+    shared_.audit_failing_workers.fetch_add(1, std::memory_order_relaxed);
     // Loudly, once per failure spell: decisions are being lost from the trail.
     logs_.push(log::JsonLine("audit_write_failed")
                    .add("worker", index_)
@@ -911,7 +911,8 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     decision.message = "tunnelgate: the relay is shutting down\n";
     return decision;
   }
-  if (shared_.config.audit_required && shared_.audit_failing.load(std::memory_order_relaxed)) {
+  if (shared_.config.audit_required &&
+      shared_.audit_failing_workers.load(std::memory_order_relaxed) > 0) {
     decision.message = "tunnelgate: cannot publish \"" + name +
                        "\": the relay cannot write its audit trail, so it exposes nothing new\n";
     return decision;
