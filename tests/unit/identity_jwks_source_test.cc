@@ -64,6 +64,18 @@ class JwksSourceTest : public ::testing::Test {
 std::string* JwksSourceTest::first_ = nullptr;
 std::string* JwksSourceTest::second_ = nullptr;
 
+// Issuer "a", whose document https://a/keys the server serves, refreshed every `refresh` s: the
+// arrangement of the early-refresh tests.
+struct IssuerA {
+  IssuerA(const std::string& document, std::int64_t refresh) : source({}, server.fetcher()) {
+    server.documents.emplace("https://a/keys", document);
+    identity.jwt.push_back(url_issuer("a", "https://a/keys", refresh));
+  }
+  FakeServer server;  // before `source`, whose fetcher points at it
+  JwksSource source;
+  policy::Identity identity;
+};
+
 TEST_F(JwksSourceTest, FetchesAUrlOnceAndAnswersReloadsFromMemory) {
   FakeServer server;
   server.documents.emplace("https://a/keys", *first_);
@@ -97,11 +109,8 @@ TEST_F(JwksSourceTest, ReadsFileIssuersFromDisk) {
 }
 
 TEST_F(JwksSourceTest, RefreshReportsChangesAndKeepsTheLastGoodDocument) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 60));
+  IssuerA a(*first_, 60);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
 
   JwksRefresh same = source.refresh(60);
@@ -183,11 +192,8 @@ std::uint64_t bit_of(const std::string& url) {
 }
 
 TEST_F(JwksSourceTest, AnAskedDocumentIsFetchedAtOnceThenAtMostOncePerCooldown) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  IssuerA a(*first_, 3600);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
   const std::uint64_t bit = bit_of("https://a/keys");
   ASSERT_EQ(kJwksEarlyRefreshCooldownSeconds, 30);
@@ -227,11 +233,8 @@ TEST_F(JwksSourceTest, AnAskedDocumentIsFetchedAtOnceThenAtMostOncePerCooldown) 
 }
 
 TEST_F(JwksSourceTest, RequestsForNoDocumentAreServedWithoutAFetch) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  IssuerA a(*first_, 3600);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
   // A bit no document stands for (a policy reload dropped the issuer that was asked for).
   const std::uint64_t stale = bit_of("https://a/keys") == 1 ? 2 : 1;
@@ -242,11 +245,8 @@ TEST_F(JwksSourceTest, RequestsForNoDocumentAreServedWithoutAFetch) {
 }
 
 TEST_F(JwksSourceTest, AFailedEarlyFetchKeepsTheLastGoodDocumentAndStillCoolsDown) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 300));
+  IssuerA a(*first_, 300);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
   const std::uint64_t bit = bit_of("https://a/keys");
 
@@ -265,11 +265,8 @@ TEST_F(JwksSourceTest, AFailedEarlyFetchKeepsTheLastGoodDocumentAndStillCoolsDow
 }
 
 TEST_F(JwksSourceTest, AScheduledFetchServesARequestWaitingOnItsCooldown) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 30));
+  IssuerA a(*first_, 30);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
   const std::uint64_t bit = bit_of("https://a/keys");
 
@@ -286,11 +283,8 @@ TEST_F(JwksSourceTest, AScheduledFetchServesARequestWaitingOnItsCooldown) {
 }
 
 TEST_F(JwksSourceTest, TheCooldownOutlivesAReload) {
-  FakeServer server;
-  server.documents.emplace("https://a/keys", *first_);
-  JwksSource source({}, server.fetcher());
-  policy::Identity identity;
-  identity.jwt.push_back(url_issuer("a", "https://a/keys", 3600));
+  IssuerA a(*first_, 3600);
+  auto& [server, source, identity] = a;
   ASSERT_TRUE(JwtVerifier::create(identity, source.loader(0)).ok());
   const std::uint64_t bit = bit_of("https://a/keys");
   server.documents.insert_or_assign("https://a/keys", *second_);

@@ -160,19 +160,27 @@ std::unique_ptr<Message> route_update(std::uint64_t id) {
   return message;
 }
 
+// Worker 0 sends worker 1 a message (session 1) before worker 1 attaches its ring, as when a
+// name is granted while another worker is still starting; then worker 1 attaches.
+class MailboxesSentBeforeAttach : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(sender.init(64).ok());
+    ASSERT_TRUE(receiver.init(64).ok());
+    ASSERT_EQ(mailboxes.send(sender, 0, 1, route_update(1)), nullptr);
+    io_uring_submit(sender.raw());
+    mailboxes.attach(1, receiver.fd(), &wake);
+  }
+  Mailboxes mailboxes{2};
+  Ring sender;
+  Ring receiver;
+  Completion wake{&on_wake, nullptr};
+};
+
 // Worker 0 may grant a name, and so send route updates, while worker 1 is still starting:
 // that message must not leave a wake-up "pending" towards no ring, which would keep every
 // later sender from waking worker 1.
-TEST(Mailboxes, AMessageSentBeforeAttachDoesNotSilenceLaterWakeUps) {
-  Mailboxes mailboxes(2);
-  Ring sender;
-  Ring receiver;
-  ASSERT_TRUE(sender.init(64).ok());
-  ASSERT_TRUE(receiver.init(64).ok());
-  ASSERT_EQ(mailboxes.send(sender, 0, 1, route_update(1)), nullptr);
-  io_uring_submit(sender.raw());
-  Completion wake{&on_wake, nullptr};
-  mailboxes.attach(1, receiver.fd(), &wake);
+TEST_F(MailboxesSentBeforeAttach, AMessageSentBeforeAttachDoesNotSilenceLaterWakeUps) {
   ASSERT_EQ(mailboxes.send(sender, 0, 1, route_update(2)), nullptr);
   io_uring_submit(sender.raw());
   EXPECT_TRUE(woken(receiver, wake)) << "a message sent after attach wakes the receiver";
@@ -184,16 +192,7 @@ TEST(Mailboxes, AMessageSentBeforeAttachDoesNotSilenceLaterWakeUps) {
 
 // The drain a worker does right after attaching takes what was sent before, and from then
 // on each message wakes it.
-TEST(Mailboxes, TheFirstDrainAfterAttachTakesWhatCameBefore) {
-  Mailboxes mailboxes(2);
-  Ring sender;
-  Ring receiver;
-  ASSERT_TRUE(sender.init(64).ok());
-  ASSERT_TRUE(receiver.init(64).ok());
-  ASSERT_EQ(mailboxes.send(sender, 0, 1, route_update(1)), nullptr);
-  io_uring_submit(sender.raw());
-  Completion wake{&on_wake, nullptr};
-  mailboxes.attach(1, receiver.fd(), &wake);
+TEST_F(MailboxesSentBeforeAttach, TheFirstDrainAfterAttachTakesWhatCameBefore) {
   unsigned drained = 0;
   mailboxes.drain(1, [&](std::unique_ptr<Message>) { ++drained; });
   EXPECT_EQ(drained, 1u);
