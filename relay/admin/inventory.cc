@@ -28,6 +28,10 @@ constexpr Family kFamilies[] = {
      "Visitor connections or requests refused by a limit, by reason."},
     {"tunnelgate_proxy_protocol_refused_total", "counter",
      "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
+    {"tunnelgate_requests_refused_total", "counter",
+     "Visitor requests refused for their framing before anything was forwarded, by reason."},
+    {"tunnelgate_response_desync_total", "counter",
+     "Bytes a service sent beyond its response; each closed the channel they came on."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
@@ -177,6 +181,9 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_connections_refused_total", "reason=\"memory_budget\"",
        c.refused_memory_budget);
   line(out, "tunnelgate_proxy_protocol_refused_total", "", c.proxy_headers_refused);
+  line(out, "tunnelgate_requests_refused_total", "reason=\"body_on_get_head\"",
+       c.refused_get_head_body);
+  line(out, "tunnelgate_response_desync_total", "", c.response_desyncs);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
   static constexpr const char* kForwardReasons[] = {"invalid_name", "policy", "name_taken",

@@ -79,6 +79,8 @@ struct WorkerCounters {
   std::uint64_t refused_per_source = 0;     // HTTPS connections over max_connections_per_source
   std::uint64_t refused_memory_budget = 0;  // connections and requests answered 503 for memory
   std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
+  std::uint64_t refused_get_head_body = 0;  // GET or HEAD requests with a body, answered 400
+  std::uint64_t response_desyncs = 0;       // service bytes beyond a response: channel dropped
   std::uint64_t sessions_accepted = 0;
   std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
   std::uint64_t access_denials[static_cast<std::size_t>(AccessDenial::kCount)] = {};

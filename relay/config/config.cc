@@ -348,11 +348,12 @@ bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
 }
 
 bool ConfigReader::read_limits(const Section& limits, Config& config) {
-  return known_keys(limits, {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms",
-                             "idle_timeout_ms", "body_idle_timeout_ms", "drain_timeout_ms",
-                             "response_timeout_ms", "max_tunnels_per_key",
-                             "max_connections_per_tunnel", "max_connections_per_key",
-                             "max_connections_per_source", "memory_budget_bytes"}) &&
+  return known_keys(
+             limits,
+             {"max_head_bytes", "handshake_timeout_ms", "header_timeout_ms", "idle_timeout_ms",
+              "body_idle_timeout_ms", "drain_timeout_ms", "response_timeout_ms",
+              "max_tunnels_per_key", "max_connections_per_tunnel", "max_connections_per_key",
+              "max_connections_per_source", "memory_budget_bytes", "allow_get_head_bodies"}) &&
          integer(limits, "max_tunnels_per_key", 1, 1'000'000, config.max_tunnels_per_key) &&
          integer(limits, "max_connections_per_source", 0, 10'000'000,
                  config.max_connections_per_source) &&
@@ -368,7 +369,8 @@ bool ConfigReader::read_limits(const Section& limits, Config& config) {
          integer(limits, "response_timeout_ms", 1, 3'600'000, config.response_timeout_ms) &&
          integer(limits, "idle_timeout_ms", 1, 86'400'000, config.idle_timeout_ms) &&
          integer(limits, "body_idle_timeout_ms", 1, 3'600'000, config.body_idle_timeout_ms) &&
-         integer(limits, "drain_timeout_ms", 1, 600'000, config.drain_timeout_ms);
+         integer(limits, "drain_timeout_ms", 1, 600'000, config.drain_timeout_ms) &&
+         boolean(limits, "allow_get_head_bodies", config.allow_get_head_bodies);
 }
 
 bool ConfigReader::read_admin(const Section& admin, Config& config) {

@@ -93,6 +93,9 @@ struct Config {
                                                // // a started request head must complete in it
   std::uint32_t idle_timeout_ms = 300'000;      // keep-alive idle between requests
   std::uint32_t body_idle_timeout_ms = 60'000;  // a body that moves no byte either way
+  // A GET or HEAD with a body is refused (400) unless this is set: a service that never reads
+  // such bodies would run their bytes as a request the relay never decided.
+  bool allow_get_head_bodies = false;
   // [mcp] (optional): how MCP tunnels' JSON-RPC traffic is inspected (README: MCP)
   std::uint32_t mcp_max_body = 1 << 20;  // bytes of one POST body read before deciding
   std::int32_t mcp_deny_code = -32602;   // JSON-RPC code answering a denied call

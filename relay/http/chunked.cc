@@ -163,6 +163,9 @@ ChunkedScanner::Step ChunkedScanner::feed(std::string_view bytes) {
     if (state_ == State::kError) {
       break;
     }
+    if (before >= State::kTrailerStart) {
+      ++step.trailer_bytes;  // the trailer section runs to the end: always a suffix of consumed
+    }
     ++pos;
   }
   step.consumed = pos;

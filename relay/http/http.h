@@ -83,6 +83,12 @@ struct ParseResult {
 /// host than Host.
 ParseResult parse_request_head(std::string_view bytes, RequestHead& out);
 
+/// True for a GET or HEAD request whose head announces a body: chunked, or a Content-Length
+/// above 0. Such content has no defined meaning (RFC 9110 section 9.3.1), and a service that
+/// never reads GET bodies takes its bytes for the next request on its connection, one the
+/// relay never decided; so the proxy refuses these unless the operator allows them.
+bool is_get_or_head_with_body(const RequestHead& head);
+
 /// Parses a response head. `request_method` decides body framing (HEAD, CONNECT) together
 /// with the status (1xx, 204, 304 have no body). Errors are 502 (a bad response from the
 /// publisher's service).
@@ -95,9 +101,11 @@ std::string_view find_header(const Header* headers, std::size_t count, std::stri
 bool iequals(std::string_view a, std::string_view b);
 
 /// Incremental validator for a chunked body. The proxy forwards chunked bodies as they are
-/// (no re-encoding, no copy); this scanner walks the same bytes to find where the body ends
-/// and refuses malformed framing (sizes that are not hex, overflow past 2^63, a `+` or `0x`
-/// prefix, bad chunk extensions, a missing CRLF after chunk data, oversized trailers).
+/// (no re-encoding, no copy) up to the last chunk; this scanner walks the same bytes to find
+/// where the body ends and refuses malformed framing (sizes that are not hex, overflow past
+/// 2^63, a `+` or `0x` prefix, bad chunk extensions, a missing CRLF after chunk data,
+/// oversized trailers). It also says which bytes are the trailer section, so that a request's
+/// trailer fields can be dropped rather than forwarded (see `Step::trailer_bytes`).
 class ChunkedScanner {
  public:
   /// A chunk-size line (size, extensions, CRLF) longer than this is refused; real senders
@@ -107,8 +115,12 @@ class ChunkedScanner {
   static constexpr std::size_t kMaxTrailerBytes = 16384;
 
   struct Step {
-    std::size_t consumed = 0;  // bytes of input that belong to the body (forward these)
-    bool done = false;         // the terminating chunk and trailers are complete
+    std::size_t consumed = 0;  // bytes of input that belong to the body
+    /// The last `trailer_bytes` of `consumed` are the trailer section (trailer fields and the
+    /// final CRLF, after the last chunk's line): forwarding `consumed - trailer_bytes`, then
+    /// CRLF once `done`, sends the same body with no trailer fields.
+    std::size_t trailer_bytes = 0;
+    bool done = false;  // the terminating chunk and trailers are complete
     bool error = false;
   };
   /// Feeds the next bytes of the stream; stops at the end of the body (`done`), so bytes

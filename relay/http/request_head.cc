@@ -239,4 +239,10 @@ ParseResult parse_request_head(std::string_view bytes, RequestHead& out) {
   return result;
 }
 
+bool is_get_or_head_with_body(const RequestHead& head) {
+  const bool body = head.framing == BodyFraming::kChunked ||
+                    (head.framing == BodyFraming::kLength && head.content_length > 0);
+  return body && (head.method == "GET" || head.method == "HEAD");
+}
+
 }  // namespace tg::http

@@ -18,6 +18,7 @@ using tg::http::ChunkedScanner;
 
 struct Outcome {
   std::size_t consumed = 0;
+  std::size_t trailer_bytes = 0;  // what the proxy drops of a request body: same for any split
   bool done = false;
   bool error = false;
 };
@@ -30,10 +31,12 @@ Outcome scan(const Pieces& pieces) {
   for (std::string_view piece : pieces) {
     const ChunkedScanner::Step step = scanner.feed(piece);
     FUZZ_CHECK(step.consumed <= piece.size());
+    FUZZ_CHECK(step.trailer_bytes <= step.consumed);
     FUZZ_CHECK(!(step.done && step.error));
     FUZZ_CHECK(step.done == scanner.done());
     FUZZ_CHECK(step.done || step.error || step.consumed == piece.size());
     outcome.consumed += step.consumed;
+    outcome.trailer_bytes += step.trailer_bytes;
     outcome.done = step.done;
     outcome.error = step.error;
     if (step.done) {
@@ -46,7 +49,8 @@ Outcome scan(const Pieces& pieces) {
 }
 
 bool same(const Outcome& a, const Outcome& b) {
-  return a.consumed == b.consumed && a.done == b.done && a.error == b.error;
+  return a.consumed == b.consumed && a.trailer_bytes == b.trailer_bytes && a.done == b.done &&
+         a.error == b.error;
 }
 
 // Yields a stream one byte at a time without building a container of views.

@@ -449,4 +449,18 @@ TEST(ConfigLimits, ReadsConnectionBuffersAndPerKeyConnections) {
       "F:11: \"connection_buffer_bytes\" in [tuning] must be from 16384 to 16777216, not 100");
 }
 
+TEST(ConfigLimits, RefusesBodiesOnGetAndHeadUnlessAllowed) {
+  const std::string base(kMinimalConfig);
+  auto defaults = parse_config(base, "F");
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_FALSE(defaults->allow_get_head_bodies);
+  auto allowed = parse_config(base + "[limits]\nallow_get_head_bodies = true\n", "F");
+  ASSERT_TRUE(allowed.ok()) << allowed.error().message;
+  EXPECT_TRUE(allowed->allow_get_head_bodies);
+  auto wrong = parse_config(base + "[limits]\nallow_get_head_bodies = 1\n", "F");
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_EQ(wrong.error().message,
+            "F:11: \"allow_get_head_bodies\" in [limits] must be true or false");
+}
+
 }  // namespace tg

@@ -222,6 +222,43 @@ TEST(HttpChunked, CapsTheTrailers) {
   EXPECT_TRUE(feed_whole("0\r\n" + fits + "\r\n").done);
 }
 
+// What the proxy forwards of a chunked request: everything up to the last chunk's line, then
+// the final CRLF alone, whatever the split.
+std::string forwarded_without_trailers(std::string_view bytes, std::size_t piece) {
+  ChunkedScanner scanner;
+  std::string out;
+  for (std::size_t at = 0; at < bytes.size() && !scanner.done(); at += piece) {
+    const ChunkedScanner::Step step = scanner.feed(bytes.substr(at, piece));
+    EXPECT_FALSE(step.error);
+    EXPECT_LE(step.trailer_bytes, step.consumed);
+    out.append(bytes.substr(at, step.consumed - step.trailer_bytes));
+    if (step.done) out.append("\r\n");
+  }
+  return out;
+}
+
+TEST(HttpChunked, MarksTheTrailerSectionSoItCanBeDropped) {
+  const std::string without = kRichBody.substr(0, kRichBody.find("0\r\nX-Checksum") + 3) + "\r\n";
+  for (std::size_t piece : {std::size_t{1}, std::size_t{2}, std::size_t{7}, kRichBody.size()}) {
+    EXPECT_EQ(forwarded_without_trailers(kRichBody + "GET / HTTP/1.1\r\n", piece), without)
+        << piece;
+  }
+  // No trailers: the final CRLF is the whole trailer section, and it is replaced by itself.
+  const std::string plain = "5\r\nhello\r\n0\r\n\r\n";
+  EXPECT_EQ(forwarded_without_trailers(plain, 1), plain);
+  ChunkedScanner scanner;
+  const ChunkedScanner::Step step = scanner.feed(plain);
+  EXPECT_EQ(step.trailer_bytes, 2u);
+  EXPECT_EQ(step.consumed, plain.size());
+}
+
+TEST(HttpChunked, CountsNoTrailerBytesBeforeTheLastChunk) {
+  ChunkedScanner scanner;
+  const ChunkedScanner::Step step = scanner.feed("5\r\nhello\r\n3\r\nab");
+  EXPECT_EQ(step.trailer_bytes, 0u);
+  EXPECT_FALSE(step.done);
+}
+
 TEST(HttpChunked, StaysFailedAfterAnError) {
   ChunkedScanner scanner;
   const ChunkedScanner::Step bad = scanner.feed("+5\r\n");

@@ -396,5 +396,23 @@ TEST(HttpRequestHead, RefusesAsSoonAsAFaultArrives) {
   EXPECT_EQ(result.error_status, 400);
 }
 
+TEST(HttpRequestHead, FindsGetAndHeadRequestsThatCarryABody) {
+  const auto with_body = [](std::string_view request_line, std::string_view fields) {
+    const std::string bytes = with_headers(std::string("Host: a\r\n").append(fields), request_line);
+    return is_get_or_head_with_body(parse_complete(bytes));
+  };
+  EXPECT_TRUE(with_body("GET / HTTP/1.1", "Content-Length: 5\r\n"));
+  EXPECT_TRUE(with_body("HEAD / HTTP/1.1", "Content-Length: 1\r\n"));
+  EXPECT_TRUE(with_body("GET / HTTP/1.1", "Transfer-Encoding: chunked\r\n"));
+  // A stated length of zero, or none: nothing for a service to misread.
+  EXPECT_FALSE(with_body("GET / HTTP/1.1", "Content-Length: 0\r\n"));
+  EXPECT_FALSE(with_body("GET / HTTP/1.1", ""));
+  EXPECT_FALSE(with_body("HEAD / HTTP/1.0", ""));
+  // Other methods define (or may define) content; methods are case-sensitive.
+  EXPECT_FALSE(with_body("POST / HTTP/1.1", "Content-Length: 5\r\n"));
+  EXPECT_FALSE(with_body("DELETE / HTTP/1.1", "Transfer-Encoding: chunked\r\n"));
+  EXPECT_FALSE(with_body("get / HTTP/1.1", "Content-Length: 5\r\n"));
+}
+
 }  // namespace
 }  // namespace tg::http
