@@ -410,6 +410,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   mcp_exchange_ = false;
   deadline_ms_ = 0;  // an exchange in progress is never cut by the idle timer
   request_keep_alive_ = head.keep_alive;
+  request_http10_ = head.version_minor == 0;
   keep_visitor_ = head.keep_alive && !worker_.stopping();
 
   if (normalize_host(strip_port(head.host)) != server_name_) {
@@ -421,6 +422,22 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
     // look next to where they are called (as Pomerium serves its key on every route).
     respond_with(200,
                  http::make_response(200, "application/json", {}, worker_.assertion_jwks(), true));
+    return;
+  }
+  if (http::is_get_or_head_with_body(head) && !worker_.config().allow_get_head_bodies) {
+    // Decided on the head, before any byte goes out: a service that never reads GET bodies
+    // would take this one for its next request, and run it with no decision by the relay.
+    // 400 and close, as RFC 9110 9.3.1 foresees; the body is never read, so the connection
+    // cannot be reused.
+    ++worker_.counters().refused_get_head_body;
+    worker_.logs().push(log::JsonLine("request_refused")
+                            .add("name", tunnel_name_)
+                            .add("client", peer_ip_)
+                            .add("method", method_)
+                            .add("path", path_)
+                            .add("reason", "body_on_get_head")
+                            .finish());
+    respond_error(400, "a GET or HEAD request with a body is refused by this relay");
     return;
   }
   if (fixed_status_ != 0) {
@@ -803,16 +820,20 @@ void VisitorConnection::move_request_body() {
     } else {
       const auto step = request_chunks_.feed(std::string_view(in_plain_).substr(0, take));
       if (step.error) {
-        if (response_started_) {
-          close_now();
-        } else {
-          respond_error(400, "malformed chunked request body");
-        }
+        respond_error(400, "malformed chunked request body");  // a cut once a response started
         return;
       }
-      take = step.consumed;
       request_body_done_ = step.done;
-      if (take == 0) break;
+      if (step.consumed == 0) break;
+      // Trailer fields never reach the service (they could restate X-Forwarded-For, the
+      // assertion, Host or the framing after the head was checked): the body ends with the
+      // last chunk and an empty trailer section.
+      const std::size_t forward = step.consumed - step.trailer_bytes;
+      to_publisher_.append(in_plain_, 0, forward);
+      if (step.done) to_publisher_.append("\r\n");
+      in_plain_.erase(0, step.consumed);
+      bytes_in_ += forward + (step.done ? 2 : 0);
+      continue;
     }
     to_publisher_.append(in_plain_, 0, take);
     in_plain_.erase(0, take);
@@ -827,11 +848,7 @@ void VisitorConnection::flush_to_publisher() {
   }
   const long n = session_->write(channel_, to_publisher_.data(), to_publisher_.size());
   if (n < 0) {
-    if (response_started_) {
-      close_now();
-    } else {
-      respond_error(502, "the publisher's channel failed");
-    }
+    respond_error(502, "the publisher's channel failed");  // a cut once a response started
     return;
   }
   to_publisher_.erase(0, static_cast<std::size_t>(n));
@@ -884,12 +901,7 @@ void VisitorConnection::on_channel_data(const char* data, std::size_t size) {
   } else {
     // Bytes nobody asked for (a second answer, a body past its framing): drop them and the
     // channel now, so they can never be taken for the answer to this visitor's next request.
-    channel_reusable_ = false;
-    worker_.logs().push(log::JsonLine("response_desync")
-                            .add("name", tunnel_name_)
-                            .add("bytes", static_cast<std::uint64_t>(size))
-                            .add("worker", worker_.index())
-                            .finish());
+    note_response_desync(size);
     release_channel();
   }
   flush_tls();
@@ -920,7 +932,9 @@ void VisitorConnection::parse_response_heads() {
     }
     std::string rest = response_head_.substr(result.consumed);
     if (head.status >= 100 && head.status < 200 && head.status != 101) {
-      write_tls(std::string_view(response_head_).substr(0, result.consumed));  // 100 Continue…
+      // 100 Continue, 103 Early Hints…: an HTTP/1.0 client has no interim responses (RFC 9110
+      // 15.2), so it would take one for the final answer; it gets only the final one.
+      if (!request_http10_) write_tls(std::string_view(response_head_).substr(0, result.consumed));
       response_head_ = std::move(rest);
       continue;
     }
@@ -953,6 +967,7 @@ void VisitorConnection::parse_response_heads() {
     response_framing_ = head.framing;
     response_remaining_ = head.content_length;
     response_chunks_ = http::ChunkedScanner();
+    dechunk_response_ = false;
     if (!head.keep_alive) channel_reusable_ = false;
     if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
     std::string out;
@@ -965,6 +980,14 @@ void VisitorConnection::parse_response_heads() {
       if (mcp_->response_closes_visitor()) keep_visitor_ = false;
     }
     if (!mcp_exchange_ || mcp_->response_mode() == McpResponseRewriter::Mode::kPass) {
+      if (request_http10_ && head.framing == http::BodyFraming::kChunked) {
+        // No transfer coding to an HTTP/1.0 request (RFC 9112 6.1), whatever the service
+        // sent: the body goes out decoded (trailers dropped) and ends with the connection.
+        dechunk_response_ = true;
+        response_dechunker_ = http::ChunkedDecoder();
+        keep_visitor_ = false;
+        head.framing = http::BodyFraming::kUntilClose;  // response_framing_ keeps "chunked"
+      }
       http::write_visitor_response_head(head, keep_visitor_, out);
     }
     write_tls(out);
@@ -973,7 +996,7 @@ void VisitorConnection::parse_response_heads() {
     response_ = ResponseState::kBody;
     if (head.framing == http::BodyFraming::kNone ||
         (head.framing == http::BodyFraming::kLength && head.content_length == 0)) {
-      if (!rest.empty()) channel_reusable_ = false;
+      if (!rest.empty()) note_response_desync(rest.size());
       response_complete();
       return;
     }
@@ -1017,12 +1040,27 @@ void VisitorConnection::handle_response_body(std::string_view bytes) {
     }
     write_tls(out);
     bytes_out_ += out.size();
+  } else if (dechunk_response_) {
+    std::string data;
+    response_dechunker_.feed(bytes.substr(0, take), data);
+    write_tls(data);
+    bytes_out_ += data.size();
   } else {
     write_tls(bytes.substr(0, take));
     bytes_out_ += take;
   }
-  if (take < bytes.size()) channel_reusable_ = false;  // more than the framing allowed
+  if (take < bytes.size()) note_response_desync(bytes.size() - take);  // past the framing
   if (complete) response_complete();
+}
+
+void VisitorConnection::note_response_desync(std::size_t bytes) {
+  channel_reusable_ = false;
+  ++worker_.counters().response_desyncs;
+  worker_.logs().push(log::JsonLine("response_desync")
+                          .add("name", tunnel_name_)
+                          .add("bytes", static_cast<std::uint64_t>(bytes))
+                          .add("worker", worker_.index())
+                          .finish());
 }
 
 void VisitorConnection::response_complete() {
@@ -1056,6 +1094,10 @@ void VisitorConnection::finish_exchange() {
   exchange_started_us_ = monotonic_us();
   method_.clear();
   path_.clear();
+  // Nothing has gone out for the next request yet: an error found in it (a malformed head, a
+  // head too large, a timeout) is answered with its status after the responses already
+  // queued, never by cutting the connection under them.
+  response_started_ = false;
   process_plain();  // a pipelined request may be waiting
   if (!closed_ && phase_ != Phase::kClosing) {
     flush_to_publisher();
@@ -1102,7 +1144,10 @@ void VisitorConnection::respond_error(int status, std::string_view detail) {
 void VisitorConnection::respond_with(int status, std::string_view response) {
   if (closed_) return;
   if (response_started_) {
-    close_now();
+    // Mid-response there is no status left to send: what is queued (earlier whole responses
+    // and this one's start) goes out, then the cut shows the visitor a body short of its end.
+    channel_reusable_ = false;
+    cut_after_flush();
     return;
   }
   channel_reusable_ = false;

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "relay/http/chunked_decoder.h"
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
 #include "relay/policy/policy.h"
@@ -133,6 +134,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   void flush_to_publisher();
   void parse_response_heads();
   void handle_response_body(std::string_view bytes);
+  /// The service sent `bytes` beyond its response (a second answer, a body past its framing):
+  /// the channel must never carry another request. Counted and logged; the caller drops the
+  /// channel now, or when the exchange finishes.
+  void note_response_desync(std::size_t bytes);
   void response_complete();
   void finish_exchange();
   void respond_error(int status, std::string_view detail);
@@ -191,6 +196,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   ResponseState response_ = ResponseState::kIdle;
   std::string method_, path_;
   bool request_keep_alive_ = true;
+  bool request_http10_ = false;  // an HTTP/1.0 visitor: no 1xx, no transfer coding (RFC 9112)
   bool request_upgrade_ = false;
   http::BodyFraming request_framing_ = http::BodyFraming::kNone;
   std::uint64_t request_remaining_ = 0;
@@ -201,6 +207,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   std::uint64_t response_remaining_ = 0;
   http::ChunkedScanner response_chunks_;
+  // A chunked response to an HTTP/1.0 request goes out decoded, delimited by closing.
+  bool dechunk_response_ = false;
+  http::ChunkedDecoder response_dechunker_;
   bool response_started_ = false;  // a head went to the visitor
   bool keep_visitor_ = true;       // the visitor connection survives this exchange
   bool event_stream_ = false;      // the response is text/event-stream (never "finishes")

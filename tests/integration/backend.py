@@ -23,6 +23,7 @@ import functools
 import hashlib
 import http.server
 import os
+import socket
 import threading
 import time
 import urllib.parse
@@ -382,3 +383,67 @@ class Backend:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class RawService:
+    """A raw TCP service on 127.0.0.1 for tests that need exact bytes or a misbehaving peer:
+    numbers its connections from 1 and runs `serve(conn, number)` for each in a thread (the
+    subclass reads and writes the socket itself; the connection is closed when it returns).
+    `seen` holds (connection number, path) pairs the subclass records with `record`."""
+
+    def __init__(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.lock = threading.Lock()
+        self.seen: list[tuple[int, str]] = []
+        self.connections: list[socket.socket] = []
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def serve(self, conn: socket.socket, number: int) -> None:
+        raise NotImplementedError
+
+    def record(self, number: int, path: str) -> None:
+        with self.lock:
+            self.seen.append((number, path))
+
+    def connection_of(self, path: str) -> int:
+        with self.lock:
+            return next(number for number, seen in self.seen if seen == path)
+
+    def paths(self) -> list[str]:
+        with self.lock:
+            return [path for _, path in self.seen]
+
+    def _accept(self) -> None:
+        number = 0
+        while not self.closed:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            number += 1
+            with self.lock:
+                self.connections.append(conn)
+            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, number: int) -> None:
+        try:
+            self.serve(conn, number)
+        except (OSError, ConnectionError, ValueError):
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.listener.close()
+        with self.lock:
+            for conn in self.connections:
+                try:
+                    conn.close()
+                except OSError:
+                    pass

@@ -36,11 +36,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from backend import Backend, SeenRequest, pattern_bytes, ws_accept, ws_frame, ws_read_frame
+from backend import Backend, RawService, SeenRequest, pattern_bytes, ws_accept, ws_frame, ws_read_frame
 
 __all__ = [
-    "Backend", "CurlResult", "HttpResponse", "Key", "Publisher", "Relay", "SeenRequest", "class_backend",
-    "class_relay", "client_context", "curl", "curl_sequence", "free_port", "make_certificates", "open_tls",
+    "Backend", "CurlResult", "HttpResponse", "Key", "Publisher", "RawService", "Relay", "SeenRequest",
+    "class_backend", "class_relay", "client_context", "curl", "curl_sequence", "free_port", "make_certificates", "open_tls",
     "pattern_bytes", "publish_and_wait", "read_until_closed", "resolve_arg", "run", "sha256_file", "sha256_hex",
     "sock_read_exact", "tg_bin", "wait_until", "ws_accept", "ws_frame", "ws_read_frame",
 ]

@@ -30,77 +30,33 @@ CLOSES_AFTER = {"/long-length"}
 SECOND_ANSWER_ALLOWED = threading.Event()
 
 
-class MisbehavingService:
+class MisbehavingService(harness.RawService):
     """A raw TCP service: answers MISBEHAVIOURS by path, anything else with
     `fresh:<path>:<connection number>`; records (connection number, path) per request."""
 
-    def __init__(self):
-        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
-        self.port = self.listener.getsockname()[1]
-        self.seen: list[tuple[int, str]] = []
-        self.lock = threading.Lock()
-        self.connections: list[socket.socket] = []
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        number = 0
-        while not self.closed:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            number += 1
-            with self.lock:
-                self.connections.append(conn)
-            threading.Thread(target=self._serve, args=(conn, number), daemon=True).start()
-
-    def _serve(self, conn: socket.socket, number: int):
+    def serve(self, conn: socket.socket, number: int):
         buf = b""
-        try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    data = conn.recv(65536)
-                    if not data:
-                        return
-                    buf += data
-                head, _, buf = buf.partition(b"\r\n\r\n")
-                path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
-                with self.lock:
-                    self.seen.append((number, path))
-                if path == "/twice-later":
-                    conn.sendall(FIRST)
-                    SECOND_ANSWER_ALLOWED.wait(30)
-                    conn.sendall(SMUGGLED)
-                    continue
-                if path in MISBEHAVIOURS:
-                    conn.sendall(MISBEHAVIOURS[path])
-                    if path in CLOSES_AFTER:
-                        return
-                    continue
-                body = f"fresh:{path}:{number}".encode()
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def connection_of(self, path: str) -> int:
-        with self.lock:
-            return next(number for number, seen in self.seen if seen == path)
-
-    def close(self):
-        self.closed = True
-        self.listener.close()
-        with self.lock:
-            for conn in self.connections:
-                try:
-                    conn.close()
-                except OSError:
-                    pass
+        while True:
+            while b"\r\n\r\n" not in buf:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                buf += data
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            path = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
+            self.record(number, path)
+            if path == "/twice-later":
+                conn.sendall(FIRST)
+                SECOND_ANSWER_ALLOWED.wait(30)
+                conn.sendall(SMUGGLED)
+                continue
+            if path in MISBEHAVIOURS:
+                conn.sendall(MISBEHAVIOURS[path])
+                if path in CLOSES_AFTER:
+                    return
+                continue
+            body = f"fresh:{path}:{number}".encode()
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
 
 
 class ResponseDesync(unittest.TestCase):
@@ -125,10 +81,17 @@ class ResponseDesync(unittest.TestCase):
         self.assertTrue(closed, "the visitor connection is closed")
         self.assertNotIn(b"SMUGGLED", data)
 
+    def desyncs_logged(self) -> int:
+        return sum(1 for line in self.relay.logs() if line.get("event") == "response_desync")
+
     def assert_extra_bytes_never_reach_the_next_request(self, path: str):
         sock = self.visitor()
+        desyncs = self.desyncs_logged()
         first = self.ask(sock, path)
         self.assertEqual((first.status, bytes(first.body), first.complete), (200, b"first", True))
+        # However the stray bytes arrived (with the response or after it), the relay says so.
+        self.assertTrue(harness.wait_until(lambda: self.desyncs_logged() > desyncs, 10),
+                        "the stray bytes are logged as response_desync")
         following = f"/after{path}"
         try:
             second = self.ask(sock, following)
