@@ -115,8 +115,9 @@ Result<SealKey> SealKey::from_text(std::string_view text) {
   }
   for (std::size_t i = 0; i < kSealKeyBytes; ++i) {
     const int high = hex_value(hex[2 * i]), low = hex_value(hex[2 * i + 1]);
-    if (high < 0 || low < 0)
+    if (high < 0 || low < 0) {
       return make_error("a seal key is 64 lower-case hex digits after its id");
+    }
     key.bytes[i] = static_cast<std::uint8_t>(high * 16 + low);
   }
   return key;
@@ -220,8 +221,9 @@ Result<std::vector<SealKey>> load_or_create_seal_keys(const std::string& path) {
     ++line_number;
     if (line.empty()) continue;
     auto key = SealKey::from_text(line);
-    if (!key)
+    if (!key) {
       return make_error(path + ":" + std::to_string(line_number) + ": " + key.error().message);
+    }
     keys.push_back(*key);
   }
   if (keys.empty()) return make_error(path + ": the seal keyring holds no key");
