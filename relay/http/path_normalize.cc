@@ -115,13 +115,11 @@ std::size_t normalize_segments(char* path, std::size_t size, bool merge_slashes)
         slash == nullptr ? size : static_cast<std::size_t>(static_cast<const char*>(slash) - path);
     const std::string_view segment(path + read, end - read);
     const bool last = end == size;
-    if (segment == ".") {
-      trailing_slash = last;
+    if (segment == "." || (segment.empty() && merge_slashes)) {
+      trailing_slash = last;  // dropped; a path ending in one still ends in '/'
     } else if (segment == "..") {
       while (write > 0 && path[--write] != '/') {
       }
-      trailing_slash = last;
-    } else if (segment.empty() && merge_slashes) {
       trailing_slash = last;
     } else {
       std::memmove(path + write + 1, path + read, segment.size());
