@@ -141,4 +141,11 @@ if [ -f "$HERE/tests/mcp/package-lock.json" ] && [ ! -d "$HERE/tests/mcp/node_mo
   say "installing the MCP SDK for the smoke test"
   (cd "$HERE/tests/mcp" && npm ci --no-audit --no-fund --silent)
 fi
+
+# A real web framework (Hono on Node) as the published service of the path tests
+# (tests/integration/test_paths.py), pinned by tests/hono/package-lock.json.
+if [ -f "$HERE/tests/hono/package-lock.json" ] && [ ! -d "$HERE/tests/hono/node_modules/hono" ]; then
+  say "installing Hono for the path tests"
+  (cd "$HERE/tests/hono" && npm ci --no-audit --no-fund --silent)
+fi
 say "done"

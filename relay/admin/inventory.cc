@@ -37,6 +37,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
     {"tunnelgate_access_denials_total", "counter",
      "Visitor requests refused by the relay's identity and policy checks, by reason."},
+    {"tunnelgate_paths_refused_total", "counter",
+     "Visitor requests refused (400) for a path with no safe normal form, by reason."},
     {"tunnelgate_mcp_messages_total", "counter", "MCP JSON-RPC messages decided."},
     {"tunnelgate_mcp_messages_denied_total", "counter",
      "MCP messages denied and answered by the relay."},
@@ -199,6 +201,13 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   for (std::size_t i = 0; i < std::size(kDenialReasons); ++i) {
     line(out, "tunnelgate_access_denials_total",
          std::string("reason=\"") + kDenialReasons[i] + "\"", c.access_denials[i]);
+  }
+  // Every reason but kNone, so a dashboard can show a zero before the first refusal.
+  for (std::size_t i = 1; i < static_cast<std::size_t>(http::PathRefusal::kCount); ++i) {
+    line(out, "tunnelgate_paths_refused_total",
+         std::string("reason=\"") +
+             std::string(http::to_string(static_cast<http::PathRefusal>(i))) + "\"",
+         c.paths_refused[i]);
   }
   const McpCounters& m = c.mcp;
   line(out, "tunnelgate_mcp_messages_total", "", m.messages);

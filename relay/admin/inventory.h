@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "relay/http/path_normalize.h"
+
 namespace tg {
 
 /// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
@@ -84,6 +86,8 @@ struct WorkerCounters {
   std::uint64_t sessions_accepted = 0;
   std::uint64_t forwards_refused[static_cast<std::size_t>(ForwardRefusal::kCount)] = {};
   std::uint64_t access_denials[static_cast<std::size_t>(AccessDenial::kCount)] = {};
+  // 400: a request path with no safe normal form (relay/http/path_normalize.h), by reason
+  std::uint64_t paths_refused[static_cast<std::size_t>(http::PathRefusal::kCount)] = {};
   std::uint64_t tls_handshakes = 0;
   std::uint64_t ssh_auth_failures = 0;
   LatencyHistogram tls_handshake;        // first ClientHello byte to handshake done
@@ -92,6 +96,7 @@ struct WorkerCounters {
 
   void refuse_forward(ForwardRefusal why) { ++forwards_refused[static_cast<std::size_t>(why)]; }
   void deny_access(AccessDenial why) { ++access_denials[static_cast<std::size_t>(why)]; }
+  void refuse_path(http::PathRefusal why) { ++paths_refused[static_cast<std::size_t>(why)]; }
   McpCounters mcp;
 
   void count_response(int status);

@@ -89,6 +89,10 @@ class ConfigReader {
   bool read_admin(const Section& admin, Config& config);
   bool read_tuning(const Section& tuning, Config& config);
   bool read_mcp(const Section& mcp, Config& config);
+  bool read_paths(const Section& paths, Config& config);
+  // A string key that must be one of `choices`; `out` gets the index of the one written.
+  bool choice(const Section& section, std::string_view key,
+              std::initializer_list<std::string_view> choices, int& out);
 
   std::string path_;
   std::filesystem::path dir_;
@@ -266,7 +270,7 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log", "mcp"}) &&
+                          "policy", "tuning", "audit", "log", "mcp", "paths"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -459,11 +463,50 @@ bool ConfigReader::read_mcp(const Section& mcp, Config& config) {
   return true;
 }
 
+bool ConfigReader::choice(const Section& section, std::string_view key,
+                          std::initializer_list<std::string_view> choices, int& out) {
+  std::string value;
+  if (!string(section, key, false, value)) return false;
+  const toml::node* node = section.table.get(key);
+  if (node == nullptr) return true;
+  std::string listed;
+  int index = 0;
+  for (std::string_view candidate : choices) {
+    if (value == candidate) {
+      out = index;
+      return true;
+    }
+    listed += (index == 0                                      ? "\""
+               : index + 1 == static_cast<int>(choices.size()) ? " or \""
+                                                               : ", \"");
+    listed.append(candidate).append("\"");
+    ++index;
+  }
+  return fail(node->source(),
+              describe(section, key) + " must be " + listed + ", not \"" + value + "\"");
+}
+
+bool ConfigReader::read_paths(const Section& paths, Config& config) {
+  http::PathRules& rules = config.path_rules;
+  int escaped_slashes = static_cast<int>(rules.escaped_slashes);
+  int backslash = static_cast<int>(rules.backslash);
+  // The order of the choices is the order of the enums.
+  if (!known_keys(paths, {"merge_slashes", "escaped_slashes", "backslash"}) ||
+      !boolean(paths, "merge_slashes", rules.merge_slashes) ||
+      !choice(paths, "escaped_slashes", {"reject", "keep", "decode"}, escaped_slashes) ||
+      !choice(paths, "backslash", {"reject", "keep", "slash"}, backslash)) {
+    return false;
+  }
+  rules.escaped_slashes = static_cast<http::EscapedSlashes>(escaped_slashes);
+  rules.backslash = static_cast<http::Backslash>(backslash);
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp, paths;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
@@ -479,7 +522,8 @@ Result<Config> ConfigReader::read(const toml::table& root) {
                         path(*audit, "file", true, config.audit_file) &&
                         boolean(*audit, "required", config.audit_required))) &&
             section(root, "log", false, log) && (!log || read_log(*log, config)) &&
-            section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config));
+            section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config)) &&
+            section(root, "paths", false, paths) && (!paths || read_paths(*paths, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

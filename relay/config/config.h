@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "relay/base/result.h"
+#include "relay/http/path_normalize.h"
 #include "relay/policy/ip_address.h"
 #include "tls/tls.h"
 
@@ -103,6 +104,10 @@ struct Config {
   std::vector<std::string> mcp_redact_keys;       // their values become "[redacted]" in the audit
   std::uint32_t mcp_session_idle_ms = 3'600'000;  // a session binding unused this long expires
   std::uint32_t mcp_max_sessions = 100'000;       // session bindings per worker (LRU beyond)
+
+  // [paths] (optional): how request paths are brought to the one form the policy decides on
+  // and the service receives (relay/policy/POLICY.md, "Paths")
+  http::PathRules path_rules;
 
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.

@@ -38,9 +38,12 @@ enum class BodyFraming {
 
 struct RequestHead {
   std::string_view method;
-  std::string_view target;  // origin-form path and query ("/mcp?x=1"); absolute-form is
-                            // accepted and reduced to its path when its host matches `host`
-  int version_minor = 1;    // HTTP/1.<version_minor>; only 1.0 and 1.1 are accepted
+  std::string_view target;      // origin-form path and query ("/mcp?x=1"); absolute-form is
+                                // accepted and reduced to its path when its host matches `host`;
+                                // normalize_request_target (path_normalize.h) then brings it to
+                                // the normal form the policy and the service see
+  std::string_view raw_target;  // the request-target exactly as sent (absolute-form too)
+  int version_minor = 1;        // HTTP/1.<version_minor>; only 1.0 and 1.1 are accepted
   std::array<Header, kMaxHeaders> headers{};
   std::size_t header_count = 0;
 

@@ -25,6 +25,7 @@ using detail::parse_error;
 void reset(RequestHead& out) {
   out.method = {};
   out.target = {};
+  out.raw_target = {};
   out.version_minor = 1;
   out.header_count = 0;
   out.host = {};
@@ -79,6 +80,7 @@ ParseResult parse_request_line(std::string_view window, std::size_t& pos, Reques
     return parse_error(400, "invalid request target");
   }
   out.target = window.substr(target_begin, pos - target_begin);
+  out.raw_target = out.target;
 
   const std::size_t version_begin = ++pos;
   while (pos < size && detail::has_class(window[pos], detail::kTarget)) {

@@ -27,6 +27,7 @@ constexpr std::array<AttributeInfo, static_cast<std::size_t>(Attr::kCount)> kAtt
     {Attr::kHttpPath, "http.path", Type::kString, false, kAccessPhase},
     {Attr::kHttpHost, "http.host", Type::kString, false, kAccessPhase},
     {Attr::kHttpHeader, "http.header", Type::kString, true, kAccessPhase},
+    {Attr::kHttpRawTarget, "http.raw_target", Type::kString, false, kAccessPhase},
     {Attr::kJwtIss, "jwt.iss", Type::kString, false, kAccessPhase},
     {Attr::kJwtSub, "jwt.sub", Type::kString, false, kAccessPhase},
     {Attr::kJwtAud, "jwt.aud", Type::kStringList, false, kAccessPhase},

@@ -40,6 +40,7 @@ enum class Attr : std::uint8_t {
   kHttpPath,
   kHttpHost,
   kHttpHeader,
+  kHttpRawTarget,
   kJwtIss,
   kJwtSub,
   kJwtAud,

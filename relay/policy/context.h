@@ -160,10 +160,11 @@ struct AccessContext {
   StringList client_cert_san;                // tls.client_cert.san
 
   // The request.
-  std::string_view http_method;  // http.method, as sent ("GET")
-  std::string_view http_path;    // http.path, without the query
-  std::string_view http_host;    // http.host, normalised (lower case, no port)
-  KeyLookup http_headers;        // http.header["name"]
+  std::string_view http_method;      // http.method, as sent ("GET")
+  std::string_view http_path;        // http.path: normalised (http/path_normalize.h), no query
+  std::string_view http_raw_target;  // http.raw_target: the request-target as sent, query too
+  std::string_view http_host;        // http.host, normalised (lower case, no port)
+  KeyLookup http_headers;            // http.header["name"]
 
   // The verified identity (empty when the request carries none).
   std::string_view jwt_iss;       // jwt.iss

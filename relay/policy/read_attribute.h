@@ -31,6 +31,8 @@ inline std::string_view read_string(const AccessContext& c, Attr attr) {
       return c.http_path;
     case Attr::kHttpHost:
       return c.http_host;
+    case Attr::kHttpRawTarget:
+      return c.http_raw_target;
     case Attr::kJwtIss:
       return c.jwt_iss;
     case Attr::kJwtSub:

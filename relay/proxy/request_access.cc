@@ -21,6 +21,7 @@ void RequestAccess::build(const http::RequestHead& head, const Tunnel& tunnel,
   context_.client_cert_san = connection.client_cert_san;
   context_.http_method = head.method;
   context_.http_path = head.target.substr(0, head.target.find('?'));
+  context_.http_raw_target = head.raw_target;
   context_.http_host = head.host;
   context_.http_headers = policy::KeyLookup::headers({headers_.data(), head.header_count});
   context_.unix_time = unix_time;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 
+#include "relay/http/path_normalize.h"
 #include "relay/identity/jws_signer.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
@@ -71,6 +72,7 @@ void rebase(http::RequestHead& head, const char* from, std::size_t size, const c
   };
   move(head.method);
   move(head.target);
+  move(head.raw_target);
   move(head.host);
   move(head.upgrade_protocol);
   for (std::size_t i = 0; i < head.header_count; ++i) {
@@ -391,7 +393,7 @@ void VisitorConnection::process_plain() {
   }
 }
 
-void VisitorConnection::handle_request(const http::RequestHead& head, std::size_t head_size) {
+void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head_size) {
   method_.assign(head.method);
   path_.assign(head.target);
   exchange_started_ms_ = worker_.now_ms();
@@ -412,6 +414,7 @@ void VisitorConnection::handle_request(const http::RequestHead& head, std::size_
   request_keep_alive_ = head.keep_alive;
   request_http10_ = head.version_minor == 0;
   keep_visitor_ = head.keep_alive && !worker_.stopping();
+  if (!normalize_path(head)) return;
 
   if (normalize_host(strip_port(head.host)) != server_name_) {
     respond_error(421, "the Host header names another host than the TLS server name");
@@ -534,6 +537,7 @@ void VisitorConnection::audit_request(const Tunnel& tunnel, bool allowed, std::s
                     .add("source", peer_ip_)
                     .add("method", method_)
                     .add("path", path_)
+                    .add_present("raw_target", raw_target_)
                     .add_present("client_cert", client_cert_.fingerprint)
                     .add_present("client_cert_subject", client_cert_.subject)
                     .add("request_id", request_id_)
@@ -1230,9 +1234,12 @@ bool VisitorConnection::recheck_access() {
   Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
   http::RequestHead head;
   const auto parsed = http::parse_request_head(request_head_, head);
+  std::string target;  // decided again on the normal form it was first decided on
   // An inspected MCP request was decided per message: its messages are decided again.
   const bool mcp_messages = mcp_exchange_ && mcp_->inspected();
-  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete) {
+  if (tunnel != nullptr && parsed.state == http::ParseState::kComplete &&
+      http::normalize_request_target(head, worker_.config().path_rules, target) ==
+          http::PathRefusal::kNone) {
     const Verdict verdict = decide(head, *tunnel);
     const bool still_allowed =
         mcp_messages ? mcp_->recheck() : verdict.access.allowed && !verdict.scope_missing;
@@ -1350,6 +1357,7 @@ void VisitorConnection::log_request(int status) {
   line.add("name", tunnel_name_.empty() ? server_name_ : tunnel_name_)
       .add("method", method_)
       .add("path", path_)
+      .add_present("raw_target", raw_target_)
       .add("status", status)
       .add("bytes_in", bytes_in_)
       .add("bytes_out", bytes_out_)

@@ -96,7 +96,10 @@ class VisitorConnection final : public ssh::ChannelSink {
   /// false when it could not be read and the connection was closed.
   bool take_client_certificate();
   void process_plain();
-  void handle_request(const http::RequestHead& head, std::size_t head_size);
+  void handle_request(http::RequestHead& head, std::size_t head_size);
+  /// Brings the head's target to the normal form the policy decides on and the service gets
+  /// (visitor_path.cc); false when it has none and the request was answered with 400.
+  bool normalize_path(http::RequestHead& head);
   // Who calls and what the policy says about this request.
   struct Verdict {
     Caller caller;
@@ -204,6 +207,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   bool request_body_done_ = true;
   std::string response_head_;  // response bytes until the head is complete
   std::string request_head_;   // the current request's head bytes, for re-deciding a stream
+  std::string target_;         // the current request's normalised target (its head views it)
+  std::string raw_target_;     // … and the target as sent, when that differs (for logs)
   http::BodyFraming response_framing_ = http::BodyFraming::kNone;
   std::uint64_t response_remaining_ = 0;
   http::ChunkedScanner response_chunks_;

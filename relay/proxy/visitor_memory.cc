@@ -13,7 +13,8 @@ void VisitorConnection::account_memory() {
   std::size_t held = 0;
   if (!closed_) {
     held = in_plain_.capacity() + sending_.capacity() + to_publisher_.capacity() +
-           response_head_.capacity() + request_head_.capacity() + tls_.held_bytes() +
+           response_head_.capacity() + request_head_.capacity() + target_.capacity() +
+           raw_target_.capacity() + tls_.held_bytes() +
            (channel_ != nullptr ? channel_->buffered : 0);
   }
   worker_.memory().charge(static_cast<std::int64_t>(held) -

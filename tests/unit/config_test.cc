@@ -364,6 +364,41 @@ TEST_F(ConfigTest, McpSectionErrorsNameTheLine) {
   EXPECT_EQ(error(base + "[mcp]\nmax_bodies = 3\n"), "F:11: unknown key \"max_bodies\" in [mcp]");
 }
 
+TEST_F(ConfigTest, PathsSectionDefaultsToTheStrictestRules) {
+  auto defaults = load(std::string(kMinimal));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_TRUE(defaults->path_rules.merge_slashes);
+  EXPECT_EQ(defaults->path_rules.escaped_slashes, http::EscapedSlashes::kReject);
+  EXPECT_EQ(defaults->path_rules.backslash, http::Backslash::kReject);
+
+  auto keep = load(std::string(kMinimal) +
+                   "[paths]\nmerge_slashes = false\nescaped_slashes = \"keep\"\n"
+                   "backslash = \"slash\"\n");
+  ASSERT_TRUE(keep.ok()) << keep.error().message;
+  EXPECT_FALSE(keep->path_rules.merge_slashes);
+  EXPECT_EQ(keep->path_rules.escaped_slashes, http::EscapedSlashes::kKeep);
+  EXPECT_EQ(keep->path_rules.backslash, http::Backslash::kSlash);
+
+  auto decode =
+      load(std::string(kMinimal) + "[paths]\nescaped_slashes = \"decode\"\nbackslash = \"keep\"\n");
+  ASSERT_TRUE(decode.ok()) << decode.error().message;
+  EXPECT_EQ(decode->path_rules.escaped_slashes, http::EscapedSlashes::kDecode);
+  EXPECT_EQ(decode->path_rules.backslash, http::Backslash::kKeep);
+}
+
+TEST_F(ConfigTest, PathsSectionErrorsNameTheLineAndTheChoices) {
+  const std::string base(kMinimal);
+  EXPECT_EQ(error(base + "[paths]\nescaped_slashes = \"allow\"\n"),
+            "F:11: \"escaped_slashes\" in [paths] must be \"reject\", \"keep\" or \"decode\", "
+            "not \"allow\"");
+  EXPECT_EQ(error(base + "[paths]\nbackslash = 1\n"),
+            "F:11: \"backslash\" in [paths] must be a string");
+  EXPECT_EQ(error(base + "[paths]\nmerge_slashes = \"yes\"\n"),
+            "F:11: \"merge_slashes\" in [paths] must be true or false");
+  EXPECT_EQ(error(base + "[paths]\nnormalize = true\n"),
+            "F:11: unknown key \"normalize\" in [paths]");
+}
+
 }  // namespace
 
 TEST(ConfigTuning, ReadsSizesAndPinsAndRefusesBadOnes) {

@@ -40,6 +40,7 @@ class PolicyEval : public ::testing::Test {
     c.client_cert_san = sans;
     c.http_method = "POST";
     c.http_path = "/api/v1/items";
+    c.http_raw_target = "/api/v1/./%69tems?debug=1";
     c.http_host = "alice-api.relay.example.com";
     c.http_headers = KeyLookup::headers(headers);
     c.jwt_iss = "https://idp.example.com";
@@ -78,6 +79,7 @@ TEST_F(PolicyEval, EveryAccessAttribute) {
       {R"(tls.client_cert.san.contains("spiffe://acme/bot"))",
        R"(tls.client_cert.san.contains("spiffe://acme"))"},
       {R"(http.method == "POST")", R"(http.method in ["GET", "HEAD"])"},
+      {R"(http.raw_target.contains("debug=1"))", R"(http.raw_target == "/api/v1/items")"},
       {R"(http.path.startsWith("/api/"))", R"(http.path.startsWith("/admin"))"},
       {R"(http.host == "alice-api.relay.example.com")", R"(http.host == "example.com")"},
       {R"(http.header["x-tenant"] == "acme")", R"(http.header["x-tenant"] == "other")"},
