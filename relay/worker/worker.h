@@ -24,6 +24,7 @@
 #include "relay/admin/inventory.h"
 #include "relay/identity/token_cache.h"
 #include "relay/io/buffer_ring.h"
+#include "relay/io/outbox.h"
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
@@ -258,9 +259,9 @@ class Worker final : public ssh::SessionEvents {
   std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
   std::uint64_t reloads_seen_ = 0;      // worker 0: SIGHUPs acted on
   std::string certificate_digest_;      // to tell whether a reload changed the certificate
-  // Route updates a full mailbox refused, per receiving worker, retried every loop round
-  // (unlike a visitor handoff, a route update must never be dropped).
-  std::vector<std::deque<std::unique_ptr<io::Message>>> outboxes_;
+  // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
+  // receiving worker, retried every loop round.
+  io::Outbox outbox_;
   std::vector<Prelude*> dying_preludes_;
   std::vector<VisitorConnection*> dying_visitors_;
 };
