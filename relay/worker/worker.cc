@@ -989,6 +989,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       break;
   }
   auto tunnel = std::make_unique<Tunnel>();
+  tunnel->serial = next_tunnel_serial_++;
   tunnel->key_connections = shared_.registry.key_connections(session.key_fingerprint());
   tunnel->name = name;
   tunnel->url = public_url(name);

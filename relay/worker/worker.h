@@ -44,6 +44,9 @@ class AdminServer;
 
 /// A published name on this worker: the session that serves it and its traffic counters.
 struct Tunnel {
+  // Tells this tunnel from an earlier or later one of the same name on this worker (a takeover,
+  // or a name closed and published again): what a visitor connection is counted on.
+  std::uint64_t serial = 0;
   std::string name;
   std::string url;
   ssh::PublisherSession* session = nullptr;
@@ -229,6 +232,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t now_ms_ = 0;
   std::uint64_t now_epoch_s_ = 0;
   std::uint64_t next_session_serial_ = 1;
+  std::uint64_t next_tunnel_serial_ = 1;
   std::uint64_t last_tick_ms_ = 0;
   std::uint64_t shutdown_deadline_ms_ = 0;
   bool stopping_ = false;
