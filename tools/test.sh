@@ -29,7 +29,7 @@ if [ -z "${TG_PRESET:-}" ]; then
   echo "== tsan (cross-worker mailboxes)"
   cmake --preset tsan >/dev/null
   cmake --build --preset tsan --target tg_unit_tests
-  TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/tg_unit_tests --gtest_filter='Mailboxes*:NameRegistry*:RouteTable*:JwksRefreshRequests*' | tee "$log"
+  TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/tg_unit_tests --gtest_filter='Mailboxes*:NameRegistry*:RouteTable*:JwksRefreshRequests*:JwksDocuments*' | tee "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || exit 1
   passed=$((passed + $(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log")))
 fi

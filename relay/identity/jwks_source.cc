@@ -120,30 +120,52 @@ std::uint64_t JwksSource::servable_requests(std::int64_t now, std::uint64_t want
 }
 
 JwksRefresh JwksSource::refresh(std::int64_t now, std::uint64_t early) {
-  JwksRefresh report;
-  // Decided before any fetch starts a cooldown, so documents sharing a bit go together.
+  std::vector<JwksPlannedFetch> planned = plan_refresh(now, early);
+  std::vector<Result<std::string>> fetched;
+  fetched.reserve(planned.size());
+  for (const JwksPlannedFetch& fetch : planned) fetched.push_back(fetch_planned(fetch));
+  return apply_refresh(now, planned, std::move(fetched));
+}
+
+std::vector<JwksPlannedFetch> JwksSource::plan_refresh(std::int64_t now, std::uint64_t early) {
+  // Decided before any cooldown starts, so documents sharing a bit go together.
   std::vector<bool> chosen;
   for (const Document& document : documents_) chosen.push_back(fetch_now(document, now, early));
+  std::vector<JwksPlannedFetch> planned;
   for (std::size_t i = 0; i < documents_.size(); ++i) {
     if (!chosen[i]) continue;
     Document& document = documents_[i];
     // Asked for and not yet due: this fetch is an early one, and starts a cooldown.
     const bool is_early = document.next_fetch > now;
-    if (is_early) {
-      document.early_allowed_at = now + kJwksEarlyRefreshCooldownSeconds;
-      report.early.push_back(document.url);
-    }
-    auto text = fetch(document.url, document.ca_file);
+    if (is_early) document.early_allowed_at = now + kJwksEarlyRefreshCooldownSeconds;
+    planned.push_back({document.url, document.ca_file, is_early});
+  }
+  return planned;
+}
+
+JwksRefresh JwksSource::apply_refresh(std::int64_t now,
+                                      const std::vector<JwksPlannedFetch>& planned,
+                                      std::vector<Result<std::string>> fetched) {
+  JwksRefresh report;
+  for (std::size_t i = 0; i < planned.size() && i < fetched.size(); ++i) {
+    const JwksPlannedFetch& fetch = planned[i];
+    if (fetch.early) report.early.push_back(fetch.url);
+    Result<std::string>& text = fetched[i];
+    if (!text) report.errors.push_back(text.error().message);
+    // A reload during the fetch may have dropped the document: then there is nothing to keep.
+    Document* document = find(fetch.url, fetch.ca_file);
+    if (document == nullptr) continue;
     if (!text) {
-      report.errors.push_back(text.error().message);
       // A failed early fetch leaves the schedule alone; a failed scheduled one is retried soon.
-      if (!is_early) document.next_fetch = now + std::min(document.interval, kJwksRetrySeconds);
+      if (!fetch.early) {
+        document->next_fetch = now + std::min(document->interval, kJwksRetrySeconds);
+      }
       continue;
     }
-    document.next_fetch = now + document.interval;
-    if (*text != document.text) {
-      document.text = std::move(*text);
-      report.changed.push_back(document.url);
+    document->next_fetch = now + document->interval;
+    if (*text != document->text) {
+      document->text = std::move(*text);
+      report.changed.push_back(fetch.url);
     }
   }
   return report;

@@ -29,11 +29,20 @@
 /// interval. A first fetch that fails keeps nothing, so the policy naming it fails to load
 /// (the verifier's rule: no issuer that cannot be checked) and the next load tries again.
 ///
-/// Threads: a JwksSource belongs to one control thread. The loader it returns, `refresh`,
-/// `retain` and the queries must all run there (the loader captures the source: use it only
-/// while the source lives, inside JwtVerifier::create). Workers never see it: they share the
-/// immutable JwtVerifier built from its text. `refresh` blocks for up to the fetch timeout per
-/// document fetched.
+/// A refresh in three steps. `refresh` blocks for up to the fetch timeout per document, and
+/// whoever holds the source meanwhile (the lock of JwksDocuments) would hold up a reload with
+/// it. So it is also offered in steps: `plan_refresh(now, early)` chooses the documents (and
+/// starts the cooldowns of early ones), `fetch_planned` fetches one (it reads nothing but the
+/// source's options and fetcher, which never change, so it may run unlocked beside loads and
+/// retains), and `apply_refresh` keeps what came back. A document a reload dropped during the
+/// fetch stays dropped; one it kept gets the fetched text, reported as changed, so the caller's
+/// next load picks it up.
+///
+/// Threads: a JwksSource is used by one thread at a time (a control thread or the refresh
+/// thread, under the owner's lock); only `fetch_planned` may run beside the others. The loader
+/// it returns captures the source: use it only while the source lives, inside
+/// JwtVerifier::create, on that same thread. Workers never see the source: they share the
+/// immutable JwtVerifier built from its text.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +66,13 @@ inline constexpr std::int64_t kJwksRetrySeconds = 30;
 /// At most one early fetch per document this often, however many unknown kids arrive (the
 /// default of jose's createRemoteJWKSet).
 inline constexpr std::int64_t kJwksEarlyRefreshCooldownSeconds = 30;
+
+/// One document `plan_refresh` chose to fetch.
+struct JwksPlannedFetch {
+  std::string url;
+  std::string ca_file;
+  bool early = false;  // asked for and not yet due: an early fetch, in its cooldown now
+};
 
 /// What one `refresh` did.
 struct JwksRefresh {
@@ -95,8 +111,20 @@ class JwksSource {
   std::uint64_t servable_requests(std::int64_t now, std::uint64_t wanted) const;
 
   /// Fetches every document due at `now`, and those asked for in `early` and out of their
-  /// cooldown; see JwksRefresh.
+  /// cooldown; see JwksRefresh. The three steps below, in one call.
   JwksRefresh refresh(std::int64_t now, std::uint64_t early = 0);
+
+  /// The documents `refresh(now, early)` fetches; the early ones start their cooldown now.
+  std::vector<JwksPlannedFetch> plan_refresh(std::int64_t now, std::uint64_t early = 0);
+  /// Fetches and checks one planned document: its JWKS text, or why not. Safe beside any other
+  /// call (it touches no document).
+  Result<std::string> fetch_planned(const JwksPlannedFetch& planned) const {
+    return fetch(planned.url, planned.ca_file);
+  }
+  /// Keeps what `fetched` (one result per entry of `planned`, in order) brought, as of the plan's
+  /// `now`, and reports it. Documents no longer held are left alone.
+  JwksRefresh apply_refresh(std::int64_t now, const std::vector<JwksPlannedFetch>& planned,
+                            std::vector<Result<std::string>> fetched);
 
   std::size_t document_count() const { return documents_.size(); }
 

@@ -8,6 +8,13 @@
 /// closed cleanly, never lost in flight). Visitor handoffs may fill a queue only up to
 /// `visitor_limit` entries, so a flood of visitors never keeps a route update or an admin
 /// request from getting through.
+///
+/// Late route updates. What must not be dropped waits in the sender's Outbox (outbox.h) while
+/// the queue is full. A route update waiting there means the receiver's route table is behind
+/// the registry, possibly after the publisher was told "ready": such an update is counted for
+/// its receiver (`mark_late`) from the moment it has to wait until the receiver takes it
+/// (`drain`), and while `late_routes` is non-zero the receiver routes visitors by the registry
+/// instead of its table (route_table.h).
 #pragma once
 
 #include <sys/socket.h>
@@ -51,6 +58,7 @@ struct Message {
   bool exposures = false;               // kSnapshot: describe exposure history, not live tunnels
   std::string actor_class;              // kSnapshot: only tunnels of this class ("" = all)
   std::uint64_t since_epoch_ms = 0;     // kSnapshot with exposures: events at or after this
+  bool late_route = false;              // kRoute: counted in its receiver's late_routes until taken
 };
 
 class Mailboxes {
@@ -86,6 +94,20 @@ class Mailboxes {
     return total;
   }
 
+  /// Counts `message`, a route update for `to` that could not be queued at once, as late
+  /// until `to` takes it. Call before the publisher can hear "ready" for the claim.
+  void mark_late(unsigned to, Message& message) {
+    if (message.late_route) return;
+    message.late_route = true;
+    targets_[to].late_routes.fetch_add(1, std::memory_order_seq_cst);
+  }
+  /// Route updates for `worker` counted late and not yet taken by it: while any, its route
+  /// table may be behind. Read by `worker` after a drain: zero then means every late update
+  /// was applied.
+  std::uint64_t late_routes(unsigned worker) const {
+    return targets_[worker].late_routes.load(std::memory_order_seq_cst);
+  }
+
   /// Takes every message queued for `worker`. Call from the receiving worker only.
   template <typename Fn>
   void drain(unsigned worker, Fn&& handle) {
@@ -98,7 +120,10 @@ class Mailboxes {
       const std::uint64_t tail = q.tail.load(std::memory_order_seq_cst);
       for (; head != tail; ++head) {
         std::unique_ptr<Message> message(q.slots[head & (kCapacity - 1)]);
+        const bool late = message->late_route;
         handle(std::move(message));
+        // Applied now: the table is as current as this update.
+        if (late) targets_[worker].late_routes.fetch_sub(1, std::memory_order_seq_cst);
       }
       q.head.store(head, std::memory_order_release);
     }
@@ -116,6 +141,8 @@ class Mailboxes {
     std::atomic<int> ring_fd{-1};
     Completion* wake = nullptr;
     alignas(64) std::atomic<bool> wake_pending{false};
+    // Read by the receiver for each visitor it routes; written only for late route updates.
+    alignas(64) std::atomic<std::uint64_t> late_routes{0};
   };
   Queue& queue(unsigned from, unsigned to) { return queues_[from * workers_ + to]; }
 

@@ -110,9 +110,7 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
   }
   peer_ip_ = text;
   if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
-    ++tunnel->open_connections;
-    key_connections_ = tunnel->key_connections;
-    key_connections_->fetch_add(1, std::memory_order_relaxed);
+    count_on(*tunnel);
   }
   recv_completion_ = {&VisitorConnection::on_recv, this};
   send_completion_ = {&VisitorConnection::on_send, this};
@@ -121,11 +119,35 @@ VisitorConnection::VisitorConnection(Worker& worker, int fd, const sockaddr_stor
 VisitorConnection::~VisitorConnection() {
   worker_.memory().charge(-static_cast<std::int64_t>(accounted_bytes_));
   if (mcp_exchange_ && mcp_ != nullptr) mcp_->end(status_, monotonic_us() - exchange_started_us_);
-  if (Tunnel* tunnel = fixed_status_ == 0 ? worker_.find_tunnel(tunnel_name_) : nullptr) {
-    if (tunnel->open_connections > 0) --tunnel->open_connections;
-  }
-  if (key_connections_) key_connections_->fetch_sub(1, std::memory_order_relaxed);
+  release_counts();
   if (fd_ >= 0) ::close(fd_);
+}
+
+void VisitorConnection::count_on(Tunnel& tunnel) {
+  if (counted_tunnel_ == tunnel.serial) return;
+  // A name has one tunnel per worker, so the instance counted before (taken over, or closed
+  // and published again) is gone: releasing leaves `tunnel` alone and moves the key's count.
+  release_counts();
+  ++tunnel.open_connections;
+  counted_tunnel_ = tunnel.serial;
+  key_connections_ = tunnel.key_connections;
+  key_connections_->fetch_add(1, std::memory_order_relaxed);
+}
+
+void VisitorConnection::release_counts() {
+  if (counted_tunnel_ != 0) {
+    Tunnel* tunnel = worker_.find_tunnel(tunnel_name_);
+    // Only the instance this connection was counted on: a newer tunnel of the same name
+    // counts its own connections.
+    if (tunnel != nullptr && tunnel->serial == counted_tunnel_ && tunnel->open_connections > 0) {
+      --tunnel->open_connections;
+    }
+    counted_tunnel_ = 0;
+  }
+  if (key_connections_) {
+    key_connections_->fetch_sub(1, std::memory_order_relaxed);
+    key_connections_.reset();
+  }
 }
 
 void VisitorConnection::start(std::string_view initial_ciphertext) {
@@ -561,6 +583,7 @@ void VisitorConnection::prepare_forwarded_identity(const Caller& caller, const T
 void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& tunnel_ref) {
   Tunnel* tunnel = &tunnel_ref;
   if (session_ != nullptr && session_ != tunnel->session) release_channel();  // taken over
+  count_on(*tunnel);  // this request may be the first to meet a newer tunnel of the name
 
   http::ForwardContext context;
   context.target_host = tunnel->session->host_override().empty()
@@ -1212,6 +1235,7 @@ void VisitorConnection::close_now() {
   closed_ = true;
   close_after_flush_ = false;
   release_channel();
+  release_counts();  // now, as the connection leaves the worker's count: not when it is reaped
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   if (recv_armed_ || send_in_flight_) {
     io_uring_sqe* sqe = worker_.ring().sqe();

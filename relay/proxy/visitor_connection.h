@@ -152,6 +152,11 @@ class VisitorConnection final : public ssh::ChannelSink {
   void cut_after_flush();
   void close_now();
   void release_channel();
+  /// Counts this connection on `tunnel` (its open_connections and its key's count), moving
+  /// the count there from the tunnel instance it was counted on, if another.
+  void count_on(Tunnel& tunnel);
+  /// Takes this connection off the counts it is on (once; again does nothing).
+  void release_counts();
   void log_request(int status);
   void visitor_ended();
   /// Charges the worker's memory account with what the buffers hold now (visitor_memory.cc).
@@ -167,6 +172,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   int fixed_status_;
   unsigned source_worker_ = 0;
   std::size_t accounted_bytes_ = 0;  // what account_memory last charged to the worker
+  // The tunnel instance (Tunnel::serial, 0: none) whose open_connections count this
+  // connection: the name alone could meet a newer tunnel of the same name on this worker.
+  std::uint64_t counted_tunnel_ = 0;
   // The publisher key's count of open visitor connections (shared with its other workers).
   std::shared_ptr<std::atomic<std::uint32_t>> key_connections_;
 

@@ -42,4 +42,12 @@ const NameOwner* RouteTable::find(std::string_view name) const {
   return it == routes_.end() ? nullptr : &it->second;
 }
 
+std::optional<NameOwner> route_owner(const RouteTable& table, const NameRegistry& registry,
+                                     std::string_view name, bool behind) {
+  if (!behind) {
+    if (const NameOwner* known = table.find(name)) return *known;
+  }
+  return registry.find(name);
+}
+
 }  // namespace tg

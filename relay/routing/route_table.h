@@ -20,17 +20,21 @@
 /// of arrival. (A claim's "offline" comes from the worker that sent its "online", so never
 /// before it.)
 ///
-/// A publisher is told its name is ready only after the update is queued for every worker,
-/// and a worker takes the messages queued for it before routing a visitor by this table, so
-/// the first visitor after "ready" never meets the route the new one replaces. A name not
-/// found here (an update still in flight, or a name never published) is looked up in the
-/// registry as a fallback. The registry keeps its own table of this type, so both order
-/// updates and forget offline names the same way. Forgetting an offline name forgets its
-/// generation too; only the oldest of more than 65,536 offline names are forgotten.
+/// A publisher is told its name is ready only after the update is queued for every worker or
+/// counted late for it, and a worker takes the messages queued for it before routing a
+/// visitor, so the first visitor after "ready" never meets the route the new one replaces:
+/// `route_owner` answers from this table only while no update for the worker is late (one
+/// that waited in its sender's outbox because the queue was full: Mailboxes::late_routes),
+/// and from the registry otherwise. A name not found here (an update still in flight, or a
+/// name never published) is looked up in the registry as well. The registry keeps its own
+/// table of this type, so both order updates and forget offline names the same way.
+/// Forgetting an offline name forgets its generation too; only the oldest of more than
+/// 65,536 offline names are forgotten.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -60,5 +64,12 @@ class RouteTable {
   std::deque<std::string> offline_order_;
   std::size_t offline_count_ = 0;
 };
+
+/// Who serves `name` for a visitor routed now by a worker whose table is `table`: the table,
+/// when it knows the name and is not `behind` (a route update for this worker is late); else
+/// the registry, the authority, at the cost of its mutex (rare: only names the table has not
+/// heard of, or while a queue was full). nullopt: no such name (404).
+std::optional<NameOwner> route_owner(const RouteTable& table, const NameRegistry& registry,
+                                     std::string_view name, bool behind);
 
 }  // namespace tg

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <string>
+#include <vector>
 
 #include "relay/log/log.h"
 
@@ -63,7 +65,17 @@ void JwksDocuments::refresh_loop() {
       lock.lock();
       continue;
     }
-    const identity::JwksRefresh refreshed = source_.refresh(now, taken);
+    // Planned and applied under the lock, fetched without it: a fetch may take seconds, and a
+    // reload (on worker 0's loop) must not wait for it.
+    const std::vector<identity::JwksPlannedFetch> planned = source_.plan_refresh(now, taken);
+    lock.unlock();
+    std::vector<Result<std::string>> fetched;
+    fetched.reserve(planned.size());
+    for (const identity::JwksPlannedFetch& fetch : planned) {
+      fetched.push_back(source_.fetch_planned(fetch));
+    }
+    lock.lock();
+    const identity::JwksRefresh refreshed = source_.apply_refresh(now, planned, std::move(fetched));
     for (const std::string& url : refreshed.early) {
       log::write_now(log::JsonLine("jwks_early_refresh")
                          .add("url", url)

@@ -2,7 +2,10 @@
 /// policy (start-up, the worker that runs a reload) and refreshed by a thread of their own.
 ///
 /// Control path only: loading a policy and refreshing documents take one mutex, which no
-/// request ever touches (workers decide with the immutable verifier a load produced). A
+/// request ever touches (workers decide with the immutable verifier a load produced). The
+/// refresh thread holds it only to plan a refresh and to keep its results, never during the
+/// fetches themselves (up to 5 s each): a reload, which runs on worker 0's loop, waits for
+/// microseconds, not for an identity provider (JwksSource's plan / fetch / apply). A
 /// refresh that changes a document asks for a reload, which rebuilds the verifier from the
 /// new text and hands it to every worker, so a key an identity provider rotates in is
 /// accepted, and one it removes stops admitting tokens, within the issuer's
@@ -45,6 +48,9 @@ class JwksDocuments {
   /// document changed.
   void start_refreshing(std::function<void()> on_change);
   void stop_refreshing();
+
+  /// What the verifiers built here ask early fetches through (tests ask it directly).
+  identity::JwksRefreshRequests& refresh_requests() { return requests_; }
 
  private:
   void refresh_loop();

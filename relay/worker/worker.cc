@@ -133,7 +133,7 @@ Worker::Worker(unsigned index, Shared& shared)
       sources_(shared.config.max_connections_per_source),
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
-      outboxes_(shared.worker_count) {}
+      outbox_(shared.mailboxes, index, shared.worker_count) {}
 
 Worker::~Worker() {
   for (auto* visitor : visitors_) delete visitor;
@@ -565,15 +565,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   // the granting worker queued the route update here; but the wake-up may still be on its
   // way, or behind this visitor in our ring. Take what is queued first, so that the first
   // visitor after "ready" never meets the route it replaces, or that route's "offline".
+  // An update that could not be queued at once (a full queue) is counted late instead: our
+  // table may then be behind, and the registry answers (route_owner).
   if (shared_.mailboxes.depth(index_) > 0) take_messages();
-  // Our own copy first; the registry only for names we have not heard of (an update may
-  // still be on its way, or the name was never published).
-  std::optional<NameOwner> owner;
-  if (const NameOwner* known = routes_.find(*name)) {
-    owner = *known;
-  } else {
-    owner = shared_.registry.find(*name);
-  }
+  const std::optional<NameOwner> owner =
+      route_owner(routes_, shared_.registry, *name, shared_.mailboxes.late_routes(index_) > 0);
   if (!owner || !owner->online) {
     start_visitor(fd, initial, peer, std::string(*name), owner ? 502 : 404, index_);
     return;
@@ -993,6 +989,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
       break;
   }
   auto tunnel = std::make_unique<Tunnel>();
+  tunnel->serial = next_tunnel_serial_++;
   tunnel->key_connections = shared_.registry.key_connections(session.key_fingerprint());
   tunnel->name = name;
   tunnel->url = public_url(name);
@@ -1070,9 +1067,8 @@ void Worker::publish_route(const std::string& name, std::uint64_t session_id,
     message->session_id = session_id;
     message->generation = generation;
     message->online = online;
-    outboxes_[other].push_back(std::move(message));
+    send_reliably(other, std::move(message));  // counted late for `other` if it must wait
   }
-  flush_outboxes();
 }
 
 void Worker::release_name(const std::string& name, std::uint64_t session_id) {
@@ -1084,8 +1080,7 @@ void Worker::release_name(const std::string& name, std::uint64_t session_id) {
 }
 
 void Worker::send_reliably(unsigned to, std::unique_ptr<io::Message> message) {
-  outboxes_[to].push_back(std::move(message));
-  flush_outboxes();
+  outbox_.send(ring_, to, std::move(message));
 }
 
 // --- the admin API's questions ----------------------------------------------------------------
@@ -1224,8 +1219,9 @@ Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) 
 }
 
 bool Worker::ask_close_tunnel(std::uint64_t request_id, const std::string& name) {
-  const NameOwner* owner = routes_.find(name);
-  if (owner == nullptr || !owner->online) return false;
+  const std::optional<NameOwner> owner =
+      route_owner(routes_, shared_.registry, name, shared_.mailboxes.late_routes(index_) > 0);
+  if (!owner || !owner->online) return false;
   if (owner->worker == index_) {
     auto reply = std::make_unique<io::Message>();
     reply->kind = io::Message::Kind::kCloseTunnelReply;
@@ -1333,17 +1329,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
 }
 
 void Worker::flush_outboxes() {
-  for (unsigned other = 0; other < outboxes_.size(); ++other) {
-    auto& outbox = outboxes_[other];
-    while (!outbox.empty()) {
-      auto refused = shared_.mailboxes.send(ring_, index_, other, std::move(outbox.front()));
-      if (refused) {
-        outbox.front() = std::move(refused);  // full: keep the order, try next round
-        break;
-      }
-      outbox.pop_front();
-    }
-  }
+  outbox_.flush(ring_);
 }
 
 void Worker::on_mailbox(void* worker_ptr, const io_uring_cqe&) {

@@ -24,6 +24,7 @@
 #include "relay/admin/inventory.h"
 #include "relay/identity/token_cache.h"
 #include "relay/io/buffer_ring.h"
+#include "relay/io/outbox.h"
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
@@ -43,6 +44,9 @@ class AdminServer;
 
 /// A published name on this worker: the session that serves it and its traffic counters.
 struct Tunnel {
+  // Tells this tunnel from an earlier or later one of the same name on this worker (a takeover,
+  // or a name closed and published again): what a visitor connection is counted on.
+  std::uint64_t serial = 0;
   std::string name;
   std::string url;
   ssh::PublisherSession* session = nullptr;
@@ -228,6 +232,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t now_ms_ = 0;
   std::uint64_t now_epoch_s_ = 0;
   std::uint64_t next_session_serial_ = 1;
+  std::uint64_t next_tunnel_serial_ = 1;
   std::uint64_t last_tick_ms_ = 0;
   std::uint64_t shutdown_deadline_ms_ = 0;
   bool stopping_ = false;
@@ -258,9 +263,9 @@ class Worker final : public ssh::SessionEvents {
   std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
   std::uint64_t reloads_seen_ = 0;      // worker 0: SIGHUPs acted on
   std::string certificate_digest_;      // to tell whether a reload changed the certificate
-  // Route updates a full mailbox refused, per receiving worker, retried every loop round
-  // (unlike a visitor handoff, a route update must never be dropped).
-  std::vector<std::deque<std::unique_ptr<io::Message>>> outboxes_;
+  // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
+  // receiving worker, retried every loop round.
+  io::Outbox outbox_;
   std::vector<Prelude*> dying_preludes_;
   std::vector<VisitorConnection*> dying_visitors_;
 };

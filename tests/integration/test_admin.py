@@ -1,6 +1,7 @@
 """The admin API: inventory of what is published (live, filtered, per name), closing a
 tunnel with a message on its publisher's session, health and readiness, Prometheus metrics,
-the status page, and the bearer token when one is configured."""
+the status page, and the bearer token when one is configured. A tunnel's open connection
+count is its own, not its name's."""
 
 import json
 import os
@@ -10,6 +11,8 @@ import urllib.request
 import unittest
 
 import harness
+
+from test_source_and_memory_limits import metric_sum
 
 PROMTOOL = os.path.join(os.environ.get("TUNNELGATE_DEPS", "/opt/tunnelgate-deps"),
                         "promtool/usr/bin/promtool")
@@ -195,6 +198,59 @@ class AdminApi(unittest.TestCase):
     def test_unknown_paths_and_methods(self):
         self.assertEqual(self.get("/v2/nothing")[0], 404)
         self.assertEqual(self.get("/v1/tunnels/x", method="PUT")[0], 405)
+
+
+class ConnectionCountOfARepublishedName(unittest.TestCase):
+    """`open_connections` counts the connections of one tunnel, not of its name: a visitor of
+    an earlier "x" that closes after "x" was published again on the same worker (one worker
+    here) leaves the new tunnel's count alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        cls.relay = harness.class_relay(
+            cls, workers=1, extra_config=f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\n')
+        cls.backend = harness.class_backend(cls, "count-backend")
+
+    def open_visitor(self, name):
+        """A kept-alive connection to `name` after one request (answered 200)."""
+        sock = self.relay.tls(name)
+        self.addCleanup(sock.close)
+        sock.sendall(f"GET /whoami HTTP/1.1\r\nHost: {self.relay.host(name)}\r\n\r\n".encode())
+        response = harness.HttpResponse(sock).read_all()
+        self.assertEqual(response.status, 200)
+        return sock
+
+    def tunnel(self, name):
+        status, _, body = admin_get(self.admin_port, f"/v1/tunnels?name={name}")
+        self.assertEqual(status, 200)
+        found = [t for t in json.loads(body)["tunnels"] if t["name"] == name]
+        return found[0] if found else None
+
+    def visitor_connections(self):
+        return metric_sum(self.admin_port, "tunnelgate_visitor_connections")
+
+    def test_a_visitor_of_the_old_tunnel_closing_leaves_the_new_count_alone(self):
+        old_pub, _ = harness.publish_and_wait(self.relay, f"recount:80:localhost:{self.backend.port}")
+        old_visitor = self.open_visitor("recount")
+        self.assertEqual(self.tunnel("recount")["open_connections"], 1)
+        old_pub.close()
+        self.assertTrue(harness.wait_until(lambda: self.tunnel("recount") is None, 10))
+
+        new_pub, _ = harness.publish_and_wait(self.relay, f"recount:80:localhost:{self.backend.port}")
+        self.addCleanup(new_pub.close)
+        new_visitor = self.open_visitor("recount")
+        self.assertEqual(self.tunnel("recount")["open_connections"], 1)
+        self.assertEqual(self.visitor_connections(), 2)
+
+        old_visitor.close()
+        self.assertTrue(harness.wait_until(lambda: self.visitor_connections() == 1, 10),
+                        "the relay did not see the old visitor close")
+        self.assertEqual(self.tunnel("recount")["open_connections"], 1,
+                         "the old tunnel's visitor was taken off the new tunnel's count")
+        new_visitor.close()
+        self.assertTrue(harness.wait_until(
+            lambda: self.tunnel("recount")["open_connections"] == 0, 10))
 
 
 class AdminToken(unittest.TestCase):

@@ -3,7 +3,8 @@ server with its own CA) is fetched at load, refreshed in the background, and a c
 document takes effect without a restart: a rotated-in key admits its tokens, a removed key
 stops admitting them. A token naming a kid the document lacks brings an early fetch (its own
 request is refused, a retry succeeds), at most one per document per 30 s cooldown however many
-unknown kids arrive, and a failed one keeps the last good keys. A URL that cannot be fetched
+unknown kids arrive, and a failed one keeps the last good keys. A slow identity provider holds up
+neither a reload nor requests while its document is fetched. A URL that cannot be fetched
 fails the policy with a clear error."""
 
 import base64
@@ -11,6 +12,7 @@ import http.server
 import json
 import os
 import secrets
+import select
 import shutil
 import ssl
 import subprocess
@@ -33,13 +35,21 @@ def jwt_tool(*args):
 
 
 class JwksServer:
-    """HTTPS on 127.0.0.1 with a certificate for localhost; serves `self.document`."""
+    """HTTPS on 127.0.0.1 with a certificate for localhost; serves `self.document`. After
+    `hold()`, a GET of /jwks.json waits to be answered until `release()` (its arrival sets
+    `held_request`); `fetch_pending()` says whether the relay is still waiting for it, that is
+    neither answered nor given up (its connection closed at the fetch's timeout)."""
 
     def __init__(self, directory):
         self.certs = harness.make_certificates(directory, "localhost")
         self.document = b"{}"
         self.status = 200  # what /jwks.json answers
         self.requests = 0  # GETs of /jwks.json
+        self.holding = False
+        self.held_request = threading.Event()
+        self.released = threading.Event()
+        self.held_connection = None
+        self.answered_held = threading.Event()
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -50,6 +60,13 @@ class JwksServer:
                 found = self.path == "/jwks.json"
                 if found:
                     server.requests += 1
+                if found and server.holding and server.held_connection is None:
+                    server.held_connection = self.connection
+                    server.held_request.set()
+                    server.released.wait(30)
+                    if server.fetch_left():
+                        return  # the relay gave up: nobody to answer
+                    server.answered_held.set()
                 body = server.document if found and server.status == 200 else b"not here"
                 self.send_response(server.status if found else 404)
                 self.send_header("Content-Type", "application/json")
@@ -65,7 +82,23 @@ class JwksServer:
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
+    def hold(self):
+        self.holding = True
+
+    def fetch_left(self):
+        # The request was read whole and the relay sends nothing more on it: anything to read
+        # now is its close (close_notify or end of stream).
+        return bool(select.select([self.held_connection], [], [], 0)[0])
+
+    def fetch_pending(self):
+        return (self.held_connection is not None and not self.released.is_set()
+                and not self.fetch_left())
+
+    def release(self):
+        self.released.set()
+
     def close(self):
+        self.release()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -210,6 +243,31 @@ jwks_refresh_seconds = {refresh}
         self.assertIn("HTTP 503", failed["error"])
         self.assertEqual(self.idp.requests, self.fetched_at_start + 1)
         self.assertEqual(self.status(token_a), 200)  # the last good document still verifies
+
+    def test_a_reload_and_requests_do_not_wait_for_a_slow_fetch(self):
+        # One worker: the reload runs on it, and so does every request.
+        admin_port = harness.free_port()
+        self.relay.workers = 1
+        self.relay.extra_config = f'\n[admin]\nlisten = "127.0.0.1:{admin_port}"\n'
+        self.write_policy(HOUR)
+        self.start_and_publish()
+        token_a = self.token(self.keys_a)
+        self.idp.hold()  # the identity provider is slow: it answers only when told to
+        self.assertEqual(self.status(self.stranger_token()), 401)  # asks for an early fetch
+        self.assertTrue(self.idp.held_request.wait(10), "no early fetch started")
+
+        status, body = harness.post_reload(admin_port)
+        pending_at_reload = self.idp.fetch_pending()
+        served = self.status(token_a)
+        pending_at_request = self.idp.fetch_pending()
+        self.idp.release()
+        self.assertEqual(status, 200, body)
+        self.assertTrue(pending_at_reload, "the reload waited for the fetch (or its timeout)")
+        self.assertEqual(served, 200)
+        self.assertTrue(pending_at_request, "the request waited for the fetch (or its timeout)")
+        self.assertTrue(self.idp.answered_held.wait(10), "the relay gave the fetch up")
+        self.assertIsNotNone(self.relay.wait_for_log({"event": "jwks_early_refresh"}, timeout=5))
+        self.assertEqual(self.status(token_a), 200)
 
     def test_an_unreachable_jwks_url_fails_the_policy_clearly(self):
         self.idp.close()
