@@ -887,11 +887,16 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
   const std::string& bind_address = requested.bind_address;
   std::string name;
   if (is_anonymous_bind_address(bind_address)) {
-    unsigned anonymous = 0;
-    for (const auto& forward : session.forwards()) {
-      if (is_anonymous_bind_address(forward.bind_address)) ++anonymous;
+    // The key's first stable name this session does not hold: a cancelled forward's name is
+    // free again (counting the session's forwards would give the next one a name still held).
+    const auto& held = session.forwards();
+    for (unsigned index = 0;; ++index) {
+      name = stable_name(session.key_fingerprint(), shared_.name_secret, index);
+      if (std::none_of(held.begin(), held.end(),
+                       [&](const ssh::Forward& forward) { return forward.name == name; })) {
+        break;
+      }
     }
-    name = stable_name(session.key_fingerprint(), shared_.name_secret, anonymous);
   } else {
     name = normalize_host(bind_address);
     if (auto why = validate_name(name)) {
