@@ -212,12 +212,14 @@ int main(int argc, char** argv) {
   // A changed JWKS document rebuilds the verifiers through the ordinary reload.
   jwks.start_refreshing([&shared] { shared.reload_requests.fetch_add(1); });
   const auto file_limit = tg::raise_file_limit();
+  shared.ssh_descriptor_high_water = tg::ssh_descriptor_high_water(file_limit);
   tg::log::write_now(tg::log::JsonLine("starting")
                          .add("version", tg::version())
                          .add("tls", tls_line)
                          .add("libssh", ssh_version(0))
                          .add("workers", workers)
                          .add("open_files", static_cast<std::uint64_t>(file_limit))
+                         .add("ssh_descriptor_high_water", shared.ssh_descriptor_high_water)
                          .add("config", shared.config.source)
                          .add("policy", shared.config.policy_file.empty()
                                             ? std::string("none: nothing is exposed")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything tunnelgate needs on Debian 12, idempotently:
 #   - the build toolchain and libraries from Debian's archive;
-#   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk);
+#   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk, ssh-audit);
 #   - clang with its libFuzzer and sanitizer runtimes, for the fuzz targets (tools/fuzz.sh);
 #   - wolfSSL, built from Debian's own source package of the release's libwolfssl with
 #     the x86-64 assembly enabled (Debian's prebuilt library runs AES-GCM about 30x slower),
@@ -46,6 +46,7 @@ PACKAGES=(
   liburing-dev libssh-dev libsimdjson-dev libmimalloc-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   openssh-client openssh-server curl openssl nginx-light wrk
+  ssh-audit  # audits the relay's SSH algorithms (tests/integration/test_ssh_audit.py)
   nodejs npm clang-format clang-tidy python3
   chromium   # renders the admin status page in the screenshot test
   # Debian 12's clang is clang 14; libFuzzer and the ASan/UBSan runtimes are a separate package.

@@ -448,6 +448,10 @@ key = "key.pem"
 listen = ["127.0.0.1:$TG_SSH_PORT"]
 host_keys = ["host_key"]
 authorized_keys = "authorized_keys"
+# The scale scenario's publishers, one SSH session per tunnel, all connect from 127.0.0.1 at
+# once: the per-source and unauthenticated caps (64 and "64:30:256" by default) are off here.
+max_connections_per_source = 0
+max_startups = "1000000"
 
 [policy]
 file = "policy.toml"

@@ -172,6 +172,7 @@ void AdminServer::on_accept(void* self_ptr, const io_uring_cqe& cqe) {
   auto& self = *static_cast<AdminServer*>(self_ptr);
   if ((cqe.flags & IORING_CQE_F_MORE) == 0) self.accept_armed_ = false;
   if (cqe.res >= 0) {
+    self.accept_backoff_.accepted();
     if (self.worker_.stopping() || self.connections_.size() >= 64) {
       ::close(cqe.res);  // a bounded API: operators do not need more at once
     } else {
@@ -187,7 +188,14 @@ void AdminServer::on_accept(void* self_ptr, const io_uring_cqe& cqe) {
       self.connections_.push_back(std::move(connection));
     }
   }
-  if (!self.accept_armed_ && !self.worker_.stopping()) self.arm_accept();
+  if (!self.accept_armed_ && !self.worker_.stopping()) {
+    if (io::AcceptBackoff::out_of_descriptors(cqe.res)) {
+      ++self.worker_.counters().accept_fd_exhausted;
+      self.accept_backoff_.pause(self.worker_.now_ms());  // re-armed from tick(), no spin
+    } else {
+      self.arm_accept();
+    }
+  }
 }
 
 void AdminServer::arm_recv(Connection& connection) {
@@ -547,6 +555,9 @@ void AdminServer::close(Connection& connection) {
 }
 
 void AdminServer::tick(std::uint64_t now_ms) {
+  if (accept_backoff_.due(now_ms) && listen_fd_ >= 0 && !accept_armed_ && !worker_.stopping()) {
+    arm_accept();
+  }
   for (auto& connection : connections_) {
     if (!connection->closed && now_ms >= connection->deadline_ms) close(*connection);
   }

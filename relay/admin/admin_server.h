@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "relay/io/accept_backoff.h"
 #include "relay/io/mailbox.h"
 #include "relay/io/ring.h"
 #include "relay/worker/shared.h"
@@ -70,6 +71,7 @@ class AdminServer {
   int listen_fd_ = -1;
   io::Completion accept_completion_{};
   bool accept_armed_ = false;
+  io::AcceptBackoff accept_backoff_;  // paused while the process is out of descriptors
   std::string token_;
   std::uint64_t next_request_id_ = 1;
   std::vector<std::unique_ptr<Connection>> connections_;

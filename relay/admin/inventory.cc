@@ -34,6 +34,13 @@ constexpr Family kFamilies[] = {
      "Bytes a service sent beyond its response; each closed the channel they came on."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
     {"tunnelgate_ssh_auth_failures_total", "counter", "SSH public keys refused."},
+    {"tunnelgate_ssh_connections_refused_total", "counter",
+     "SSH connections closed before any SSH bytes by a limit, by reason."},
+    {"tunnelgate_ssh_login_timeouts_total", "counter",
+     "SSH connections closed for not authenticating within login_grace_time_ms."},
+    {"tunnelgate_accept_fd_exhausted_total", "counter",
+     "Accepts that failed for want of a file descriptor (EMFILE, ENFILE); each pauses the "
+     "listener."},
     {"tunnelgate_forwards_refused_total", "counter", "tcpip-forward requests refused, by reason."},
     {"tunnelgate_access_denials_total", "counter",
      "Visitor requests refused by the relay's identity and policy checks, by reason."},
@@ -56,6 +63,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_origin_refused_total", "counter", "Requests refused for a foreign Origin."},
     {"tunnelgate_tunnels", "gauge", "Tunnels published now."},
     {"tunnelgate_ssh_sessions", "gauge", "SSH sessions open now."},
+    {"tunnelgate_ssh_unauthenticated", "gauge",
+     "SSH connections accepted and not yet authenticated (counted against max_startups)."},
     {"tunnelgate_visitor_connections", "gauge", "Visitor connections open now."},
     {"tunnelgate_handoff_queue_depth", "gauge", "Cross-worker messages waiting for this worker."},
     {"tunnelgate_buffered_bytes", "gauge",
@@ -188,6 +197,14 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_response_desync_total", "", c.response_desyncs);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
+  line(out, "tunnelgate_ssh_connections_refused_total", "reason=\"per_source\"",
+       c.ssh_refused_per_source);
+  line(out, "tunnelgate_ssh_connections_refused_total", "reason=\"startups\"",
+       c.ssh_refused_startups);
+  line(out, "tunnelgate_ssh_connections_refused_total", "reason=\"descriptor_reserve\"",
+       c.ssh_refused_descriptor_reserve);
+  line(out, "tunnelgate_ssh_login_timeouts_total", "", c.ssh_login_timeouts);
+  line(out, "tunnelgate_accept_fd_exhausted_total", "", c.accept_fd_exhausted);
   static constexpr const char* kForwardReasons[] = {"invalid_name", "policy", "name_taken",
                                                     "key_limit"};
   for (std::size_t i = 0; i < std::size(kForwardReasons); ++i) {
@@ -227,6 +244,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_origin_refused_total", "", m.origin_refused);
   line(out, "tunnelgate_tunnels", "", g.tunnels);
   line(out, "tunnelgate_ssh_sessions", "", g.sessions);
+  line(out, "tunnelgate_ssh_unauthenticated", "", g.ssh_unauthenticated);
   line(out, "tunnelgate_visitor_connections", "", g.visitor_connections);
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
   line(out, "tunnelgate_buffered_bytes", "", g.buffered_bytes);

@@ -90,9 +90,16 @@ struct WorkerCounters {
   std::uint64_t paths_refused[static_cast<std::size_t>(http::PathRefusal::kCount)] = {};
   std::uint64_t tls_handshakes = 0;
   std::uint64_t ssh_auth_failures = 0;
-  LatencyHistogram tls_handshake;        // first ClientHello byte to handshake done
-  LatencyHistogram first_response_byte;  // request head read to response head received
-  LatencyHistogram relay_processing;     // the relay's own inline work on one exchange
+  // SSH connections closed before any SSH bytes: over [ssh] max_connections_per_source,
+  // dropped by max_startups, or numbered into the visitors' descriptor reserve.
+  std::uint64_t ssh_refused_per_source = 0;
+  std::uint64_t ssh_refused_startups = 0;
+  std::uint64_t ssh_refused_descriptor_reserve = 0;
+  std::uint64_t ssh_login_timeouts = 0;   // not authenticated within login_grace_time_ms
+  std::uint64_t accept_fd_exhausted = 0;  // accepts failed with EMFILE/ENFILE (listener paused)
+  LatencyHistogram tls_handshake;         // first ClientHello byte to handshake done
+  LatencyHistogram first_response_byte;   // request head read to response head received
+  LatencyHistogram relay_processing;      // the relay's own inline work on one exchange
 
   void refuse_forward(ForwardRefusal why) { ++forwards_refused[static_cast<std::size_t>(why)]; }
   void deny_access(AccessDenial why) { ++access_denials[static_cast<std::size_t>(why)]; }
@@ -110,6 +117,7 @@ struct WorkerGauges {
   std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
   std::uint64_t buffered_bytes = 0;       // held in visitor connections' buffers
   std::uint64_t mcp_sessions = 0;         // MCP session bindings held
+  std::uint64_t ssh_unauthenticated = 0;  // this worker's sessions not yet authenticated
 };
 
 /// "name value\n" lines for one worker.

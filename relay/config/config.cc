@@ -78,6 +78,7 @@ class ConfigReader {
   bool listen(const Section& section, std::string_view key, std::vector<ListenAddress>& out);
   bool domain(const Section& section, std::string& out);
   bool header_name(const Section& section, std::string_view key, std::string& name);
+  bool max_startups(const Section& ssh, StartupLimits& out);
 
   bool read_top(const Section& top, Config& config);
   bool read_log(const Section& log, Config& config);
@@ -236,6 +237,22 @@ bool ConfigReader::domain(const Section& section, std::string& out) {
                   std::string(*node.value<std::string_view>()) + "\"");
 }
 
+// OpenSSH's MaxStartups text, "start:rate:full" or one number.
+bool ConfigReader::max_startups(const Section& ssh, StartupLimits& out) {
+  const toml::node* node = ssh.table.get("max_startups");
+  if (node == nullptr) return true;
+  std::string text;
+  if (const auto* number = node->as_integer()) {
+    text = std::to_string(number->get());  // `max_startups = 10`, as sshd_config allows
+  } else if (!string(ssh, "max_startups", false, text)) {
+    return false;
+  }
+  auto limits = parse_startup_limits(text);
+  if (!limits) return fail(node->source(), limits.error().message);
+  out = *limits;
+  return true;
+}
+
 // An HTTP field name (RFC 9110 token), stored lower case; "" (absent) is fine.
 bool ConfigReader::header_name(const Section& section, std::string_view key, std::string& name) {
   for (char& c : name) {
@@ -341,9 +358,14 @@ bool ConfigReader::proxy_protocol_from(const Section& https, Config& config) {
 }
 
 bool ConfigReader::read_ssh(const Section& ssh, Config& config) {
-  if (!known_keys(ssh, {"listen", "host_keys", "authorized_keys"}) ||
+  if (!known_keys(ssh, {"listen", "host_keys", "authorized_keys", "max_connections_per_source",
+                        "max_startups", "login_grace_time_ms"}) ||
       !listen(ssh, "listen", config.ssh_listen) ||
-      !strings(ssh, "host_keys", config.ssh_host_keys)) {
+      !strings(ssh, "host_keys", config.ssh_host_keys) ||
+      !integer(ssh, "max_connections_per_source", 0, 10'000'000,
+               config.ssh_max_connections_per_source) ||
+      !integer(ssh, "login_grace_time_ms", 100, 600'000, config.ssh_login_grace_time_ms) ||
+      !max_startups(ssh, config.ssh_max_startups)) {
     return false;
   }
   for (std::string& key : config.ssh_host_keys) key = resolve(key);

@@ -15,6 +15,7 @@
 
 #include "relay/base/result.h"
 #include "relay/http/path_normalize.h"
+#include "relay/limits/startup_limits.h"
 #include "relay/policy/ip_address.h"
 #include "tls/tls.h"
 
@@ -48,6 +49,12 @@ struct Config {
   std::vector<ListenAddress> ssh_listen;
   std::vector<std::string> ssh_host_keys;
   std::string ssh_authorized_keys;
+  // Before authentication anyone can hold an SSH connection (README: the SSH port's limits).
+  // Open SSH connections from one address (IPv6: one /64), counted by each accepting worker,
+  // authenticated or not; 0 = no cap.
+  std::uint32_t ssh_max_connections_per_source = 64;
+  StartupLimits ssh_max_startups;                  // unauthenticated connections, all workers
+  std::uint32_t ssh_login_grace_time_ms = 20'000;  // accept to authenticated, at most
 
   // [policy] (optional; without it the empty policy applies: nothing is exposed)
   std::string policy_file;

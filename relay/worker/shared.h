@@ -58,6 +58,11 @@ struct Shared {
   // Workers whose last audit write failed: a count, so one worker's success does not hide
   // another's failure.
   std::atomic<unsigned> audit_failing_workers{0};
+  // SSH connections accepted and not yet authenticated, all workers together (max_startups).
+  std::atomic<std::uint32_t> ssh_unauthenticated{0};
+  // An accepted SSH socket numbered this or higher is closed at once: the descriptors above are
+  // the visitors' reserve (relay/base/file_limit.h). 0 = no check. Set before workers start.
+  std::uint64_t ssh_descriptor_high_water = 0;
 };
 
 }  // namespace tg

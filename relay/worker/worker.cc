@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <random>
 
 #include "relay/admin/admin_server.h"
 #include "relay/names.h"
@@ -24,7 +25,6 @@ namespace tg {
 namespace {
 
 constexpr std::uint64_t kTickMs = 200;
-constexpr std::uint64_t kAuthTimeoutMs = 30'000;
 constexpr std::size_t kMaxExposures = 10'000;
 
 std::uint64_t epoch_ms() {
@@ -96,6 +96,7 @@ struct Worker::Listener {
   Worker* worker = nullptr;
   io::Completion completion{};
   bool armed = false;
+  io::AcceptBackoff backoff;  // paused while the process is out of descriptors
 };
 
 struct Worker::SessionSlot {
@@ -110,6 +111,7 @@ struct Worker::SessionSlot {
   std::uint64_t auth_deadline_ms = 0;
   bool authenticated = false;
   bool flush_queued = false;  // in sessions_to_flush_
+  SourceKey source;           // counted by ssh_gate_ until the session ends
 };
 
 struct Worker::Prelude {
@@ -131,6 +133,9 @@ Worker::Worker(unsigned index, Shared& shared)
       shared_(shared),
       ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
       sources_(shared.config.max_connections_per_source),
+      ssh_gate_(shared.config.ssh_max_connections_per_source, shared.config.ssh_max_startups,
+                shared.ssh_unauthenticated, shared.ssh_descriptor_high_water,
+                std::random_device()()),
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       outbox_(shared.mailboxes, index, shared.worker_count) {}
@@ -302,6 +307,7 @@ void Worker::flush_audit() {
 
 void Worker::tick() {
   last_tick_ms_ = now_ms_;
+  resume_accepts();
   mcp_sessions_.expire(now_ms_);
   if (admin_ != nullptr) admin_->tick(now_ms_);
   for (auto* prelude : preludes_) {
@@ -330,6 +336,8 @@ void Worker::tick() {
     }
     const bool auth_late = !slot->authenticated && now_ms_ >= slot->auth_deadline_ms;
     const bool shutting = stopping_ && (visitors_.empty() || grace_over);
+    // A deadline of 0 marks a session that used up its key attempts (counted as such).
+    if (auth_late && !shutting && slot->auth_deadline_ms != 0) ++counters_.ssh_login_timeouts;
     if (auth_late || shutting) {
       slot->session->disconnect(shutting ? "tunnelgate: the relay is shutting down\n" : "");
       after_session_io(*slot);
@@ -399,6 +407,7 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
   Worker& self = *listener.worker;
   if ((cqe.flags & IORING_CQE_F_MORE) == 0) listener.armed = false;
   if (cqe.res >= 0) {
+    listener.backoff.accepted();
     if (self.stopping_) {
       ::close(cqe.res);
     } else if (listener.kind == Listener::Kind::kHttps) {
@@ -408,14 +417,35 @@ void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
     }
   }
   if (!listener.armed && !self.stopping_) {
-    if (cqe.res == -EMFILE || cqe.res == -ENFILE) {
-      // Out of descriptors: try again on the next round rather than spin.
+    if (io::AcceptBackoff::out_of_descriptors(cqe.res)) {
+      self.pause_accepts(listener, -cqe.res);  // re-armed from tick(): no spin on failures
+    } else {
+      self.arm_accept(listener);
     }
-    self.arm_accept(listener);
   }
   if (self.stopping_ && !listener.armed && listener.fd >= 0) {
     ::close(listener.fd);
     listener.fd = -1;
+  }
+}
+
+void Worker::pause_accepts(Listener& listener, int error) {
+  ++counters_.accept_fd_exhausted;
+  const std::uint64_t pause_ms = listener.backoff.pause(now_ms_);
+  if (!listener.backoff.first_of_spell()) return;  // one line per spell of failures
+  logs_.push(log::JsonLine("accept_paused")
+                 .add("listener", listener.kind == Listener::Kind::kHttps ? "https" : "ssh")
+                 .add("error", std::strerror(error))
+                 .add("pause_ms", pause_ms)
+                 .add("worker", index_)
+                 .finish());
+}
+
+void Worker::resume_accepts() {
+  for (auto& listener : listeners_) {
+    if (listener->fd >= 0 && listener->backoff.due(now_ms_) && !listener->armed && !stopping_) {
+      arm_accept(*listener);
+    }
   }
 }
 
@@ -668,11 +698,33 @@ Tunnel* Worker::find_tunnel(std::string_view name) {
 // --- publisher sessions ----------------------------------------------------------------------
 
 void Worker::accept_ssh(int fd) {
-  set_nodelay(fd);
-  ++counters_.sessions_accepted;
   sockaddr_storage peer{};
   socklen_t length = sizeof peer;
   getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
+  const SourceKey source = SourceKey::of(peer);
+  // Closed before libssh sends its banner: a flood costs an accept and a close, no session.
+  if (const SshRefusal refusal = ssh_gate_.admit(fd, source); refusal != SshRefusal::kNone) {
+    ::close(fd);
+    switch (refusal) {
+      case SshRefusal::kDescriptorReserve:
+        ++counters_.ssh_refused_descriptor_reserve;
+        log_refusal("ssh_descriptor_reserve", peer);
+        break;
+      case SshRefusal::kPerSource:
+        ++counters_.ssh_refused_per_source;
+        log_refusal("ssh_per_source", peer);
+        break;
+      case SshRefusal::kStartups:
+        ++counters_.ssh_refused_startups;
+        log_refusal("ssh_max_startups", peer);
+        break;
+      case SshRefusal::kNone:
+        break;
+    }
+    return;
+  }
+  set_nodelay(fd);
+  ++counters_.sessions_accepted;
   const std::uint64_t id = (static_cast<std::uint64_t>(index_) << 48) | next_session_serial_++;
   auto slot = std::make_unique<SessionSlot>();
   slot->worker = this;
@@ -680,7 +732,8 @@ void Worker::accept_ssh(int fd) {
       std::make_unique<ssh::PublisherSession>(ssh_server_, *this, id, fd, address_text(peer));
   slot->read_completion = {&Worker::on_session_readable, slot.get()};
   slot->write_completion = {&Worker::on_session_writable, slot.get()};
-  slot->auth_deadline_ms = now_ms_ + kAuthTimeoutMs;
+  slot->auth_deadline_ms = now_ms_ + shared_.config.ssh_login_grace_time_ms;
+  slot->source = source;
   SessionSlot& ref = *slot;
   sessions_.emplace(id, std::move(slot));
   ref.session->start();
@@ -843,11 +896,15 @@ unsigned Worker::recheck_exposures(const ssh::PublisherSession* only) {
 }
 
 void Worker::on_authenticated(ssh::PublisherSession& session) {
-  if (SessionSlot* slot = slot_of(session.id())) slot->authenticated = true;
+  SessionSlot* slot = slot_of(session.id());
+  if (slot == nullptr || slot->authenticated) return;
+  slot->authenticated = true;
+  ssh_gate_.authenticated();  // no longer counted against max_startups
 }
 
 void Worker::end_session(SessionSlot& slot) {
   slot.ending = true;
+  ssh_gate_.closed(slot.source, slot.authenticated);
   ssh::PublisherSession& session = *slot.session;
   for (const auto& forward : session.forwards()) {
     auto it = tunnels_.find(forward.name);
@@ -868,9 +925,14 @@ void Worker::end_session(SessionSlot& slot) {
     }
     release_name(forward.name, session.id());
   }
-  if (slot.in_flight > 0) {
+  // The polls are cancelled by their completions, not by the fd: ssh_disconnect has closed
+  // the fd already, its number may belong to a new connection now, and a poll left armed
+  // would hold the socket open (no FIN) until a peer that ignores the disconnect says more.
+  for (io::Completion* armed : {slot.read_armed ? &slot.read_completion : nullptr,
+                                slot.write_armed ? &slot.write_completion : nullptr}) {
+    if (armed == nullptr) continue;
     io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel_fd(sqe, session.fd(), IORING_ASYNC_CANCEL_ALL);
+    io_uring_prep_cancel(sqe, armed, 0);
     sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
     io_uring_sqe_set_data(sqe, nullptr);
   }
@@ -883,11 +945,16 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
   const std::string& bind_address = requested.bind_address;
   std::string name;
   if (is_anonymous_bind_address(bind_address)) {
-    unsigned anonymous = 0;
-    for (const auto& forward : session.forwards()) {
-      if (is_anonymous_bind_address(forward.bind_address)) ++anonymous;
+    // The key's first stable name this session does not hold: a cancelled forward's name is
+    // free again (counting the session's forwards would give the next one a name still held).
+    const auto& held = session.forwards();
+    for (unsigned index = 0;; ++index) {
+      name = stable_name(session.key_fingerprint(), shared_.name_secret, index);
+      if (std::none_of(held.begin(), held.end(),
+                       [&](const ssh::Forward& forward) { return forward.name == name; })) {
+        break;
+      }
     }
-    name = stable_name(session.key_fingerprint(), shared_.name_secret, anonymous);
   } else {
     name = normalize_host(bind_address);
     if (auto why = validate_name(name)) {
@@ -1290,6 +1357,9 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   WorkerGauges gauges;
   gauges.tunnels = tunnels_.size();
   gauges.sessions = sessions_.size();
+  for (const auto& [id, slot] : sessions_) {
+    gauges.ssh_unauthenticated += !slot->authenticated && !slot->ending ? 1 : 0;
+  }
   gauges.visitor_connections = visitors_.size();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   gauges.buffered_bytes = memory_.held();

@@ -23,11 +23,13 @@
 
 #include "relay/admin/inventory.h"
 #include "relay/identity/token_cache.h"
+#include "relay/io/accept_backoff.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/outbox.h"
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
+#include "relay/limits/ssh_gate.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
@@ -153,6 +155,10 @@ class Worker final : public ssh::SessionEvents {
   static void on_accept(void* listener, const io_uring_cqe& cqe);
   void accept_https(int fd);
   void accept_ssh(int fd);
+  /// An accept failed for want of a descriptor: count it, and rest the listener a while.
+  void pause_accepts(Listener& listener, int error);
+  /// Re-arms the listeners whose pause is over (from tick()).
+  void resume_accepts();
 
   // Visitors before routing: read the ClientHello, route by SNI.
   void arm_prelude_recv(Prelude& prelude);
@@ -253,6 +259,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
   SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
+  SshGate ssh_gate_;       // the SSH port's limits before authentication
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then

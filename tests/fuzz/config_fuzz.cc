@@ -69,6 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(!config.ssh_host_keys.empty());
   for (const std::string& key : config.ssh_host_keys) FUZZ_CHECK(is_resolved(key));
   FUZZ_CHECK(!config.ssh_authorized_keys.empty());
+  const tg::StartupLimits& startups = config.ssh_max_startups;
+  FUZZ_CHECK(startups.start >= 1 && startups.start <= startups.full && startups.rate <= 100);
+  FUZZ_CHECK(config.ssh_login_grace_time_ms >= 100);
   FUZZ_CHECK(config.max_head_bytes >= 1024 && config.max_head_bytes <= tg::http::kMaxHeadBytes);
   FUZZ_CHECK(config.handshake_timeout_ms >= 1 && config.idle_timeout_ms >= 1 &&
              config.drain_timeout_ms >= 1);

@@ -164,12 +164,16 @@ class Relay:
     READY_TIMEOUT = 20.0
 
     def __init__(self, keys=("alice",), extra_keys=(), domain: str = DOMAIN, workers: int = 2,
-                 extra_config: str = "", dev: bool = False, https_config: str = ""):
+                 extra_config: str = "", dev: bool = False, https_config: str = "",
+                 ssh_config: str = "", host_keys=("host_key",), open_files: int = 0):
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix="tg-relay-"))
         self.dev = dev
         self.workers = workers
         self.extra_config = extra_config
         self.https_config = https_config  # lines added to [https] (client_certs, proxy_protocol_from)
+        self.ssh_config = ssh_config  # lines added to [ssh] (max_startups, login_grace_time_ms)
+        self.host_keys = tuple(host_keys)  # files in the dir; a name with "rsa" is an RSA key
+        self.open_files = open_files  # the relay's RLIMIT_NOFILE (soft and hard); 0: inherited
         self.config_path = os.path.join(self.dir, "tunnelgate.toml")
         self.keys: dict[str, Key] = {}
         self.unauthorized_keys: dict[str, Key] = {}
@@ -185,7 +189,9 @@ class Relay:
             certs = make_certificates(self.dir, domain)
             self.policy_path = write_open_policy(self.dir)
             self.ca_path, self.cert_path, self.key_path = certs["ca"], certs["cert"], certs["key"]
-            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", os.path.join(self.dir, "host_key")])
+            for host_key in self.host_keys:
+                kind = ["-t", "rsa", "-b", "3072"] if "rsa" in host_key else ["-t", "ed25519"]
+                run(["ssh-keygen", "-q", *kind, "-N", "", "-f", os.path.join(self.dir, host_key)])
             self.keys = {name: Key(self.dir, name) for name in keys}
             self.unauthorized_keys = {name: Key(self.dir, name) for name in extra_keys}
             with open(os.path.join(self.dir, "authorized_keys"), "w") as f:
@@ -214,7 +220,7 @@ class Relay:
             self.pick_ports()
         with open(self.config_path, "w") as f:
             f.write(config_text(self.https_port, self.ssh_port, self.domain, self.workers,
-                                self.https_config) + self.extra_config)
+                                self.https_config, self.ssh_config, self.host_keys) + self.extra_config)
 
     def command(self) -> list[str]:
         if self.dev:
@@ -247,9 +253,11 @@ class Relay:
         self._stderr_file = open(self._stderr_path, "wb")
         with self._cond:
             self._lines = []
+        limit = self.open_files
         self.proc = subprocess.Popen(self.command(), cwd=self.dir,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=self._stderr_file, start_new_session=True)
+                                     stderr=self._stderr_file, start_new_session=True,
+                                     preexec_fn=(lambda: _limit_open_files(limit)) if limit else None)
         self._reader = threading.Thread(target=self._read_stdout, args=(self.proc,), daemon=True)
         self._reader.start()
         deadline = time.monotonic() + self.READY_TIMEOUT
@@ -435,8 +443,15 @@ class Relay:
         return resp
 
 
+def _limit_open_files(limit: int) -> None:
+    """In the relay's child process before exec: its descriptor table holds `limit` at most."""
+    import resource
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
 def config_text(https_port: int, ssh_port: int, domain: str = DOMAIN, workers: int = 2,
-                https_config: str = "") -> str:
+                https_config: str = "", ssh_config: str = "", host_keys=("host_key",)) -> str:
+    host_key_list = ", ".join(f'"{name}"' for name in host_keys)
     return f"""workers = {workers}
 domain = "{domain}"
 state_dir = "state"
@@ -449,8 +464,9 @@ key = "key.pem"
 
 [ssh]
 listen = ["127.0.0.1:{ssh_port}"]
-host_keys = ["host_key"]
+host_keys = [{host_key_list}]
 authorized_keys = "authorized_keys"
+{ssh_config}
 
 [policy]
 file = "policy.toml"

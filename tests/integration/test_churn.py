@@ -34,7 +34,9 @@ def rss_kib(pid):
 class Churn(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        # 1,000 SSH sessions from one address at once: past the SSH port's default caps.
         cls.relay = harness.class_relay(cls, keys=("churn",),
+                                        ssh_config='max_connections_per_source = 0\nmax_startups = "100000"\n',
                                         extra_config="\n[limits]\nmax_tunnels_per_key = 1000\n")
         cls.bin = load_bin()
 

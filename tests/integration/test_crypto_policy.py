@@ -1,6 +1,8 @@
 """Modern algorithms only, checked with the real clients: openssl s_client must fail to
 negotiate old TLS versions and non-AEAD or non-ECDHE suites, and the OpenSSH client must fail
-to agree on CBC ciphers, SHA-1 key exchange or non-ETM MACs; the modern choices succeed."""
+to agree on CBC ciphers, SHA-1 or NIST-curve key exchange, non-ETM MACs or SHA-1 host-key
+signatures; the modern choices succeed (tests/integration/test_ssh_audit.py checks the whole
+list with ssh-audit)."""
 
 import subprocess
 import unittest
@@ -86,6 +88,15 @@ class SshPolicy(unittest.TestCase):
 
     def test_sha1_key_exchange_is_refused(self):
         self.refused("-o", "KexAlgorithms=diffie-hellman-group14-sha1,diffie-hellman-group1-sha1")
+
+    def test_nist_curve_key_exchange_is_refused(self):
+        self.refused("-o", "KexAlgorithms=ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521")
+
+    def test_small_dh_groups_are_refused(self):
+        self.refused("-o", "KexAlgorithms=diffie-hellman-group14-sha256,diffie-hellman-group-exchange-sha256")
+
+    def test_sha1_host_key_signatures_are_refused(self):
+        self.refused("-o", "HostKeyAlgorithms=ssh-rsa,ecdsa-sha2-nistp256")
 
     def test_non_etm_macs_are_refused(self):
         self.refused("-o", "Ciphers=aes128-ctr", "-o", "MACs=hmac-sha1,hmac-sha2-256")
