@@ -10,7 +10,7 @@
 //                -32602), `echo`, `countdown` with progress (the arrival time of each progress
 //                notification, ms after the call), starts a `report` task and polls it to
 //                completion, starts another and cancels it;
-//   start TOOL   starts a task with TOOL ({"ms": 60000}) and prints its id;
+//   start TOOL   starts a task with TOOL ({"ms": 600000}: working for ten minutes) and prints its id;
 //   get ID | update ID | cancel ID
 //                one task request; prints the result or the JSON-RPC error;
 //   listen ID    subscriptions/listen for the task's notifications (2026-07-28 only; used
@@ -150,7 +150,7 @@ async function call(session, method, params) {
 const taskIdOf = (result) => result?.taskId ?? result?.task?.taskId;
 
 async function start(session, tool) {
-  const answer = await call(session, 'tools/call', { name: tool, arguments: { ms: 60000 } });
+  const answer = await call(session, 'tools/call', { name: tool, arguments: { ms: 600000 } });
   return { ...answer, taskId: taskIdOf(answer.result) };
 }
 
