@@ -190,7 +190,9 @@ std::string McpResponseRewriter::rewrite_buffered() {
 
 void McpResponseRewriter::finish(std::string& out) {
   if (mode_ == Mode::kObserve) {
-    if (!overflow_) {
+    // Most answers are results, often large: read only one that may name a task. A task id
+    // under an escaped key is missed, and its later requests are refused (failing closed).
+    if (!overflow_ && body_.find("\"task") != std::string::npos) {
       mcp::CreatedTask created = mcp::read_created_task(mcp::padded(body_), max_bytes_);
       if (created.found()) created_ = std::move(created);
     }
