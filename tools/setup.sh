@@ -149,4 +149,11 @@ if [ -f "$HERE/tests/hono/package-lock.json" ] && [ ! -d "$HERE/tests/hono/node_
   say "installing Hono for the path tests"
   (cd "$HERE/tests/hono" && npm ci --no-audit --no-fund --silent)
 fi
+# The SDK v2 packages (revision 2026-07-28) and the 1.32 client for the MCP tasks test,
+# pinned by tests/mcp_tasks/package-lock.json.
+if [ -f "$HERE/tests/mcp_tasks/package-lock.json" ] &&
+   [ ! -d "$HERE/tests/mcp_tasks/node_modules/@modelcontextprotocol/server" ]; then
+  say "installing the MCP SDK v2 for the tasks test"
+  (cd "$HERE/tests/mcp_tasks" && npm ci --no-audit --no-fund --silent)
+fi
 say "done"

@@ -58,6 +58,12 @@ constexpr Family kFamilies[] = {
      "Entries removed from MCP lists for the caller."},
     {"tunnelgate_mcp_session_refused_total", "counter",
      "MCP requests naming an unknown or another caller's session (404)."},
+    {"tunnelgate_mcp_tasks_bound_total", "counter",
+     "MCP tasks created by a server and bound to the caller who started them."},
+    {"tunnelgate_mcp_task_refused_total", "counter",
+     "MCP task requests naming a task not held for the caller (answered not found)."},
+    {"tunnelgate_mcp_header_unverifiable_total", "counter",
+     "MCP requests refused because the decision depended on a header the relay cannot check."},
     {"tunnelgate_mcp_streams_cut_total", "counter",
      "MCP event streams ended for an event over the size cap."},
     {"tunnelgate_origin_refused_total", "counter", "Requests refused for a foreign Origin."},
@@ -70,6 +76,7 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_buffered_bytes", "gauge",
      "Bytes held in visitor connections' buffers (counted against memory_budget_bytes)."},
     {"tunnelgate_mcp_sessions", "gauge", "MCP session bindings held."},
+    {"tunnelgate_mcp_tasks", "gauge", "MCP task bindings held."},
     {"tunnelgate_tls_handshake_seconds", "histogram",
      "Time from a visitor's first TLS byte to the finished handshake."},
     {"tunnelgate_first_response_byte_seconds", "histogram",
@@ -240,6 +247,9 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_mcp_lists_filtered_total", "", m.lists_filtered);
   line(out, "tunnelgate_mcp_list_entries_hidden_total", "", m.list_entries_hidden);
   line(out, "tunnelgate_mcp_session_refused_total", "", m.session_refused);
+  line(out, "tunnelgate_mcp_tasks_bound_total", "", m.tasks_bound);
+  line(out, "tunnelgate_mcp_task_refused_total", "", m.task_refused);
+  line(out, "tunnelgate_mcp_header_unverifiable_total", "", m.header_unverifiable);
   line(out, "tunnelgate_mcp_streams_cut_total", "", m.streams_cut);
   line(out, "tunnelgate_origin_refused_total", "", m.origin_refused);
   line(out, "tunnelgate_tunnels", "", g.tunnels);
@@ -249,6 +259,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_handoff_queue_depth", "", g.handoff_queue_depth);
   line(out, "tunnelgate_buffered_bytes", "", g.buffered_bytes);
   line(out, "tunnelgate_mcp_sessions", "", g.mcp_sessions);
+  line(out, "tunnelgate_mcp_tasks", "", g.mcp_tasks);
   histogram(out, "tunnelgate_tls_handshake_seconds", c.tls_handshake);
   histogram(out, "tunnelgate_first_response_byte_seconds", c.first_response_byte);
   histogram(out, "tunnelgate_relay_processing_seconds", c.relay_processing);

@@ -61,9 +61,12 @@ struct McpCounters {
   std::uint64_t requests_refused = 0;  // 400: the body or its headers could not be trusted
   std::uint64_t lists_filtered = 0;    // list responses rewritten
   std::uint64_t list_entries_hidden = 0;
-  std::uint64_t session_refused = 0;  // 404: an unknown session, or another subject's
-  std::uint64_t origin_refused = 0;   // 403: a foreign Origin (any tunnel)
-  std::uint64_t streams_cut = 0;      // an SSE event over the cap while a list was pending
+  std::uint64_t session_refused = 0;      // 404: an unknown session, or another subject's
+  std::uint64_t tasks_bound = 0;          // tasks a server created, bound to their caller
+  std::uint64_t task_refused = 0;         // task requests naming a task not held for the caller
+  std::uint64_t header_unverifiable = 0;  // 400: the decision hung on a header nothing checks
+  std::uint64_t origin_refused = 0;       // 403: a foreign Origin (any tunnel)
+  std::uint64_t streams_cut = 0;          // an SSE event over the cap while a list was pending
 
   /// One tools/call decided (allowed or not) for tool `name`.
   void count_tool_call(std::string_view name, bool allowed);
@@ -117,6 +120,7 @@ struct WorkerGauges {
   std::uint64_t handoff_queue_depth = 0;  // messages queued to this worker, not yet taken
   std::uint64_t buffered_bytes = 0;       // held in visitor connections' buffers
   std::uint64_t mcp_sessions = 0;         // MCP session bindings held
+  std::uint64_t mcp_tasks = 0;            // MCP task bindings held
   std::uint64_t ssh_unauthenticated = 0;  // this worker's sessions not yet authenticated
 };
 

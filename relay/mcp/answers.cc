@@ -77,6 +77,8 @@ std::string make_denied_answer(const Message& message, int code) {
     case Target::kResource:
       what = "Unknown resource: ";
       break;
+    case Target::kTask:
+      return make_jsonrpc_error(message.id_raw, kInvalidParams, kTaskNotFound);
     case Target::kNone:
       return make_jsonrpc_error(message.id_raw, kMethodNotFound, "Method not found");
   }
@@ -159,6 +161,7 @@ void fill_access_context(const Message& message, std::string_view protocol_versi
   context.mcp_tool = message.tool();
   context.mcp_resource = message.resource();
   context.mcp_prompt = message.prompt();
+  context.mcp_task = message.task();
   context.mcp_protocol_version = protocol_version;
   context.mcp_session = session_id;
 }

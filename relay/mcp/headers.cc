@@ -1,4 +1,4 @@
-// check_mcp_headers: SEP-2243's Mcp-Method and Mcp-Name against the body.
+// check_mcp_headers: SEP-2243's Mcp-Method and Mcp-Name against the body, per method.
 //
 // A header value that cannot travel as plain ASCII (non-ASCII, control characters, leading or
 // trailing blanks, or text that itself looks like the wrapper) arrives as `=?base64?…?=`:
@@ -66,6 +66,22 @@ bool header_matches(std::string_view header, std::string_view body_value) {
 
 }  // namespace
 
+NameSource mcp_name_source(std::string_view method) {
+  struct Row {
+    std::string_view method;
+    NameSource source;
+  };
+  static constexpr Row kTable[] = {
+      {"tools/call", NameSource::kName},     {"prompts/get", NameSource::kName},
+      {"resources/read", NameSource::kUri},  {"tasks/get", NameSource::kTaskId},
+      {"tasks/update", NameSource::kTaskId}, {"tasks/cancel", NameSource::kTaskId},
+  };
+  for (const Row& row : kTable) {
+    if (row.method == method) return row.source;
+  }
+  return NameSource::kNone;
+}
+
 RpcError check_mcp_headers(const Inspection& inspection, std::string_view mcp_method_header,
                            std::string_view mcp_name_header) {
   if (mcp_method_header.empty() && mcp_name_header.empty()) return {};
@@ -80,11 +96,23 @@ RpcError check_mcp_headers(const Inspection& inspection, std::string_view mcp_me
     mismatch.message = "Header mismatch: Mcp-Method does not match the body's method";
     return mismatch;
   }
-  // As clients fill it: params.name when it is a string, otherwise params.uri.
-  const std::string_view body_name = !message.name.empty() ? message.name : message.uri;
+  std::string_view body_name;
+  switch (mcp_name_source(message.method)) {
+    case NameSource::kNone:
+      return {};  // off the table: nothing to compare with (mcp.h)
+    case NameSource::kName:
+      body_name = message.name;
+      break;
+    case NameSource::kUri:
+      body_name = message.uri;
+      break;
+    case NameSource::kTaskId:
+      body_name = message.task_id;
+      break;
+  }
   if (!mcp_name_header.empty() &&
       (body_name.empty() || !header_matches(mcp_name_header, body_name))) {
-    mismatch.message = "Header mismatch: Mcp-Name does not match the body's name or uri";
+    mismatch.message = "Header mismatch: Mcp-Name does not match the member of params it carries";
     return mismatch;
   }
   return {};

@@ -52,12 +52,14 @@ struct Draft {
   bool params_other = false;  // params neither object nor array
   bool name_seen = false;     // params.name present, of any type
   bool uri_seen = false;
+  bool task_id_seen = false;
   bool has_result = false;
   bool has_error = false;
   IdValue id;
   Text method;
   Text name;  // only when a string
   Text uri;
+  Text task_id;
   std::string_view raw;
 };
 
@@ -80,6 +82,15 @@ constexpr TargetRule kTargetRules[] = {
      "Invalid params: resources/subscribe needs params.uri, a non-empty string"},
     {"resources/unsubscribe", Target::kResource,
      "Invalid params: resources/unsubscribe needs params.uri, a non-empty string"},
+    // The Tasks extension (2026-07-28, SEP-2663) and 2025-11-25's tasks utility.
+    {"tasks/get", Target::kTask,
+     "Invalid params: tasks/get needs params.taskId, a non-empty string"},
+    {"tasks/update", Target::kTask,
+     "Invalid params: tasks/update needs params.taskId, a non-empty string"},
+    {"tasks/cancel", Target::kTask,
+     "Invalid params: tasks/cancel needs params.taskId, a non-empty string"},
+    {"tasks/result", Target::kTask,
+     "Invalid params: tasks/result needs params.taskId, a non-empty string"},
 };
 
 }  // namespace
@@ -131,13 +142,25 @@ Fault InspectionBuilder::walk_params(value& params, std::size_t depth, Draft& dr
   object members;
   if (params.get_object().get(members) != simdjson::SUCCESS) return Fault::kSyntax;
   return walker_.object(members, depth + 1, [&](std::string_view key, value& member) {
-    const bool is_name = key == "name";
-    if (!is_name && key != "uri") return walker_.skip(member, depth + 1);
-    (is_name ? draft.name_seen : draft.uri_seen) = true;
+    bool* seen = nullptr;
+    Text* text_of = nullptr;
+    if (key == "name") {
+      seen = &draft.name_seen;
+      text_of = &draft.name;
+    } else if (key == "uri") {
+      seen = &draft.uri_seen;
+      text_of = &draft.uri;
+    } else if (key == "taskId") {
+      seen = &draft.task_id_seen;
+      text_of = &draft.task_id;
+    } else {
+      return walker_.skip(member, depth + 1);
+    }
+    *seen = true;
     json_type member_type;
     if (member.type().get(member_type) != simdjson::SUCCESS) return Fault::kSyntax;
     if (member_type != json_type::string) return walker_.skip(member, depth + 1);
-    Text& text = is_name ? draft.name : draft.uri;
+    Text& text = *text_of;
     std::string_view raw;
     const Fault fault = walker_.string(member, text.view, raw);
     if (fault == Fault::kNone && raw.find('\\') == std::string_view::npos) {
@@ -245,10 +268,13 @@ RpcError InspectionBuilder::judge(const Draft& draft, Message& out) const {
   out.method = draft.method.view;
   out.name = draft.name.view;
   out.uri = draft.uri.view;
+  out.task_id = draft.task_id.view;
   for (const TargetRule& rule : kTargetRules) {
     if (draft.method.view != rule.method) continue;
-    const Text& text = rule.target == Target::kResource ? draft.uri : draft.name;
-    const bool seen = rule.target == Target::kResource ? draft.uri_seen : draft.name_seen;
+    const bool resource = rule.target == Target::kResource;
+    const bool task = rule.target == Target::kTask;
+    const Text& text = resource ? draft.uri : task ? draft.task_id : draft.name;
+    const bool seen = resource ? draft.uri_seen : task ? draft.task_id_seen : draft.name_seen;
     // A present member that is not a string leaves `text` empty.
     if (!draft.params_object || !seen || text.view.empty()) {
       return refuse(kInvalidParams, rule.refusal, "mcp_bad_target");
@@ -264,7 +290,7 @@ Inspection InspectionBuilder::finish(Inspection& inspection, std::span<const Dra
   // into simdjson's buffer, reused by the next call on this thread).
   std::size_t total = 0;
   for (const Draft& d : drafts) {
-    for (const Text* text : {&d.method, &d.name, &d.uri}) {
+    for (const Text* text : {&d.method, &d.name, &d.uri, &d.task_id}) {
       if (text->unescaped) total += text->view.size();
     }
   }
@@ -285,6 +311,7 @@ Inspection InspectionBuilder::finish(Inspection& inspection, std::span<const Dra
       move(d.method, m.method);
       move(d.name, m.name);
       move(d.uri, m.uri);
+      move(d.task_id, m.task_id);
     }
   }
   for (std::size_t i = 0; i < drafts.size(); ++i) {
@@ -293,6 +320,7 @@ Inspection InspectionBuilder::finish(Inspection& inspection, std::span<const Dra
     if (!d.method.unescaped) m.method = rebase(m.method);
     if (!d.name.unescaped) m.name = rebase(m.name);
     if (!d.uri.unescaped) m.uri = rebase(m.uri);
+    if (!d.task_id.unescaped) m.task_id = rebase(m.task_id);
   }
   return std::move(inspection);
 }

@@ -30,6 +30,7 @@ std::optional<ListKind> kind_of_key(std::string_view key) {
   if (key == "tools") return ListKind::kTools;
   if (key == "prompts") return ListKind::kPrompts;
   if (key == "resources") return ListKind::kResources;
+  if (key == "tasks") return ListKind::kTasks;
   return std::nullopt;
 }
 
@@ -58,6 +59,7 @@ std::optional<ListKind> list_kind_of(std::string_view method) {
   if (method == "tools/list") return ListKind::kTools;
   if (method == "prompts/list") return ListKind::kPrompts;
   if (method == "resources/list") return ListKind::kResources;
+  if (method == "tasks/list") return ListKind::kTasks;
   return std::nullopt;
 }
 
@@ -177,7 +179,9 @@ Fault Rewriter::entry(value& element, ListKind kind, std::size_t depth, Entry& o
   if (type != json_type::object) return walker_.skip(element, depth);
   object members;
   if (element.get_object().get(members) != simdjson::SUCCESS) return Fault::kSyntax;
-  const std::string_view name_key = kind == ListKind::kResources ? "uri" : "name";
+  const std::string_view name_key = kind == ListKind::kResources ? "uri"
+                                    : kind == ListKind::kTasks   ? "taskId"
+                                                                 : "name";
   int names = 0;
   bool name_is_string = false;
   const bool repeated_before = walker_.take_duplicate();

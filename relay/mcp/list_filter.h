@@ -39,15 +39,20 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "relay/mcp/mcp.h"
+#include "relay/mcp/tasks.h"
 
 namespace tg::mcp {
 
-enum class ListKind : std::uint8_t { kTools, kPrompts, kResources };
+/// kTasks: 2025-11-25's tasks/list (`result.tasks`, entries named by `taskId`): a caller sees
+/// only the tasks the relay holds for it.
+enum class ListKind : std::uint8_t { kTools, kPrompts, kResources, kTasks };
 
-/// tools/list → kTools, prompts/list → kPrompts, resources/list → kResources.
+/// tools/list → kTools, prompts/list → kPrompts, resources/list → kResources, tasks/list →
+/// kTasks.
 std::optional<ListKind> list_kind_of(std::string_view method);
 
 /// May this caller see the entry `name` (a uri for kResources)? A function pointer over the
@@ -153,6 +158,16 @@ class SseListFilter {
   SseListFilter(PendingLists pending, NameFilter allow,
                 std::size_t max_event_bytes = kDefaultMaxEventBytes);
 
+  /// Also reads the stream's first JSON-RPC response for a task it created (tasks.h): the
+  /// answer to a lone tools/call. Call before the first feed(). Until that response has passed
+  /// the stream is held event by event, as for a pending list.
+  void watch_for_task() {
+    watch_task_ = true;
+    passthrough_ = false;
+  }
+  /// The task the watched response created, once (nullopt before, after, or when it made none).
+  std::optional<CreatedTask> take_created_task() { return std::exchange(created_, std::nullopt); }
+
   /// Appends to `out` every byte that may be sent now. False once the stream has failed (an
   /// event grew past the cap while a list was pending): the relay ends the stream; later calls
   /// append nothing.
@@ -178,6 +193,8 @@ class SseListFilter {
   std::string data_;      // the event's joined data, padded for simdjson
   bool stream_start_ = true;
   bool passthrough_ = false;
+  bool watch_task_ = false;
+  std::optional<CreatedTask> created_;
   bool failed_ = false;
   Stats stats_;
 };

@@ -15,7 +15,8 @@
 /// in any object at any depth (two readers that keep different copies of a repeated key would
 /// see different calls). Ids are strings or integers (MCP forbids null and fractions); `method`
 /// is a non-empty string; the call targets (`params.name` for tools/call and prompts/get,
-/// `params.uri` for resources/read, subscribe and unsubscribe) are non-empty strings, read
+/// `params.uri` for resources/read, subscribe and unsubscribe, `params.taskId` for the task
+/// methods) are non-empty strings, read
 /// after JSON unescaping (so `"\u0061dd"` is the tool `add`). A refusal is an `RpcError`
 /// (JSON-RPC code, static message, a counter name); the relay answers it with HTTP 400 and
 /// make_error_body(), forwarding nothing.
@@ -107,28 +108,43 @@ enum class MessageKind : std::uint8_t {
   kResponse,      // result or error with an id: the client answering the server
 };
 
-/// What a call acts on, for policy and for the denied answer's wording.
-enum class Target : std::uint8_t { kNone, kTool, kResource, kPrompt };
+/// What a call acts on, for policy and for the denied answer's wording. kTask: a method of the
+/// Tasks extension naming a task by `params.taskId` (tasks/get, tasks/update, tasks/cancel, and
+/// 2025-11-25's tasks/result); the relay decides it as the tool that created the task.
+enum class Target : std::uint8_t { kNone, kTool, kResource, kPrompt, kTask };
 
 /// One JSON-RPC message of the body.
 struct Message {
   MessageKind kind = MessageKind::kRequest;
-  std::string_view raw;     // the exact bytes of this message's object in the body
-  std::string_view id_raw;  // the exact JSON text of its id (`7`, `"a\"b"`); "" when absent
-  std::string_view method;  // unescaped; "" for responses
-  std::string_view name;    // params.name when a string, unescaped; else ""
-  std::string_view uri;     // params.uri when a string, unescaped; else ""
+  std::string_view raw;      // the exact bytes of this message's object in the body
+  std::string_view id_raw;   // the exact JSON text of its id (`7`, `"a\"b"`); "" when absent
+  std::string_view method;   // unescaped; "" for responses
+  std::string_view name;     // params.name when a string, unescaped; else ""
+  std::string_view uri;      // params.uri when a string, unescaped; else ""
+  std::string_view task_id;  // params.taskId when a string, unescaped; else ""
   Target target = Target::kNone;
 
-  /// The name or uri the call acts on ("" unless target() is set).
+  /// The name, uri or task id the call acts on ("" unless target() is set).
   std::string_view target_name() const {
-    return target == Target::kResource ? uri : target == Target::kNone ? std::string_view{} : name;
+    switch (target) {
+      case Target::kResource:
+        return uri;
+      case Target::kTask:
+        return task_id;
+      case Target::kNone:
+        return {};
+      case Target::kTool:
+      case Target::kPrompt:
+        break;
+    }
+    return name;
   }
   std::string_view tool() const { return target == Target::kTool ? name : std::string_view{}; }
   std::string_view prompt() const { return target == Target::kPrompt ? name : std::string_view{}; }
   std::string_view resource() const {
     return target == Target::kResource ? uri : std::string_view{};
   }
+  std::string_view task() const { return target == Target::kTask ? task_id : std::string_view{}; }
 };
 
 /// The result of inspect_request: an error, or the messages of the body.
@@ -165,18 +181,35 @@ class Inspection {
 Inspection inspect_request(JsonBytes body, std::string_view protocol_version,
                            const Limits& limits = {});
 
+/// Which member of `params` a method's `Mcp-Name` header carries, from the 2026-07-28 revision's
+/// table (SEP-2243's "Required For" column, and the Tasks extension's binding, SEP-2663):
+/// tools/call and prompts/get `name`, resources/read `uri`, tasks/get, tasks/update and
+/// tasks/cancel `taskId`. kNone: the method is off the table (no client sends the header for it
+/// and no server reads it).
+enum class NameSource : std::uint8_t { kNone, kName, kUri, kTaskId };
+NameSource mcp_name_source(std::string_view method);
+
 /// The 2026-07-28 headers (SEP-2243): each one present (non-empty) must equal the single
-/// message's method, and its params.name (or, without a string name, params.uri), after
-/// undoing the `=?base64?…?=` form; with a batch, or a header naming what the body lacks, they
-/// cannot match. Returns code kHeaderMismatch on a mismatch, code 0 when they agree.
+/// message's method, and for a method on the table (mcp_name_source) the params member it
+/// mirrors, after undoing the `=?base64?…?=` form; with a batch, or a header naming what the
+/// body lacks, they cannot match. An `Mcp-Name` on a method off the table is not compared
+/// here: nothing in the body says what it should be (the proxy lets it pass only when the
+/// policy's decision does not depend on it). Returns code kHeaderMismatch on a mismatch, code 0
+/// when they agree.
 RpcError check_mcp_headers(const Inspection& inspection, std::string_view mcp_method_header,
                            std::string_view mcp_name_header);
 
-/// Sets the mcp.* attributes of `context` for one message.
+/// Sets the mcp.* attributes of `context` for one message (mcp.task for a task method; the
+/// caller sets mcp.tool to the tool that created the task).
 void fill_access_context(const Message& message, std::string_view protocol_version,
                          std::string_view session_id, policy::AccessContext& context);
 
 // ---- The relay's own answers -----------------------------------------------------------
+
+/// What the relay answers for a task it does not hold for the caller, and for a denied task
+/// method: the Tasks specification's own "not found" (-32602), so a refusal cannot tell a
+/// caller whether someone else's task exists.
+inline constexpr std::string_view kTaskNotFound = "Failed to retrieve task: Task not found";
 
 /// `{"jsonrpc":"2.0","id":ID,"error":{"code":CODE,"message":"MESSAGE"}}` with ID copied byte
 /// for byte from `id_raw` (`null` when empty) and MESSAGE escaped as a JSON string.
@@ -192,7 +225,8 @@ void append_json_string_contents(std::string_view text, std::string& out);
 /// The relay's answer to a denied request, sent with HTTP 200 so the client's session survives:
 /// for a target, code `code` (default -32602, as servers answer names they do not know, so a
 /// denial does not reveal that the name exists) and "Unknown tool: NAME" / "Unknown prompt:
-/// NAME" / "Unknown resource: URI"; for any other method -32601 "Method not found". "" for
+/// NAME" / "Unknown resource: URI"; for a task method -32602 kTaskNotFound (whatever `code`);
+/// for any other method -32601 "Method not found". "" for
 /// notifications and responses: they get no answer (a lone one: HTTP 202, no body).
 std::string make_denied_answer(const Message& message, int code = kInvalidParams);
 

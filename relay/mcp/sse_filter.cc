@@ -211,6 +211,14 @@ void SseListFilter::take_event(std::string_view event, bool complete, std::strin
     after_event();
     return;
   }
+  if (watch_task_ && complete) {
+    // Read before the event is emitted, so the task is bound before its id reaches the client.
+    CreatedTask created = read_created_task(padded(data_), max_event_bytes_);
+    if (created.is_response) {
+      watch_task_ = false;
+      if (created.found()) created_ = std::move(created);
+    }
+  }
 
   const ListRewrite rewrite =
       filter_list_response(padded(data_), pending_, allow_, max_event_bytes_);
@@ -238,7 +246,7 @@ void SseListFilter::take_event(std::string_view event, bool complete, std::strin
 }
 
 void SseListFilter::after_event() {
-  if (pending_.empty()) passthrough_ = true;
+  if (pending_.empty() && !watch_task_) passthrough_ = true;
 }
 
 }  // namespace tg::mcp

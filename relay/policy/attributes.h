@@ -57,6 +57,7 @@ enum class Attr : std::uint8_t {
   kMcpPrompt,
   kMcpProtocolVersion,
   kMcpSession,
+  kMcpTask,
   kCount,
 };
 

@@ -183,6 +183,7 @@ struct AccessContext {
   std::string_view mcp_prompt;            // mcp.prompt
   std::string_view mcp_protocol_version;  // mcp.protocol_version
   std::string_view mcp_session;           // mcp.session
+  std::string_view mcp_task;              // mcp.task: the task a task method names
 
   std::int64_t unix_time = kUnknownTime;  // time.hour, time.weekday (UTC)
 };

@@ -53,6 +53,8 @@ inline std::string_view read_string(const AccessContext& c, Attr attr) {
       return c.mcp_protocol_version;
     case Attr::kMcpSession:
       return c.mcp_session;
+    case Attr::kMcpTask:
+      return c.mcp_task;
     default:
       return {};
   }

@@ -6,6 +6,7 @@
 
 #include "relay/log/log.h"
 #include "relay/mcp/redact.h"
+#include "relay/mcp/tasks.h"
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/worker/worker.h"
 
@@ -15,6 +16,9 @@ namespace {
 constexpr std::size_t kMaxBatch = 128;  // at least mcp::Limits::max_batch
 constexpr std::size_t kMaxAuditArgumentBytes = 8 * 1024;
 constexpr int kSessionNotFound = -32001;  // what MCP servers answer with their 404
+constexpr std::string_view kTaskNotHeld = "task not held for this caller";
+constexpr std::string_view kUnverifiedHeader =
+    "the decision depends on a header the relay cannot check";
 
 std::string_view header(const http::RequestHead& head, std::string_view name) {
   return http::find_header(head.headers.data(), head.header_count, name);
@@ -28,10 +32,34 @@ std::string_view target_field(mcp::Target target) {
       return "resource";
     case mcp::Target::kPrompt:
       return "prompt";
+    case mcp::Target::kTask:
+      return "task";
     case mcp::Target::kNone:
       break;
   }
   return {};
+}
+
+// Headers whose values nothing in the body confirms: the policy may read them only where its
+// decision does not hang on them (McpExchange::judge). The policy asks with lower-case names.
+struct UnverifiedHidden {
+  policy::KeyLookup headers;
+  bool hide_name = false;
+};
+
+policy::Lookup hide_unverified(const UnverifiedHidden& hidden, std::string_view key) {
+  if (key.starts_with("mcp-param-") || (hidden.hide_name && key == "mcp-name")) {
+    return policy::Lookup::absent();
+  }
+  return hidden.headers(key);
+}
+
+bool has_param_header(const http::RequestHead& head) {
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    const std::string_view name = head.headers[i].name;
+    if (name.size() > 10 && http::iequals(name.substr(0, 10), "mcp-param-")) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -69,6 +97,9 @@ McpExchange::Start McpExchange::begin(const http::RequestHead& head, const Tunne
   has_body_ = head_.method == "POST" || head_.framing != http::BodyFraming::kNone;
   inspected_ = false;
   initialize_ = false;
+  unverified_headers_ = false;
+  watched_tool_.clear();
+  created_task_.clear();
   wants_continue_ = false;
   answer_ = Answer{};
   plan_ = McpResponsePlan{};
@@ -146,9 +177,50 @@ McpExchange::Body McpExchange::collect(std::string& in) {
   }
 }
 
-policy::AccessDecision McpExchange::decide(const mcp::Message& message) const {
+McpExchange::Verdict McpExchange::judge(const mcp::Message& message) const {
+  Verdict verdict;
+  if (message.target == mcp::Target::kTask) {
+    // Only the caller who started a task may touch it, and as the tool that created it.
+    const std::optional<std::string_view> tool =
+        worker_.mcp_tasks().tool_of(tunnel_name_, message.task_id, subject_, worker_.now_ms());
+    if (!tool) {
+      verdict.refusal = kTaskNotHeld;
+      return verdict;
+    }
+    verdict.task_tool = *tool;
+  }
+  if (message.method == "subscriptions/listen") {
+    // Task notifications carry a task's whole state: only for tasks the caller may poll.
+    const std::optional<std::vector<std::string>> ids = mcp::listen_task_ids(message.raw);
+    if (!ids) {
+      verdict.refusal = kTaskNotHeld;
+      return verdict;
+    }
+    for (const std::string& id : *ids) {
+      if (!allows_entry(mcp::ListKind::kTasks, id)) {
+        verdict.refusal = kTaskNotHeld;
+        return verdict;
+      }
+    }
+  }
+  verdict.decision = decide(message, verdict.task_tool);
+  if (unverified_headers_ &&
+      decide(message, verdict.task_tool, true).allowed != verdict.decision.allowed) {
+    verdict.decision.allowed = false;
+    verdict.refusal = kUnverifiedHeader;
+  }
+  return verdict;
+}
+
+policy::AccessDecision McpExchange::decide(const mcp::Message& message, std::string_view task_tool,
+                                           bool hide_unverified_headers) const {
   policy::AccessContext context = access_.context();
   mcp::fill_access_context(message, protocol_version_, session_id_, context);
+  if (!task_tool.empty()) context.mcp_tool = task_tool;
+  UnverifiedHidden hidden{context.http_headers, true};
+  if (hide_unverified_headers) {
+    context.http_headers = policy::KeyLookup::bind<&hide_unverified>(hidden);
+  }
   return worker_.policy().decide_access(context);
 }
 
@@ -169,6 +241,16 @@ bool McpExchange::allows_entry(mcp::ListKind kind, std::string_view name) const 
       context.mcp_method = "resources/read";
       context.mcp_resource = name;
       break;
+    case mcp::ListKind::kTasks: {
+      // Shown only to the caller who holds it, and only while its tool may be polled.
+      const std::optional<std::string_view> tool =
+          worker_.mcp_tasks().tool_of(tunnel_name_, name, subject_, worker_.now_ms());
+      if (!tool) return false;
+      context.mcp_method = "tasks/get";
+      context.mcp_tool = *tool;
+      context.mcp_task = name;
+      break;
+    }
   }
   return worker_.policy().decide_access(context).allowed;
 }
@@ -189,13 +271,21 @@ McpExchange::Dispatch McpExchange::dispatch() {
     refuse(400, mcp::make_error_body(inspection_.error()), false);
     return Dispatch::kAnswered;
   }
+  const std::string_view name_header = header(head_, "mcp-name");
   const mcp::RpcError mismatch =
-      mcp::check_mcp_headers(inspection_, header(head_, "mcp-method"), header(head_, "mcp-name"));
+      mcp::check_mcp_headers(inspection_, header(head_, "mcp-method"), name_header);
   if (!mismatch.ok()) {
     ++counters.requests_refused;
     refuse(400, mcp::make_error_body(mismatch), false);
     return Dispatch::kAnswered;
   }
+  // What the body cannot confirm: an Mcp-Name on a method off the table (check_mcp_headers
+  // passed it, so this is a single message), and Mcp-Param-* (which argument each mirrors is
+  // in the tool's schema, which the relay does not hold).
+  unverified_headers_ =
+      has_param_header(head_) ||
+      (!name_header.empty() &&
+       mcp::mcp_name_source(inspection_.messages().front().method) == mcp::NameSource::kNone);
   if (!session_id_.empty() &&
       worker_.mcp_sessions().check(tunnel_name_, session_id_, subject_, worker_.now_ms()) !=
           McpSessionTable::Check::kBound) {
@@ -207,23 +297,39 @@ McpExchange::Dispatch McpExchange::dispatch() {
   const auto messages = inspection_.messages();
   std::array<bool, kMaxBatch> allowed{};
   const std::size_t count = std::min(messages.size(), kMaxBatch);
+  bool unverifiable = false;
   for (std::size_t i = 0; i < count; ++i) {
     const mcp::Message& message = messages[i];
-    const policy::AccessDecision decision = decide(message);
+    const Verdict verdict = judge(message);
+    const policy::AccessDecision& decision = verdict.decision;
     allowed[i] = decision.allowed;
     ++counters.messages;
     if (!decision.allowed) ++counters.messages_denied;
     if (message.target == mcp::Target::kTool) {
       counters.count_tool_call(message.name, decision.allowed);
     }
+    if (verdict.refusal == kTaskNotHeld) ++counters.task_refused;
+    if (verdict.refusal == kUnverifiedHeader) unverifiable = true;
     Record& record = records_.emplace_back();
     record.method.assign(message.method);
     record.target = message.target;
     record.target_name.assign(message.target_name());
+    record.task_tool.assign(verdict.task_tool);
     record.allowed = decision.allowed;
     record.outcome = decision.outcome;
+    record.refusal = verdict.refusal;
     record.rule.assign(decision.rule_id);
     record.raw = message.raw;
+  }
+  if (unverifiable) {
+    // Forwarding would let a header the server may read otherwise than the relay decide.
+    ++counters.header_unverifiable;
+    refuse(400,
+           mcp::make_jsonrpc_error(messages.front().id_raw, mcp::kHeaderMismatch,
+                                   "Header mismatch: the policy's decision depends on a header "
+                                   "the relay cannot check against the body"),
+           false);
+    return Dispatch::kAnswered;
   }
   const int deny_code = worker_.config().mcp_deny_code;
   // Everything denied, and a credential could change that: ask for one (the MCP
@@ -237,12 +343,19 @@ McpExchange::Dispatch McpExchange::dispatch() {
   if (!inspection_.batch()) {
     const mcp::Message& message = messages.front();
     if (!allowed[0]) {
-      std::string denied = mcp::make_denied_answer(message, deny_code);
+      std::string denied =
+          records_.front().refusal == kTaskNotHeld && message.kind == mcp::MessageKind::kRequest
+              ? mcp::make_jsonrpc_error(message.id_raw, mcp::kInvalidParams, mcp::kTaskNotFound)
+              : mcp::make_denied_answer(message, deny_code);
       const int status = denied.empty() ? 202 : 200;
       refuse(status, std::move(denied), false);
       return Dispatch::kAnswered;
     }
     initialize_ = message.method == "initialize" && message.kind == mcp::MessageKind::kRequest;
+    if (message.target == mcp::Target::kTool && message.kind == mcp::MessageKind::kRequest) {
+      watched_tool_.assign(message.name);  // its answer may be a task: bind it to this caller
+      plan_.watch_task = true;
+    }
     plan_.single_id.assign(message.id_raw);
     if (plan_.pending.add(message)) plan_.single_list = mcp::list_kind_of(message.method);
     forward_ = body_;  // exactly the bytes inspected
@@ -297,26 +410,44 @@ bool McpExchange::on_response_head(const http::ResponseHead& head, bool keep_ali
   if (head_.method == "DELETE" && success && !session_id_.empty()) {
     sessions.drop(tunnel_name_, session_id_);
   }
-  rewriter_.start(std::move(plan_), head, head_.version_minor == 1, keep_alive,
-                  mcp::NameFilter(this, &McpExchange::allows_entry_thunk),
-                  mcp::kDefaultMaxListBytes, head_out);
+  const auto mode = rewriter_.start(std::move(plan_), head, head_.version_minor == 1, keep_alive,
+                                    mcp::NameFilter(this, &McpExchange::allows_entry_thunk),
+                                    mcp::kDefaultMaxListBytes, head_out);
+  if (mode == McpResponseRewriter::Mode::kObserve) {
+    http::write_visitor_response_head(head, keep_alive, head_out);  // the body goes on unchanged
+  }
   plan_ = McpResponsePlan{};
   return true;
 }
 
+void McpExchange::bind_created_task() {
+  std::optional<mcp::CreatedTask> created = rewriter_.take_created_task();
+  if (!created) return;
+  if (worker_.mcp_tasks().bind(tunnel_name_, created->task_id, subject_, watched_tool_,
+                               created->ttl_ms, worker_.now_ms())) {
+    ++worker_.counters().mcp.tasks_bound;
+    created_task_ = std::move(created->task_id);
+  }
+}
+
 bool McpExchange::response_body(std::string_view framed, std::string& out) {
-  if (rewriter_.body(framed, out)) return true;
+  const bool ok = rewriter_.body(framed, out);
+  bind_created_task();  // before `out` is sent: the client learns the id only once it is held
+  if (ok) return true;
   ++worker_.counters().mcp.streams_cut;
   return false;
 }
 
 void McpExchange::response_end(std::string& out) {
   rewriter_.finish(out);
+  bind_created_task();
 }
 
 bool McpExchange::recheck() {
   for (const mcp::Message& message : inspection_.messages()) {
-    if (message.kind != mcp::MessageKind::kResponse && !decide(message).allowed) return false;
+    if (message.kind != mcp::MessageKind::kResponse && !judge(message).decision.allowed) {
+      return false;
+    }
   }
   return true;
 }
@@ -334,7 +465,8 @@ void McpExchange::end(int status, std::uint64_t duration_us) {
       log::JsonLine line("audit");
       line.add("kind", "mcp")
           .add("decision", record.allowed ? "allow" : "deny")
-          .add("reason", policy::to_string(record.outcome))
+          .add("reason",
+               record.refusal.empty() ? policy::to_string(record.outcome) : record.refusal)
           .add("rule", record.rule)
           .add("tunnel", tunnel_name_)
           .add("class", tunnel_class_)
@@ -344,6 +476,11 @@ void McpExchange::end(int status, std::uint64_t duration_us) {
       if (record.target != mcp::Target::kNone) {
         line.add(target_field(record.target), record.target_name);
       }
+      if (!record.task_tool.empty()) line.add("tool", record.task_tool);
+      if (record.target == mcp::Target::kTool && !created_task_.empty()) {
+        line.add("task", created_task_);  // the task this call created
+      }
+      if (!protocol_version_.empty()) line.add("protocol_version", protocol_version_);
       if (!session_id_.empty()) line.add("session", session_id_);
       line.add("status", status).add("duration_us", duration_us).add("request_id", request_id_);
       if (config.mcp_audit_arguments &&

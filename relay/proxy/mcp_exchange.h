@@ -112,14 +112,29 @@ class McpExchange {
     std::string method;
     mcp::Target target = mcp::Target::kNone;
     std::string target_name;
+    std::string task_tool;  // a task method: the tool that created the task
     bool allowed = false;
     policy::AccessOutcome outcome = policy::AccessOutcome::kNoRuleCovers;
+    std::string_view refusal;  // the relay's own reason, when not the policy's (static)
     std::string rule;
     std::string_view raw;  // the message's bytes in body_, for its arguments
   };
 
+  /// One message judged: by the policy, or refused by the relay before it (`refusal`).
+  struct Verdict {
+    policy::AccessDecision decision;
+    std::string_view refusal;    // static text; empty when the policy decided
+    std::string_view task_tool;  // a task method held for the caller: its tool (valid until
+                                 // the task table next changes)
+  };
+
   Answer& refuse(int status, std::string body, bool close);
-  policy::AccessDecision decide(const mcp::Message& message) const;
+  Verdict judge(const mcp::Message& message) const;
+  /// `hide_unverified`: decide as if the headers the relay cannot check against the body
+  /// (Mcp-Param-*, and Mcp-Name on a method off the table) were absent.
+  policy::AccessDecision decide(const mcp::Message& message, std::string_view task_tool,
+                                bool hide_unverified = false) const;
+  void bind_created_task();
   bool allows_entry(mcp::ListKind kind, std::string_view name) const;
   static bool allows_entry_thunk(const void* self, mcp::ListKind kind,
                                  std::string_view name) noexcept;
@@ -136,7 +151,10 @@ class McpExchange {
   std::string_view protocol_version_, session_id_;  // views into the head
   bool has_body_ = false;
   bool inspected_ = false;
-  bool initialize_ = false;  // a lone initialize: bind the session its response names
+  bool initialize_ = false;          // a lone initialize: bind the session its response names
+  bool unverified_headers_ = false;  // Mcp-Param-*, or an Mcp-Name nothing in the body mirrors
+  std::string watched_tool_;         // a lone tools/call: the tool, for the task it may create
+  std::string created_task_;         // the task its answer created (for the audit)
   bool wants_continue_ = false;
 
   std::uint64_t remaining_ = 0;  // Content-Length bytes still to read

@@ -3,6 +3,7 @@
 #include "relay/proxy/mcp_response.h"
 
 #include <cstdio>
+#include <utility>
 
 #include "relay/mcp/mcp.h"
 
@@ -70,6 +71,9 @@ McpResponseRewriter::Mode McpResponseRewriter::start(McpResponsePlan plan,
     write_rewritten_head(head, 200, true, http::BodyFraming::kNone, keep_alive, held_head_);
     return mode_ = Mode::kBuffer;
   }
+  if (is_json_type(type) && plan_.answers.empty() && plan_.pending.empty()) {
+    return mode_ = Mode::kObserve;  // only watching for a task: the bytes go on unchanged
+  }
   if (is_json_type(type)) {
     write_rewritten_head(head, head.status, false, http::BodyFraming::kNone, keep_alive,
                          held_head_);
@@ -81,8 +85,9 @@ McpResponseRewriter::Mode McpResponseRewriter::start(McpResponsePlan plan,
     write_rewritten_head(head, head.status, false,
                          chunk_out_ ? http::BodyFraming::kChunked : http::BodyFraming::kUntilClose,
                          keep_alive && chunk_out_, head_out);
-    if (!plan_.pending.empty()) {
+    if (!plan_.pending.empty() || plan_.watch_task) {
       sse_ = std::make_unique<mcp::SseListFilter>(std::move(plan_.pending), allow_, max_bytes_);
+      if (plan_.watch_task) sse_->watch_for_task();
     }
     if (!plan_.answers.empty()) emit(mcp::sse_events(plan_.answers), head_out);
     return mode_ = Mode::kStream;
@@ -108,6 +113,18 @@ bool McpResponseRewriter::body(std::string_view framed, std::string& out) {
     decoder_.feed(framed, decoded_);
     data = decoded_;
   }
+  if (mode_ == Mode::kObserve) {
+    out.append(framed);
+    if (overflow_) return true;
+    if (body_.size() + data.size() > max_bytes_) {
+      overflow_ = true;  // larger than any task handle: not read
+      body_.clear();
+      body_.shrink_to_fit();
+      return true;
+    }
+    body_.append(data);
+    return true;
+  }
   if (mode_ == Mode::kBuffer) {
     if (replace_with_answers_ || overflow_) return true;  // drained
     if (body_.size() + data.size() > max_bytes_) {
@@ -131,6 +148,11 @@ bool McpResponseRewriter::body(std::string_view framed, std::string& out) {
   const bool ok = sse_->feed(data, rewritten);
   emit(rewritten, out);
   return ok;
+}
+
+std::optional<mcp::CreatedTask> McpResponseRewriter::take_created_task() {
+  if (sse_ != nullptr) return sse_->take_created_task();
+  return std::exchange(created_, std::nullopt);
 }
 
 std::string McpResponseRewriter::rewrite_buffered() {
@@ -167,6 +189,15 @@ std::string McpResponseRewriter::rewrite_buffered() {
 }
 
 void McpResponseRewriter::finish(std::string& out) {
+  if (mode_ == Mode::kObserve) {
+    // Most answers are results, often large: read only one that may name a task. A task id
+    // under an escaped key is missed, and its later requests are refused (failing closed).
+    if (!overflow_ && body_.find("\"task") != std::string::npos) {
+      mcp::CreatedTask created = mcp::read_created_task(mcp::padded(body_), max_bytes_);
+      if (created.found()) created_ = std::move(created);
+    }
+    return;
+  }
   if (mode_ == Mode::kBuffer) {
     const std::string body = rewrite_buffered();
     std::string fields;

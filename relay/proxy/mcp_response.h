@@ -1,11 +1,16 @@
 /// McpResponseRewriter: the publisher's answer to an inspected MCP POST, as the caller sees it.
 ///
-/// Most answers pass through untouched. Three need the relay's hand (mcp.h, list_filter.h):
+/// Most answers pass through untouched. Four need the relay's hand (mcp.h, list_filter.h):
 /// - a list request was forwarded (tools/list, prompts/list, resources/list): its result is
 ///   filtered to what the caller may use;
 /// - part of a batch was denied: the relay's answers for those messages join the publisher's;
 /// - only notifications were forwarded and the publisher said 202, but the relay has answers:
-///   they become the body of a 200.
+///   they become the body of a 200;
+/// - a lone tools/call was forwarded: its answer is read (not changed) for a task it created
+///   (tasks.h), which the exchange binds to the caller in the same turn of the loop that sends
+///   the answer's last bytes (as JSON, kObserve), or before the event carrying it is sent (SSE),
+///   so the client cannot ask about the task before the relay holds it. An answer larger than
+///   the cap is passed on unread (a task handle is small).
 ///
 /// How, by the response's type: `application/json` is buffered (de-chunked) up to a cap, then
 /// rewritten and sent with a recomputed Content-Length; past the cap the body is drained and
@@ -37,16 +42,18 @@ struct McpResponsePlan {
   mcp::PendingLists pending;                 // the list requests forwarded, by id
   std::optional<mcp::ListKind> single_list;  // a lone list request: its kind
   std::string single_id;                     // a lone request's id (JSON text), for errors
+  bool watch_task = false;  // a lone tools/call: read its answer for a task it created
 
-  bool empty() const { return answers.empty() && pending.empty(); }
+  bool empty() const { return answers.empty() && pending.empty() && !watch_task; }
 };
 
 class McpResponseRewriter {
  public:
   enum class Mode : std::uint8_t {
-    kPass,    // send the publisher's response as it is
-    kStream,  // the head is written now (start's head_out); body() rewrites events as they come
-    kBuffer,  // nothing is sent until finish(), which writes head and body
+    kPass,     // send the publisher's response as it is
+    kStream,   // the head is written now (start's head_out); body() rewrites events as they come
+    kBuffer,   // nothing is sent until finish(), which writes head and body
+    kObserve,  // sent on as it comes; a copy (up to the cap) is read for a task in finish()
   };
   struct Stats {
     std::size_t lists_filtered = 0;
@@ -70,6 +77,9 @@ class McpResponseRewriter {
   /// The visitor connection must close after this response (a stream for an HTTP/1.0 caller).
   bool closes_visitor() const { return until_close_; }
   const Stats& stats() const { return stats_; }
+  /// The task the watched answer created, once it has been read (kBuffer: in finish(); kStream:
+  /// in the body() call that carries it, before its bytes are returned).
+  std::optional<mcp::CreatedTask> take_created_task();
 
  private:
   void emit(std::string_view data, std::string& out) const;
@@ -89,6 +99,7 @@ class McpResponseRewriter {
   std::string body_;       // kBuffer: the decoded body
   std::string decoded_;    // kStream: scratch
   std::unique_ptr<mcp::SseListFilter> sse_;
+  std::optional<mcp::CreatedTask> created_;
   Stats stats_;
 };
 

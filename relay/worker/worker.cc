@@ -138,6 +138,7 @@ Worker::Worker(unsigned index, Shared& shared)
                 std::random_device()()),
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
+      mcp_tasks_(McpTaskTable::kMaxEntries, McpTaskTable::kDefaultTtlMs),
       outbox_(shared.mailboxes, index, shared.worker_count) {}
 
 Worker::~Worker() {
@@ -921,6 +922,7 @@ void Worker::end_session(SessionSlot& slot) {
       logs_.push(line.finish());
       record_exposure("closed", forward.name, session, "the SSH connection ended");
       mcp_sessions_.drop_tunnel(forward.name);
+      mcp_tasks_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
     release_name(forward.name, session.id());
@@ -1085,6 +1087,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .add("worker", index_)
                  .finish());
   mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
+  mcp_tasks_.drop_tunnel(name);
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), claim.generation, true);
   record_exposure("opened", name, session, "");
@@ -1102,6 +1105,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
                    .finish());
     record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
     mcp_sessions_.drop_tunnel(forward.name);
+    mcp_tasks_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
   release_name(forward.name, session.id());
@@ -1364,6 +1368,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   gauges.buffered_bytes = memory_.held();
   gauges.mcp_sessions = mcp_sessions_.size();
+  gauges.mcp_tasks = mcp_tasks_.size();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
 }
@@ -1381,6 +1386,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
                  .finish());
   record_exposure("closed", name, session, why);
   mcp_sessions_.drop_tunnel(name);
+  mcp_tasks_.drop_tunnel(name);
   tunnels_.erase(it);
   release_name(name, session.id());
   // A session left with nothing published has no reason to stay: end it, so the publisher's

@@ -33,6 +33,7 @@
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
+#include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
 #include "ssh/ssh.h"
@@ -123,6 +124,7 @@ class Worker final : public ssh::SessionEvents {
   std::string next_request_id();
   /// Which subject each MCP session of this worker's tunnels belongs to.
   McpSessionTable& mcp_sessions() { return mcp_sessions_; }
+  McpTaskTable& mcp_tasks() { return mcp_tasks_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -264,6 +266,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
+  McpTaskTable mcp_tasks_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;

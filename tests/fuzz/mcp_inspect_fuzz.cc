@@ -28,7 +28,7 @@ using tg::fuzz::lies_within;
 
 bool same_message(const Message& a, const Message& b) {
   return a.kind == b.kind && a.raw == b.raw && a.id_raw == b.id_raw && a.method == b.method &&
-         a.name == b.name && a.uri == b.uri && a.target == b.target;
+         a.name == b.name && a.uri == b.uri && a.task_id == b.task_id && a.target == b.target;
 }
 
 bool same_inspection(const Inspection& a, const Inspection& b) {
@@ -62,6 +62,11 @@ void check_against_dom(simdjson::dom::element element, const Message& message) {
     std::string_view name;
     FUZZ_CHECK(object.at_pointer("/params/name").get(name) == simdjson::SUCCESS);
     FUZZ_CHECK(name == message.name);
+  }
+  if (message.target == Target::kTask) {
+    std::string_view task_id;
+    FUZZ_CHECK(object.at_pointer("/params/taskId").get(task_id) == simdjson::SUCCESS);
+    FUZZ_CHECK(task_id == message.task_id);
   }
   if (message.target == Target::kResource) {
     std::string_view uri;
@@ -131,7 +136,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(alone.ok() && !alone.batch());
     const Message& a = alone.messages()[0];
     FUZZ_CHECK(a.raw == m.raw && a.id_raw == m.id_raw && a.method == m.method && a.name == m.name &&
-               a.uri == m.uri && a.target == m.target && a.kind == m.kind);
+               a.uri == m.uri && a.task_id == m.task_id && a.target == m.target &&
+               a.kind == m.kind);
 
     const std::string denied = make_denied_answer(m);
     FUZZ_CHECK(denied.empty() == (m.kind != MessageKind::kRequest));

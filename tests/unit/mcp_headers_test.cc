@@ -42,9 +42,10 @@ TEST(McpHeaders, MismatchesAreRefusedWithTheSepCode) {
     EXPECT_EQ(error.counter, "mcp_header_mismatch");
     EXPECT_EQ(error.id_raw, "1");
   }
-  // A name header for a message without a name or uri cannot match.
+  // A method off the table: the name header is not compared here (the exchange lets it pass
+  // only when the policy's decision does not depend on it).
   const Inspection list = inspect(R"({"jsonrpc":"2.0","id":1,"method":"tools/list"})");
-  EXPECT_EQ(check_mcp_headers(list, "tools/list", "x").code, kHeaderMismatch);
+  EXPECT_TRUE(check_mcp_headers(list, "tools/list", "x").ok());
   // A response has no method.
   const Inspection response = inspect(R"({"jsonrpc":"2.0","id":1,"result":{}})");
   EXPECT_EQ(check_mcp_headers(response, "tools/call", "").code, kHeaderMismatch);
@@ -88,6 +89,47 @@ TEST(McpHeaders, DecodesTheBase64Form) {
                                "=?base64?\?="}) {  // "\?" keeps "??=" from being read as a trigraph
     EXPECT_EQ(check_mcp_headers(call, "", bad).code, kHeaderMismatch) << bad;
   }
+}
+
+TEST(McpHeaders, TheTableSaysWhichMemberEachMethodsNameCarries) {
+  EXPECT_EQ(mcp_name_source("tools/call"), NameSource::kName);
+  EXPECT_EQ(mcp_name_source("prompts/get"), NameSource::kName);
+  EXPECT_EQ(mcp_name_source("resources/read"), NameSource::kUri);
+  EXPECT_EQ(mcp_name_source("tasks/get"), NameSource::kTaskId);
+  EXPECT_EQ(mcp_name_source("tasks/update"), NameSource::kTaskId);
+  EXPECT_EQ(mcp_name_source("tasks/cancel"), NameSource::kTaskId);
+  for (std::string_view off : {"tools/list", "resources/subscribe", "subscriptions/listen",
+                               "server/discover", "tasks/result", "Tools/Call", ""}) {
+    EXPECT_EQ(mcp_name_source(off), NameSource::kNone) << off;
+  }
+}
+
+// Issue 17: the Tasks extension's requests carry params.taskId in Mcp-Name; the relay
+// compared the header with params.name or params.uri only and refused them.
+TEST(McpHeaders, TaskMethodsCompareTheTaskId) {
+  for (std::string_view method : {"tasks/get", "tasks/update", "tasks/cancel"}) {
+    const std::string body = R"({"jsonrpc":"2.0","id":3,"method":")" + std::string(method) +
+                             R"(","params":{"taskId":"786512e2-9e0d"}})";
+    const Inspection task = inspect(body);
+    ASSERT_TRUE(task.ok()) << body;
+    EXPECT_TRUE(check_mcp_headers(task, method, "786512e2-9e0d").ok()) << method;
+    EXPECT_TRUE(check_mcp_headers(task, method, "=?base64?Nzg2NTEyZTItOWUwZA==?=").ok());
+    const RpcError other = check_mcp_headers(task, method, "another-task");
+    EXPECT_EQ(other.code, kHeaderMismatch) << method;
+    EXPECT_EQ(other.id_raw, "3");
+  }
+  // A task id does not stand in for a name, nor a name for a task id.
+  const Inspection named = inspect(
+      R"({"jsonrpc":"2.0","id":4,"method":"tasks/get","params":{"taskId":"t1","name":"n"}})");
+  EXPECT_EQ(check_mcp_headers(named, "tasks/get", "n").code, kHeaderMismatch);
+  const Inspection call = inspect(
+      R"({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"n","taskId":"t1"}})");
+  EXPECT_EQ(check_mcp_headers(call, "tools/call", "t1").code, kHeaderMismatch);
+  // resources/read carries its uri even beside a name.
+  const Inspection read = inspect(
+      R"({"jsonrpc":"2.0","id":6,"method":"resources/read","params":{"name":"n","uri":"u"}})");
+  EXPECT_TRUE(check_mcp_headers(read, "resources/read", "u").ok());
+  EXPECT_EQ(check_mcp_headers(read, "resources/read", "n").code, kHeaderMismatch);
 }
 
 }  // namespace

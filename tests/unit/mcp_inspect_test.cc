@@ -92,6 +92,30 @@ TEST(McpInspect, ReadsResourcesAndPrompts) {
   EXPECT_EQ(in.inspection.messages()[0].resource(), "db://t");
 }
 
+TEST(McpInspect, ReadsTheTaskATaskMethodNames) {
+  for (std::string_view method : {"tasks/get", "tasks/update", "tasks/cancel", "tasks/result"}) {
+    Inspected in = inspect(R"({"jsonrpc":"2.0","id":9,"method":")" + std::string(method) +
+                           R"(","params":{"taskId":"t-\u0031","inputResponses":{}}})");
+    ASSERT_TRUE(in.inspection.ok()) << method;
+    const Message& m = in.inspection.messages()[0];
+    EXPECT_EQ(m.target, Target::kTask);
+    EXPECT_EQ(m.task(), "t-1");  // unescaped
+    EXPECT_EQ(m.target_name(), "t-1");
+    EXPECT_EQ(m.tool(), "");
+    for (std::string_view params : {R"({})", R"({"taskId":""})", R"({"taskId":7})"}) {
+      expect_refused(R"({"jsonrpc":"2.0","id":9,"method":")" + std::string(method) +
+                         R"(","params":)" + std::string(params) + "}",
+                     kInvalidParams, "mcp_bad_target");
+    }
+  }
+  // A task id elsewhere is not a target.
+  const Inspected call = inspect(
+      R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a","taskId":"t"}})");
+  ASSERT_TRUE(call.inspection.ok());
+  EXPECT_EQ(call.inspection.messages()[0].task(), "");
+  EXPECT_EQ(call.inspection.messages()[0].task_id, "t");
+}
+
 TEST(McpInspect, OtherMethodsHaveNoTargetButKeepTheirName) {
   const Inspected in = inspect(
       R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",)"

@@ -83,6 +83,16 @@ TEST(McpListFilter, FiltersPromptsByNameAndResourcesByUri) {
   EXPECT_EQ(filter(prompts, ListKind::kTools, Allowed{}).outcome, ListRewrite::Outcome::kUnchanged);
 }
 
+TEST(McpListFilter, FiltersTasksByTaskId) {
+  const std::string tasks =
+      R"({"jsonrpc":"2.0","id":4,"result":{"tasks":[{"taskId":"mine","status":"working"},)"
+      R"({"taskId":"theirs","status":"completed"}],"nextCursor":"c"}})";
+  EXPECT_EQ(list_kind_of("tasks/list"), ListKind::kTasks);
+  EXPECT_EQ(filter(tasks, ListKind::kTasks, Allowed{{"mine"}}).json,
+            R"({"jsonrpc":"2.0","id":4,"result":{"tasks":[{"taskId":"mine","status":"working"}],)"
+            R"("nextCursor":"c"}})");
+}
+
 TEST(McpListFilter, ComparesNamesAfterUnescaping) {
   const std::string escaped =
       R"({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"\u0061"},{"name":"b\/c"}]}})";

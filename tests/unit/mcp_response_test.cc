@@ -122,6 +122,85 @@ TEST(McpResponseRewriter, RewritesListEventsOfAStreamAndRechunksIt) {
   EXPECT_EQ(out, "0\r\n\r\n");
 }
 
+McpResponsePlan watch_plan() {
+  McpResponsePlan plan;
+  plan.watch_task = true;
+  plan.single_id = "4";
+  return plan;
+}
+
+const std::string kCreated =
+    R"({"jsonrpc":"2.0","id":4,"result":{"resultType":"task","taskId":"t-9","ttlMs":5000}})";
+
+TEST(McpResponseRewriter, AToolCallsJsonAnswerPassesUnchangedAndIsReadForATask) {
+  const std::string head_text =
+      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      "Content-Length: " +
+      std::to_string(kCreated.size()) + "\r\n\r\n";
+  http::ResponseHead head;
+  parse(head_text, head);
+  McpResponseRewriter rewriter;
+  std::string out;
+  ASSERT_EQ(rewriter.start(watch_plan(), head, true, true, {}, 1 << 20, out), Mode::kObserve);
+  EXPECT_EQ(out, "");  // the exchange writes the head as it came
+  EXPECT_TRUE(rewriter.body(std::string_view(kCreated).substr(0, 20), out));
+  EXPECT_FALSE(rewriter.take_created_task().has_value());
+  EXPECT_TRUE(rewriter.body(std::string_view(kCreated).substr(20), out));
+  rewriter.finish(out);
+  EXPECT_EQ(out, kCreated);  // byte for byte, as it arrived
+  const auto task = rewriter.take_created_task();
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->task_id, "t-9");
+  EXPECT_EQ(task->ttl_ms, std::optional<std::uint64_t>(5000));
+  EXPECT_FALSE(rewriter.take_created_task().has_value());  // once
+
+  // Larger than the cap: passed on unread.
+  McpResponseRewriter big;
+  out.clear();
+  ASSERT_EQ(big.start(watch_plan(), head, true, true, {}, 16, out), Mode::kObserve);
+  EXPECT_TRUE(big.body(kCreated, out));
+  big.finish(out);
+  EXPECT_EQ(out, kCreated);
+  EXPECT_FALSE(big.take_created_task().has_value());
+}
+
+TEST(McpResponseRewriter, AToolCallsStreamYieldsItsTaskBeforeTheEventIsSent) {
+  const std::string head_text =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+  http::ResponseHead head;
+  parse(head_text, head);
+  McpResponseRewriter rewriter;
+  std::string out;
+  ASSERT_EQ(rewriter.start(watch_plan(), head, true, true, {}, 1 << 20, out), Mode::kStream);
+  out.clear();
+  const std::string progress =
+      "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}\n\n";
+  const std::string event = "data: " + kCreated + "\n\n";
+  auto chunk = [](const std::string& data) {
+    char size[16];
+    std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    return std::string(size) + data + "\r\n";
+  };
+  EXPECT_TRUE(rewriter.body(chunk(progress), out));
+  EXPECT_EQ(out, chunk(progress));
+  EXPECT_FALSE(rewriter.take_created_task().has_value());
+  out.clear();
+  EXPECT_TRUE(rewriter.body(chunk(event.substr(0, 30)), out));
+  EXPECT_EQ(out, "");  // the event is held until complete
+  EXPECT_TRUE(rewriter.body(chunk(event.substr(30)), out));
+  EXPECT_EQ(out, chunk(event));
+  const auto task = rewriter.take_created_task();
+  ASSERT_TRUE(task.has_value());
+  EXPECT_EQ(task->task_id, "t-9");
+  // After the response the stream passes through untouched.
+  out.clear();
+  EXPECT_TRUE(rewriter.body(chunk("data: "
+                                  "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{\"resultType\":"
+                                  "\"task\",\"taskId\":\"late\"}}\n\n"),
+                            out));
+  EXPECT_FALSE(rewriter.take_created_task().has_value());
+}
+
 TEST(McpResponseRewriter, AnHttp10CallerGetsTheStreamDelimitedByClosing) {
   const std::string head_text = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
   http::ResponseHead head;
