@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "relay/log/line_limit.h"
+
 namespace tg::log {
 namespace {
 
@@ -105,7 +107,9 @@ void append_escaped(std::string& out, std::string_view value) {
 
 JsonLine::JsonLine(std::string_view event) {
   const Level level = level_of(event);
-  dropped_ = !enabled(level) && event != "audit";  // the audit trail is never filtered
+  // The audit trail is never filtered, and never cut (it is a file: line_limit.h).
+  dropped_ = !enabled(level) && event != "audit";
+  limited_ = event != "audit";
   if (dropped_) return;
   text_.reserve(256);
   text_.append("\"ts\":\"");
@@ -205,16 +209,28 @@ std::string JsonLine::finish() {
   if (dropped_) return {};
   std::string line = JsonObject::finish();
   line.push_back('\n');
-  return line;
+  return limited_ ? shorten_line(std::move(line)) : line;
 }
 
 void write_now(std::string_view line) {
-  write_all(g_output_fd, line);
+  for (std::string_view rest = line; !rest.empty();) {
+    const std::string_view piece = next_whole_lines(rest);
+    if (!write_all(g_output_fd, piece)) return;
+    rest.remove_prefix(piece.size());
+  }
 }
 
 bool Buffer::flush() {
   if (pending_.empty()) return true;
-  const bool written = write_all(fd_ == kOutput ? g_output_fd : fd_, pending_);
+  const int fd = fd_ == kOutput ? g_output_fd : fd_;
+  // Whole lines, at most PIPE_BUF bytes a write: each write is atomic on a pipe, so another
+  // worker's lines never land inside ours (line_limit.h).
+  bool written = true;
+  for (std::string_view rest = pending_; written && !rest.empty();) {
+    const std::string_view piece = next_whole_lines(rest);
+    written = write_all(fd, piece);
+    rest.remove_prefix(piece.size());
+  }
   pending_.clear();
   return written;
 }
