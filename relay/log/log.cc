@@ -88,11 +88,21 @@ void append_escaped(std::string& out, std::string_view value) {
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
     } else {
-      // Keep valid UTF-8 sequences, replace anything else with U+FFFD.
-      const std::size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      // Keep valid UTF-8 sequences, replace anything else with U+FFFD: overlong forms (C0,
+      // C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points past U+10FFFF (F4
+      // 90-BF, F5-FF) are invalid too, and strict parsers refuse the whole line for them.
+      const std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                              : c >= 0xe0 && c <= 0xef ? 3
+                              : c >= 0xf0 && c <= 0xf4 ? 4
+                                                       : 0;
       bool valid = len > 0 && i + len <= value.size();
       for (std::size_t k = 1; valid && k < len; ++k) {
         valid = (static_cast<unsigned char>(value[i + k]) >> 6) == 2;
+      }
+      if (valid && len >= 3) {
+        const auto second = static_cast<unsigned char>(value[i + 1]);
+        valid = !(c == 0xe0 && second < 0xa0) && !(c == 0xed && second > 0x9f) &&
+                !(c == 0xf0 && second < 0x90) && !(c == 0xf4 && second > 0x8f);
       }
       if (valid) {
         out.append(value.substr(i, len));
