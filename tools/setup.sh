@@ -49,6 +49,7 @@ PACKAGES=(
   ssh-audit  # audits the relay's SSH algorithms (tests/integration/test_ssh_audit.py)
   nodejs npm clang-format clang-tidy python3
   chromium   # renders the admin status page in the screenshot test
+  testssl.sh # scans the relay's TLS and security headers (tests/integration/test_testssl.py)
   # Debian 12's clang is clang 14; libFuzzer and the ASan/UBSan runtimes are a separate package.
   clang libclang-rt-14-dev
 )

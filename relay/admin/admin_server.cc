@@ -9,8 +9,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <fstream>
 
+#include "relay/admin/admin_token.h"
 #include "relay/admin/inventory.h"
 #include "relay/http/http.h"
 #include "relay/log/log.h"
@@ -130,11 +130,11 @@ AdminServer::~AdminServer() {
 Status AdminServer::open() {
   const Config& cfg = shared_.config;
   if (!cfg.admin_token_file.empty()) {
-    std::ifstream in(cfg.admin_token_file);
-    if (!(in >> token_) || token_.size() < 16) {
-      return make_error(cfg.admin_token_file +
-                        ": cannot read an admin token (at least 16 characters)");
-    }
+    // Read again (check_files read it before anything listened): the file may have changed
+    // since, and the same rules must hold for what is used.
+    auto token = read_admin_token(cfg.admin_token_file);
+    if (!token) return token.error();
+    token_ = std::move(*token);
   }
   sockaddr_storage storage{};
   const ListenAddress& address = cfg.admin_listen;

@@ -26,6 +26,8 @@ constexpr Family kFamilies[] = {
     {"tunnelgate_handoffs_refused_total", "counter", "Handoffs refused by a full queue."},
     {"tunnelgate_connections_refused_total", "counter",
      "Visitor connections or requests refused by a limit, by reason."},
+    {"tunnelgate_per_source_refusals_total", "counter",
+     "Connections over max_connections_per_source: answered 503 after TLS, or closed at once."},
     {"tunnelgate_proxy_protocol_refused_total", "counter",
      "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
     {"tunnelgate_requests_refused_total", "counter",
@@ -196,6 +198,8 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_handoffs_total", "", c.handoffs_sent);
   line(out, "tunnelgate_handoffs_refused_total", "", c.handoffs_refused);
   line(out, "tunnelgate_connections_refused_total", "reason=\"per_source\"", c.refused_per_source);
+  line(out, "tunnelgate_per_source_refusals_total", "answer=\"503\"", c.per_source_answered);
+  line(out, "tunnelgate_per_source_refusals_total", "answer=\"close\"", c.per_source_closed);
   line(out, "tunnelgate_connections_refused_total", "reason=\"memory_budget\"",
        c.refused_memory_budget);
   line(out, "tunnelgate_proxy_protocol_refused_total", "", c.proxy_headers_refused);

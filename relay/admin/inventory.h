@@ -81,7 +81,9 @@ struct WorkerCounters {
   std::uint64_t visitors_accepted = 0;
   std::uint64_t tls_failures = 0;
   std::uint64_t handoffs_sent = 0, handoffs_refused = 0;
-  std::uint64_t refused_per_source = 0;     // HTTPS connections over max_connections_per_source
+  std::uint64_t refused_per_source = 0;  // HTTPS connections over max_connections_per_source
+  // … of them answered 503 after TLS, and closed at once (every refusal slot taken)
+  std::uint64_t per_source_answered = 0, per_source_closed = 0;
   std::uint64_t refused_memory_budget = 0;  // connections and requests answered 503 for memory
   std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
   std::uint64_t refused_get_head_body = 0;  // GET or HEAD requests with a body, answered 400

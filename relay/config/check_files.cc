@@ -3,6 +3,7 @@
 // named it instead of failing inside a worker.
 #include <fstream>
 
+#include "relay/admin/admin_token.h"
 #include "relay/config/config.h"
 #include "relay/worker/jwks_documents.h"
 #include "ssh/ssh.h"
@@ -47,8 +48,10 @@ Status check_files(const Config& config) {
   if (!keys) return at(config, "ssh.authorized_keys", keys.error().message);
   auto server = ssh::Server::create(config.ssh_host_keys, config.ssh_authorized_keys);
   if (!server) return at(config, "ssh.host_keys", server.error().message);
-  if (!config.admin_token_file.empty() && !std::ifstream(config.admin_token_file)) {
-    return at(config, "admin.token_file", config.admin_token_file + ": cannot read the token");
+  if (!config.admin_token_file.empty()) {
+    if (auto token = read_admin_token(config.admin_token_file); !token) {
+      return at(config, "admin.token_file", token.error().message);
+    }
   }
   if (!config.policy_file.empty()) {
     // The policy's own errors already read `policy-file:line:col: message`.

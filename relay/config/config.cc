@@ -85,6 +85,7 @@ class ConfigReader {
   bool read_https(const Section& https, Config& config);
   bool client_certs(const Section& https, Config& config);
   bool proxy_protocol_from(const Section& https, Config& config);
+  bool strict_transport_security(const Section& https, Config& config);
   bool read_ssh(const Section& ssh, Config& config);
   bool read_limits(const Section& limits, Config& config);
   bool read_admin(const Section& admin, Config& config);
@@ -294,7 +295,7 @@ bool ConfigReader::read_top(const Section& top, Config& config) {
 
 bool ConfigReader::read_https(const Section& https, Config& config) {
   if (!known_keys(https, {"listen", "cert", "key", "dev_ca", "public_port", "client_ca",
-                          "client_certs", "proxy_protocol_from"}) ||
+                          "client_certs", "proxy_protocol_from", "hsts", "hsts_on_services"}) ||
       !listen(https, "listen", config.https_listen) ||
       !path(https, "dev_ca", false, config.https_dev_ca)) {
     return false;
@@ -308,7 +309,36 @@ bool ConfigReader::read_https(const Section& https, Config& config) {
   return path(https, "cert", !dev, config.https_cert) &&
          path(https, "key", !dev, config.https_key) &&
          integer(https, "public_port", 1, 65535, config.public_port) &&
-         client_certs(https, config) && proxy_protocol_from(https, config);
+         client_certs(https, config) && proxy_protocol_from(https, config) &&
+         strict_transport_security(https, config);
+}
+
+// `hsts = "max-age=…"` sets the value, `hsts = false` turns it off; absent: the default.
+bool ConfigReader::strict_transport_security(const Section& https, Config& config) {
+  if (!boolean(https, "hsts_on_services", config.https_hsts_on_services)) return false;
+  const toml::node* node = https.table.get("hsts");
+  if (node == nullptr) return true;
+  const std::string what = describe(https, "hsts");
+  if (const auto* off = node->as_boolean()) {
+    if (off->get()) {
+      return fail(node->source(), what + " is a Strict-Transport-Security value such as \"" +
+                                      std::string(http::kDefaultStrictTransportSecurity) +
+                                      "\", or false");
+    }
+    config.https_hsts.clear();
+  } else if (const auto* value = node->as_string()) {
+    if (auto checked = http::check_strict_transport_security(value->get()); !checked) {
+      return fail(node->source(), what + ": " + checked.error().message);
+    }
+    config.https_hsts = value->get();
+  } else {
+    return fail(node->source(), what + " must be a string (\"max-age=…\") or false");
+  }
+  if (config.https_hsts_on_services && config.https_hsts.empty()) {
+    return fail(https.table.get("hsts_on_services")->source(),
+                "hsts_on_services needs Strict-Transport-Security on: \"hsts\" is false");
+  }
+  return true;
 }
 
 bool ConfigReader::client_certs(const Section& https, Config& config) {

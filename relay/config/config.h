@@ -16,6 +16,7 @@
 #include "relay/base/result.h"
 #include "relay/http/path_normalize.h"
 #include "relay/limits/startup_limits.h"
+#include "relay/http/strict_transport_security.h"
 #include "relay/policy/ip_address.h"
 #include "tls/tls.h"
 
@@ -44,6 +45,10 @@ struct Config {
   tls::ClientCertMode https_client_certs = tls::ClientCertMode::kOff;
   // Peers allowed to (and then required to) open with a PROXY protocol v2 header; empty: off.
   std::vector<policy::Cidr> proxy_protocol_from;
+  // Strict-Transport-Security on every answer the relay writes itself over TLS; "" = none.
+  // With hsts_on_services, also on services' responses that carry none of their own.
+  std::string https_hsts = std::string(http::kDefaultStrictTransportSecurity);
+  bool https_hsts_on_services = false;
 
   // [ssh]
   std::vector<ListenAddress> ssh_listen;

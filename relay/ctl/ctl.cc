@@ -9,13 +9,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "relay/admin/admin_token.h"
 #include "relay/config/config.h"
 #include "relay/http/http.h"
 
@@ -238,11 +238,12 @@ int run_ctl(int argc, char** argv) {
   }
   std::string token;
   if (!token_file.empty()) {
-    std::ifstream in(token_file);
-    if (!(in >> token)) {
-      std::fprintf(stderr, "tunnelgate ctl: cannot read the token in %s\n", token_file.c_str());
+    auto read = read_admin_token(token_file);
+    if (!read) {
+      std::fprintf(stderr, "tunnelgate ctl: %s\n", read.error().message.c_str());
       return 2;
     }
+    token = std::move(*read);
   }
 
   const std::string& command = words[0];

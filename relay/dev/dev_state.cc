@@ -138,6 +138,9 @@ Result<Config> prepare_dev(const DevOptions& options) {
   config.https_listen.push_back(
       {"127.0.0.1", options.https_port, "127.0.0.1:" + std::to_string(options.https_port)});
   config.https_dev_ca = ca;
+  // Browsers would apply HSTS to every port of localhost (and, from the apex, every
+  // NAME.localhost): a developer's plain-HTTP servers there would stop loading for two years.
+  config.https_hsts.clear();
   config.ssh_listen.push_back(
       {"127.0.0.1", options.ssh_port, "127.0.0.1:" + std::to_string(options.ssh_port)});
   config.ssh_host_keys.push_back(host_key);

@@ -79,7 +79,8 @@ std::string_view status_reason(int status) {
   }
 }
 
-std::string make_error_response(int status, std::string_view detail_text, bool close) {
+std::string make_error_response(int status, std::string_view detail_text, bool close,
+                                std::string_view fields) {
   const std::string_view reason = status_reason(status);
   std::string body;
   detail::append_decimal(body, static_cast<std::uint64_t>(status));
@@ -93,7 +94,7 @@ std::string make_error_response(int status, std::string_view detail_text, bool c
   }
   body.push_back('\n');
 
-  return make_response(status, "text/plain; charset=utf-8", {}, body, close);
+  return make_response(status, "text/plain; charset=utf-8", fields, body, close);
 }
 
 std::string make_response(int status, std::string_view content_type, std::string_view fields,

@@ -28,6 +28,9 @@ void write_visitor_response_head(const ResponseHead& head, bool keep_alive, std:
     }
     append_field(out, header.name, header.value);
   }
+  if (!head.added_strict_transport_security.empty()) {
+    append_field(out, "Strict-Transport-Security", head.added_strict_transport_security);
+  }
 
   // A HEAD or 304 response keeps the length it states for the body it does not carry;
   // 1xx and 204 responses must not state one at all.

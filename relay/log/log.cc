@@ -9,6 +9,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "relay/log/line_limit.h"
+
 namespace tg::log {
 namespace {
 
@@ -86,11 +88,21 @@ void append_escaped(std::string& out, std::string_view value) {
       out.push_back(kHex[c >> 4]);
       out.push_back(kHex[c & 15]);
     } else {
-      // Keep valid UTF-8 sequences, replace anything else with U+FFFD.
-      const std::size_t len = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+      // Keep valid UTF-8 sequences, replace anything else with U+FFFD: overlong forms (C0,
+      // C1, E0 80-9F, F0 80-8F), surrogates (ED A0-BF) and code points past U+10FFFF (F4
+      // 90-BF, F5-FF) are invalid too, and strict parsers refuse the whole line for them.
+      const std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                              : c >= 0xe0 && c <= 0xef ? 3
+                              : c >= 0xf0 && c <= 0xf4 ? 4
+                                                       : 0;
       bool valid = len > 0 && i + len <= value.size();
       for (std::size_t k = 1; valid && k < len; ++k) {
         valid = (static_cast<unsigned char>(value[i + k]) >> 6) == 2;
+      }
+      if (valid && len >= 3) {
+        const auto second = static_cast<unsigned char>(value[i + 1]);
+        valid = !(c == 0xe0 && second < 0xa0) && !(c == 0xed && second > 0x9f) &&
+                !(c == 0xf0 && second < 0x90) && !(c == 0xf4 && second > 0x8f);
       }
       if (valid) {
         out.append(value.substr(i, len));
@@ -105,7 +117,9 @@ void append_escaped(std::string& out, std::string_view value) {
 
 JsonLine::JsonLine(std::string_view event) {
   const Level level = level_of(event);
-  dropped_ = !enabled(level) && event != "audit";  // the audit trail is never filtered
+  // The audit trail is never filtered, and never cut (it is a file: line_limit.h).
+  dropped_ = !enabled(level) && event != "audit";
+  limited_ = event != "audit";
   if (dropped_) return;
   text_.reserve(256);
   text_.append("\"ts\":\"");
@@ -205,16 +219,28 @@ std::string JsonLine::finish() {
   if (dropped_) return {};
   std::string line = JsonObject::finish();
   line.push_back('\n');
-  return line;
+  return limited_ ? shorten_line(std::move(line)) : line;
 }
 
 void write_now(std::string_view line) {
-  write_all(g_output_fd, line);
+  for (std::string_view rest = line; !rest.empty();) {
+    const std::string_view piece = next_whole_lines(rest);
+    if (!write_all(g_output_fd, piece)) return;
+    rest.remove_prefix(piece.size());
+  }
 }
 
 bool Buffer::flush() {
   if (pending_.empty()) return true;
-  const bool written = write_all(fd_ == kOutput ? g_output_fd : fd_, pending_);
+  const int fd = fd_ == kOutput ? g_output_fd : fd_;
+  // Whole lines, at most PIPE_BUF bytes a write: each write is atomic on a pipe, so another
+  // worker's lines never land inside ours (line_limit.h).
+  bool written = true;
+  for (std::string_view rest = pending_; written && !rest.empty();) {
+    const std::string_view piece = next_whole_lines(rest);
+    written = write_all(fd, piece);
+    rest.remove_prefix(piece.size());
+  }
   pending_.clear();
   return written;
 }

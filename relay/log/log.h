@@ -6,8 +6,9 @@
 ///
 /// Each worker builds its lines in its own buffer and writes the buffer once per loop
 /// iteration, so a busy worker pays one write(2) for many lines and workers never contend.
-/// Lines from one worker are never interleaved with another's mid-line: each flush writes
-/// whole lines with one call.
+/// Lines from one worker are never interleaved with another's mid-line, even on a pipe: a
+/// log line is at most 4 KiB (PIPE_BUF; longer ones have their longest strings cut), and a
+/// flush writes whole lines in pieces of at most that size (line_limit.h).
 #pragma once
 
 #include <cstdint>
@@ -79,11 +80,13 @@ class JsonLine : public JsonObject {
     if (!dropped_ && !value.empty()) JsonObject::add(key, value);
     return *this;
   }
-  /// The finished line, newline included; "" when its level is not written.
+  /// The finished line, newline included; "" when its level is not written. A line over
+  /// kMaxLineBytes has its longest strings cut and says "truncated":true (not the audit's).
   std::string finish();
 
  private:
   bool dropped_ = false;
+  bool limited_ = true;
 };
 
 /// Appends `value` to `out` as a JSON string body (no quotes), escaping what JSON requires

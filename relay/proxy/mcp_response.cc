@@ -24,6 +24,7 @@ void write_rewritten_head(const http::ResponseHead& head, int status, bool drop_
   copy.version_minor = head.version_minor;
   copy.keep_alive = head.keep_alive;
   copy.framing = framing;
+  copy.added_strict_transport_security = head.added_strict_transport_security;
   for (std::size_t i = 0; i < head.header_count; ++i) {
     const http::Header& header = head.headers[i];
     if (http::iequals(header.name, "content-length")) continue;

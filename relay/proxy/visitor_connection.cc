@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "relay/http/path_normalize.h"
+#include "relay/http/strict_transport_security.h"
 #include "relay/identity/jws_signer.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
@@ -445,8 +446,8 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
   if (head.method == "GET" && head.target == kAssertionJwksPath) {
     // Any host: the apex for services configured once, a tunnel's own name for services that
     // look next to where they are called (as Pomerium serves its key on every route).
-    respond_with(200,
-                 http::make_response(200, "application/json", {}, worker_.assertion_jwks(), true));
+    respond_with(200, http::make_response(200, "application/json", own_fields(),
+                                          worker_.assertion_jwks(), true));
     return;
   }
   if (http::is_get_or_head_with_body(head) && !worker_.config().allow_get_head_bodies) {
@@ -466,7 +467,8 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
     return;
   }
   if (fixed_status_ != 0) {
-    respond_error(fixed_status_, fixed_status_ == 404 ? "no tunnel has this name"
+    respond_error(fixed_status_, !fixed_detail_.empty() ? std::string_view(fixed_detail_)
+                                 : fixed_status_ == 404 ? "no tunnel has this name"
                                  : fixed_status_ == 503
                                      ? "the relay is at a limit (connections for this tunnel or "
                                        "its publisher's key, or memory); retry later"
@@ -667,7 +669,7 @@ void VisitorConnection::answer_protected_resource(Tunnel& tunnel) {
   for (const auto& issuer : worker_.policy().identity().jwt) issuers.push_back(issuer.issuer);
   const std::string body = protected_resource_metadata(without_slash(tunnel.url), issuers,
                                                        worker_.tunnel_settings(tunnel).scopes);
-  respond_with(200, http::make_response(200, "application/json", {}, body, true));
+  respond_with(200, http::make_response(200, "application/json", own_fields(), body, true));
 }
 
 void VisitorConnection::respond_challenge(Tunnel& tunnel, std::string_view error,
@@ -680,7 +682,7 @@ void VisitorConnection::respond_challenge(Tunnel& tunnel, std::string_view error
 
 void VisitorConnection::respond_refusal(int status, std::string_view error,
                                         std::string_view message, std::string_view fields) {
-  respond_with(status, http::make_response(status, "application/json", fields,
+  respond_with(status, http::make_response(status, "application/json", own_fields(fields),
                                            refusal_body(error, message, request_id_), true));
 }
 
@@ -825,8 +827,8 @@ void VisitorConnection::send_mcp_answer() {
   const McpExchange::Answer& answer = mcp_->answer();
   if (answer.close) keep_visitor_ = false;
   status_ = answer.status;
-  write_tls(
-      http::make_response(answer.status, "application/json", {}, answer.body, !keep_visitor_));
+  write_tls(http::make_response(answer.status, "application/json", own_fields(), answer.body,
+                                !keep_visitor_));
   bytes_out_ += answer.body.size();
   response_started_ = true;
   request_body_done_ = true;
@@ -997,6 +999,11 @@ void VisitorConnection::parse_response_heads() {
     dechunk_response_ = false;
     if (!head.keep_alive) channel_reusable_ = false;
     if (head.framing == http::BodyFraming::kUntilClose) keep_visitor_ = false;
+    if (worker_.config().https_hsts_on_services &&
+        http::find_header(head.headers.data(), head.header_count, "strict-transport-security")
+            .empty()) {
+      head.added_strict_transport_security = worker_.config().https_hsts;
+    }
     std::string out;
     if (mcp_exchange_) {
       if (!mcp_->on_response_head(head, keep_visitor_, out)) {
@@ -1165,7 +1172,13 @@ void VisitorConnection::release_channel() {
 // --- endings ---------------------------------------------------------------------------------
 
 void VisitorConnection::respond_error(int status, std::string_view detail) {
-  respond_with(status, http::make_error_response(status, detail, true));
+  respond_with(status, http::make_error_response(status, detail, true, own_fields()));
+}
+
+std::string VisitorConnection::own_fields(std::string_view more) const {
+  std::string fields = http::strict_transport_security_field(worker_.config().https_hsts);
+  fields.append(more);
+  return fields;
 }
 
 void VisitorConnection::respond_with(int status, std::string_view response) {

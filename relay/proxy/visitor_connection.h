@@ -64,6 +64,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   /// The worker that accepted the socket and counts it against its source address.
   void set_source_worker(unsigned worker) { source_worker_ = worker; }
   unsigned source_worker() const { return source_worker_; }
+  /// What the answer with `fixed_status` says instead of the status's usual words.
+  void set_fixed_detail(std::string detail) { fixed_detail_ = std::move(detail); }
 
   // ssh::ChannelSink
   void on_channel_open() override;
@@ -114,6 +116,9 @@ class VisitorConnection final : public ssh::ChannelSink {
   void respond_refusal(int status, std::string_view error, std::string_view message,
                        std::string_view fields);
   void respond_with(int status, std::string_view response);
+  /// Header lines every answer the relay writes itself carries (Strict-Transport-Security),
+  /// followed by `more`.
+  std::string own_fields(std::string_view more = {}) const;
   std::string_view assertion_field(const Caller& caller, const Tunnel& tunnel);
   std::string assertion_claims(const Caller& caller, const Tunnel& tunnel, std::int64_t now,
                                std::int64_t expires) const;
@@ -170,6 +175,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::string server_name_;  // SNI, normalised
   std::string tunnel_name_;
   int fixed_status_;
+  std::string fixed_detail_;
   unsigned source_worker_ = 0;
   std::size_t accounted_bytes_ = 0;  // what account_memory last charged to the worker
   // The tunnel instance (Tunnel::serial, 0: none) whose open_connections count this

@@ -125,6 +125,7 @@ struct Worker::Prelude {
   bool closing = false;
   bool awaiting_proxy_header = false;  // a trusted balancer's PROXY v2 header comes first
   bool source_counted = false;         // `peer` holds one place in sources_ until routed
+  bool refused = false;  // over the per-source cap: holds a refusal slot, answered 503
   std::uint64_t deadline_ms = 0;
 };
 
@@ -327,6 +328,7 @@ void Worker::tick() {
       visitor->on_tick(now_ms_, stopping_);
     }
   }
+  for (auto* refusal : source_refusals_.overdue(now_ms_)) refusal->abort();
   std::vector<SessionSlot*> slots;
   for (auto& [id, slot] : sessions_) slots.push_back(slot.get());
   for (auto* slot : slots) {
@@ -381,6 +383,7 @@ void Worker::reap() {
     if (!(*it)->in_flight) {
       if ((*it)->fd >= 0) {  // closed before routing; a routed socket's count moved on with it
         if ((*it)->source_counted) sources_.release(SourceKey::of((*it)->peer));
+        if ((*it)->refused) source_refusals_.give_back();
         ::close((*it)->fd);
       }
       delete *it;
@@ -457,6 +460,30 @@ bool Worker::admit_source(const sockaddr_storage& peer) {
   return false;
 }
 
+bool Worker::take_refusal_slot() {
+  if (source_refusals_.take()) {
+    ++counters_.per_source_answered;
+    return true;
+  }
+  ++counters_.per_source_closed;
+  return false;
+}
+
+void Worker::answer_source_refusal(Prelude& prelude, std::string_view server_name) {
+  const std::string initial(prelude.bytes.data(), prelude.size);
+  const int fd = prelude.fd;
+  prelude.fd = -1;  // handed on, with its refusal slot
+  dying_preludes_.push_back(&prelude);
+  // Served here whatever name it asks for: no tunnel is touched, no handoff is spent.
+  auto* visitor = new VisitorConnection(*this, fd, prelude.peer, normalize_host(server_name),
+                                        std::string(), 503);
+  visitor->set_fixed_detail("too many connections from your address; retry when some have closed");
+  visitor->set_source_worker(index_);
+  visitors_.insert(visitor);
+  source_refusals_.track(visitor, prelude.deadline_ms);
+  visitor->start(initial);
+}
+
 void Worker::accept_https(int fd) {
   ++counters_.visitors_accepted;
   sockaddr_storage peer{};
@@ -465,21 +492,30 @@ void Worker::accept_https(int fd) {
   const bool behind_balancer = from_trusted_proxy(shared_.config, peer);
   // Counted now, and closed before any TLS work when over the cap; behind a trusted balancer
   // the source is the client its PROXY header names, counted once the header is read.
+  bool refused = false;
   if (!behind_balancer && !admit_source(peer)) {
-    ::close(fd);
-    return;
+    if (!take_refusal_slot()) {
+      ::close(fd);
+      return;
+    }
+    refused = true;
   }
   set_nodelay(fd);
   auto* prelude = new Prelude();
   prelude->worker = this;
   prelude->fd = fd;
   prelude->peer = peer;
-  prelude->source_counted = !behind_balancer;
+  prelude->source_counted = !behind_balancer && !refused;
   prelude->awaiting_proxy_header = behind_balancer;
   prelude->bytes.resize(tls::kMaxClientHelloBytes + 512 +
                         (prelude->awaiting_proxy_header ? net::kMaxProxyV2Bytes : 0));
   prelude->completion = {&Worker::on_prelude_recv, prelude};
   prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
+  if (refused) {
+    prelude->refused = true;
+    prelude->deadline_ms = now_ms_ + std::min<std::uint64_t>(SourceRefusals::kBoundMs,
+                                                             shared_.config.handshake_timeout_ms);
+  }
   preludes_.insert(prelude);
   arm_prelude_recv(*prelude);
 }
@@ -539,7 +575,11 @@ void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
     }
     case tls::PeekState::kComplete:
       self.preludes_.erase(&prelude);
-      self.route(prelude, peek.server_name);
+      if (prelude.refused) {
+        self.answer_source_refusal(prelude, peek.server_name);
+      } else {
+        self.route(prelude, peek.server_name);
+      }
       return;
   }
 }
@@ -565,12 +605,16 @@ bool Worker::take_proxy_header(Prelude& prelude) {
   // audit see its address, and the handoff carries it. LOCAL (a health check) keeps ours.
   if (parsed.header.family != AF_UNSPEC) prelude.peer = parsed.header.source;
   prelude.awaiting_proxy_header = false;
-  if (!admit_source(prelude.peer)) {
+  if (admit_source(prelude.peer)) {
+    prelude.source_counted = true;
+  } else if (take_refusal_slot()) {
+    prelude.refused = true;
+    prelude.deadline_ms = std::min(prelude.deadline_ms, now_ms_ + SourceRefusals::kBoundMs);
+  } else {
     preludes_.erase(&prelude);
     close_prelude(prelude);
     return false;
   }
-  prelude.source_counted = true;
   prelude.size -= parsed.header.length;
   std::memmove(prelude.bytes.data(), prelude.bytes.data() + parsed.header.length, prelude.size);
   if (prelude.size == 0) {
@@ -659,7 +703,10 @@ void Worker::start_visitor(int fd, std::string_view initial_bytes, const sockadd
 void Worker::forget(VisitorConnection* connection) {
   if (visitors_.erase(connection) > 0) {
     dying_visitors_.push_back(connection);
-    release_source(connection->peer(), connection->source_worker());
+    // A refusal was never counted against its source; it gives its refusal slot back.
+    if (!source_refusals_.forget(connection)) {
+      release_source(connection->peer(), connection->source_worker());
+    }
   }
 }
 

@@ -30,6 +30,7 @@
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
 #include "relay/limits/ssh_gate.h"
+#include "relay/limits/source_refusals.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
@@ -173,6 +174,11 @@ class Worker final : public ssh::SessionEvents {
                      std::string name, int fixed_status, unsigned source_worker);
   /// Counts one more connection from `peer`; false (counted, logged) when over the cap.
   bool admit_source(const sockaddr_storage& peer);
+  /// A connection over the cap: true when it is to be answered 503 (a refusal slot taken),
+  /// false when it is to be closed at once (source_refusals.h).
+  bool take_refusal_slot();
+  /// Answers a refused connection 503 with Retry-After after its TLS handshake, here.
+  void answer_source_refusal(Prelude& prelude, std::string_view server_name);
   /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
   /// count goes down (by message when it is another worker).
   void release_source(const sockaddr_storage& peer, unsigned source_worker);
@@ -262,6 +268,7 @@ class Worker final : public ssh::SessionEvents {
   WorkerCounters counters_;
   SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
   SshGate ssh_gate_;       // the SSH port's limits before authentication
+  SourceRefusals source_refusals_;  // connections over that cap being answered 503
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then

@@ -12,6 +12,7 @@ Endpoints (the first path segment picks one; /hello/anything is /hello):
   GET  /sse         "data: first", the stream held open, "data: second"; send times recorded
   GET  /ws          WebSocket upgrade, then every frame echoed
   GET  /slow-half   100000 bytes promised, 50000 sent, then silence
+  GET  /with-header?name=N&value=V  "ok", with the response header N: V
 
 Standard library only (http.server's ThreadingHTTPServer in a thread).
 """
@@ -199,6 +200,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if value is not None:
                 extra[out] = value
         self.send_simple(200, body, "application/octet-stream", extra)
+
+    def ep_with_header(self, query) -> None:
+        self.read_request_body()
+        self.send_simple(200, b"ok", extra={query["name"]: query["value"]})
 
     def ep_sha256(self, query) -> None:
         h = hashlib.sha256()

@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import urllib.error
 import urllib.parse
+import urllib.request
 
 import harness
 
@@ -69,6 +71,91 @@ class CheckConfig(unittest.TestCase):
         stderr = proc.stderr.decode(errors="replace")
         self.assertNotEqual(proc.returncode, 0, stderr)
         self.assertIn("bad_keys:2:", stderr)
+
+
+class AdminTokenFile(unittest.TestCase):
+    """--check-config and start-up read the admin token file with one reader: a file that one
+    refuses, the other refuses with the same message, and a good one passes both. A token is
+    one word (16 to 4096 visible characters; one trailing line end allowed)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.admin_port = harness.free_port()
+        cls.relay = harness.Relay(extra_config=(
+            f'\n[admin]\nlisten = "127.0.0.1:{cls.admin_port}"\ntoken_file = "admin.token"\n'))
+        cls.addClassCleanup(cls.relay.close)
+        cls.relay.write_config()
+        with open(cls.relay.config_path) as f:
+            cls.token_line = 1 + next(i for i, line in enumerate(f) if line.startswith("token_file"))
+
+    def write_token(self, content: bytes):
+        with open(os.path.join(self.relay.dir, "admin.token"), "wb") as f:
+            f.write(content)
+
+    def check_config(self):
+        return subprocess.run([harness.tg_bin(), "--check-config", self.relay.config_path],
+                              cwd=self.relay.dir, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=20)
+
+    def start_up(self):
+        """Runs the relay on the config; returns (exit code, stderr), or fails if it keeps
+        running (it started with a token file --check-config refused)."""
+        proc = subprocess.Popen([harness.tg_bin(), "--config", self.relay.config_path],
+                                cwd=self.relay.dir, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            self.fail(f"the relay started with this token file\nstdout: {out!r}\nstderr: {err!r}")
+        return proc.returncode, err.decode(errors="replace")
+
+    def test_bad_token_files_fail_check_and_start_up_with_the_same_message(self):
+        token_path = os.path.join(self.relay.dir, "admin.token")
+        cases = {
+            "empty": (b"", "is empty"),
+            "a line end only": (b"\n", "is empty"),
+            "15 characters": (b"0123456789abcde\n", "has 15 characters"),
+            "whitespace only": (b"   \t \n", "whitespace at character 1"),
+            "inner whitespace": (b"0123456789abcdefXYZ and more\n", "whitespace at character 20"),
+            "two lines": (b"0123456789abcdefXYZ\nsecond-line-of-it\n", "whitespace at character 20"),
+            "leading space": (b" 0123456789abcdefXYZ\n", "whitespace at character 1"),
+            "a control byte": (b"0123456789abcdef\x01XYZ\n", "control or non-ASCII byte"),
+        }
+        for case, (content, problem) in cases.items():
+            with self.subTest(case):
+                self.write_token(content)
+                checked = self.check_config()
+                check_err = checked.stderr.decode(errors="replace")
+                self.assertNotEqual(checked.returncode, 0, f"--check-config passed: {check_err}")
+                self.assertIn(f"{self.relay.config_path}:{self.token_line}: {token_path}: the admin token",
+                              check_err)
+                self.assertIn(problem, check_err)
+                code, start_err = self.start_up()
+                self.assertNotEqual(code, 0)
+                self.assertEqual(start_err, check_err, "start-up refuses with the message --check-config gave")
+
+    def test_a_good_token_file_passes_both_and_is_used_whole(self):
+        token = "0123456789abcdef-whole-token"
+        for case, content in {"no line end": token.encode(), "LF": (token + "\n").encode(),
+                              "CRLF": (token + "\r\n").encode()}.items():
+            with self.subTest(case):
+                self.write_token(content)
+                checked = self.check_config()
+                self.assertEqual(checked.returncode, 0, checked.stderr.decode(errors="replace"))
+        self.relay.start()
+        self.addCleanup(self.relay.stop)
+        url = f"http://127.0.0.1:{self.admin_port}/v1/tunnels"
+        def status(bearer):
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {bearer}"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status
+            except urllib.error.HTTPError as error:
+                return error.code
+        self.assertEqual(status(token), 200)
+        self.assertEqual(status(token[:16]), 401, "the token is the whole word, not a prefix")
 
 
 class MissingConfig(unittest.TestCase):

@@ -138,9 +138,11 @@ sha256 = "{hashlib.sha256(HEADER_KEY.encode()).hexdigest()}"
                          f'Bearer resource_metadata="{metadata_url}"')
         self.assertEqual(json.loads(r.body)["error"], "unauthorized")
         self.assertEqual(self.backend.seen("/whoami?anon"), [])
+        self.assertEqual(r.headers.get("strict-transport-security"), "max-age=63072000; includeSubDomains")
 
         doc = harness.curl(metadata_url, ca=self.relay.ca_path)
         self.assertEqual(doc.status, 200, doc.describe())
+        self.assertEqual(doc.headers.get("strict-transport-security"), "max-age=63072000; includeSubDomains")
         meta = json.loads(doc.body)
         self.assertEqual(meta["resource"], self.relay.url("secure", "").rstrip("/"))
         self.assertEqual(meta["authorization_servers"], [ISSUER])

@@ -1,6 +1,7 @@
 """Where the relay logs and what: `[log] file` takes the lines off standard output and is
-reopened on SIGHUP (so logrotate can move it away), `[log] level` drops lines below it, and
-the audit trail is never filtered by the level."""
+reopened on SIGHUP (so logrotate can move it away), `[log] level` drops lines below it, the
+audit trail is never filtered by the level, and on a pipe long lines are cut to 4 KiB and
+never interleave."""
 
 import json
 import os
@@ -48,6 +49,42 @@ class FileLoggingRelay(harness.Relay):
             return True
         ready = harness.wait_until(lambda: self.proc.poll() is not None or listening(), 20)
         return "ready" if self.proc.poll() is None and ready else "exited"
+
+
+class LongLinesOnAPipe(unittest.TestCase):
+    """Standard output is a pipe here (the harness reads it): requests with paths of up to
+    14 KiB on two workers must still give one parseable JSON line each, cut to 4 KiB."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = harness.class_relay(cls, workers=2)
+        cls.backend = harness.class_backend(cls, "long-lines")
+        cls.pub, _ = harness.publish_and_wait(cls.relay, f"long:80:localhost:{cls.backend.port}")
+
+    def test_every_line_parses_and_long_ones_are_cut(self):
+        import concurrent.futures
+        host = self.relay.host("long")
+
+        def visit(i):
+            path = f"/whoami/{i:03d}/" + "p" * (6000 + 200 * i)
+            return self.relay.request("long", f"GET {path} HTTP/1.1\r\nHost: {host}\r\n"
+                                      "Connection: close\r\n\r\n".encode()).status
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            self.assertEqual(set(pool.map(visit, range(40))), {200})
+        self.assertTrue(harness.wait_until(lambda: len(
+            [l for l in self.relay.logs() if l.get("path", "").startswith("/whoami/")]) == 40, 10),
+            self.relay.log_text())
+        raw = [l for l in self.relay.logs() if "raw" in l]
+        self.assertEqual(raw, [], "every line on the pipe is one JSON object")
+        # stdout_text() is ISO-8859-1, byte for byte: its lengths are the lines' byte counts.
+        longest = max(len(line) + 1 for line in self.relay.stdout_text().splitlines())
+        self.assertLessEqual(longest, 4096)
+        for line in self.relay.logs():
+            if line.get("path", "").startswith("/whoami/"):
+                self.assertTrue(line.get("truncated"), line)
+                self.assertTrue(line["path"].endswith("\u2026"), line["path"][-20:])
+                self.assertEqual(line["status"], 200)
 
 
 class Logging(unittest.TestCase):

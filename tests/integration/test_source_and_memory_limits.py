@@ -1,5 +1,6 @@
 """Limits a stranger runs into before the relay's resources do: open connections per source
-address (closed before TLS, counted, the others unaffected, room again once some close), and
+address (one over the cap answered 503 with Retry-After after TLS, or closed before TLS when
+every refusal slot is taken; counted, the others unaffected, room again once some close), and
 the process-wide memory budget for connection buffers (503 with Retry-After for new
 connections and new requests while a slow reader holds a large response, 200 again once it
 has finished)."""
@@ -61,17 +62,39 @@ class PerSourceCap(unittest.TestCase):
         except (ssl.SSLError, ConnectionError, OSError):
             return None
 
-    def test_the_connection_over_the_cap_is_closed_and_the_others_still_work(self):
+    def admitted(self):
+        """A connection the relay serves (200), or None when it is refused (503)."""
+        sock = self.open()
+        r = request_on(sock, self.relay.host("src"), "/whoami")
+        return sock if r.status == 200 else None
+
+    def fill_the_cap(self):
+        """CAP connections the relay serves. Each is polled for: the relay sees the close of an
+        earlier connection a moment after the client made it."""
+        held = [harness.wait_until(self.admitted, 10) for _ in range(self.CAP)]
+        self.assertTrue(all(held), "the cap's connections are served")
+        return held
+
+    def test_the_connection_over_the_cap_gets_503_and_the_others_still_work(self):
         host = self.relay.host("src")
-        # The connections of earlier requests must have closed on the relay's side first.
-        self.assertTrue(harness.wait_until(lambda: self.relay.curl("src", "/whoami").status == 200, 10))
-        held = [self.open() for _ in range(self.CAP)]
+        held = self.fill_the_cap()
         refused_before = metric_sum(self.admin_port, 'tunnelgate_connections_refused_total{reason="per_source"}')
-        extra = self.try_open()
-        self.assertIsNone(extra, "a connection over the per-source cap is closed before TLS")
+        answered_before = metric_sum(self.admin_port, 'tunnelgate_per_source_refusals_total{answer="503"}')
+        extra = self.open()  # the handshake completes: the refusal is said in HTTP
+        r = request_on(extra, host, "/never")
+        self.assertEqual(r.status, 503)
+        self.assertEqual(r.headers.get("retry-after"), "1")
+        self.assertEqual(r.headers.get("connection"), "close")
+        self.assertEqual(r.headers.get("strict-transport-security"), "max-age=63072000; includeSubDomains")
+        self.assertIn(b"too many connections from your address", bytes(r.body))
+        self.assertTrue(r.complete)
+        self.assertEqual(extra.recv(1), b"", "the relay closes the refused connection after its answer")
         self.assertEqual(
             metric_sum(self.admin_port, 'tunnelgate_connections_refused_total{reason="per_source"}'),
             refused_before + 1)
+        self.assertEqual(
+            metric_sum(self.admin_port, 'tunnelgate_per_source_refusals_total{answer="503"}'),
+            answered_before + 1)
         self.assertIsNotNone(self.relay.wait_for_log({"event": "connection_refused", "reason": "per_source"}))
         for sock in held:
             r = request_on(sock, host, "/whoami")
@@ -79,11 +102,30 @@ class PerSourceCap(unittest.TestCase):
         self.assertEqual(self.backend.seen("/never"), [])
         held.pop().close()
         # The relay counts the close when it sees it: poll for the slot, then fill the cap again.
-        again = harness.wait_until(self.try_open, 10)
+        again = harness.wait_until(self.admitted, 10)
         self.assertIsNotNone(again, "a closed connection makes room for a new one")
-        r = request_on(again, host, "/whoami")
-        self.assertEqual(r.status, 200)
-        self.assertIsNone(self.try_open(), "and the cap holds again")
+        self.assertIsNone(self.admitted(), "and the cap holds again")
+
+    def test_beyond_the_refusal_slots_connections_are_closed_before_tls(self):
+        held = self.fill_the_cap()
+        # Refused connections that never send a ClientHello hold every refusal slot of the
+        # worker (SourceRefusals::kMaxInFlight, 32) until the refusal bound (3 s) closes them.
+        silent = []
+        for _ in range(32):
+            sock = socket.create_connection(("127.0.0.1", self.relay.https_port), timeout=20)
+            self.addCleanup(sock.close)
+            silent.append(sock)
+        closed_before = metric_sum(self.admin_port, 'tunnelgate_per_source_refusals_total{answer="close"}')
+        self.assertIsNone(self.try_open(), "with every refusal slot taken, one more is closed before TLS")
+        self.assertEqual(
+            metric_sum(self.admin_port, 'tunnelgate_per_source_refusals_total{answer="close"}'), closed_before + 1)
+        for sock in silent:
+            self.assertEqual(sock.recv(1), b"", "a refusal that never starts TLS is closed within its bound")
+        extra = self.open()
+        self.assertEqual(request_on(extra, self.relay.host("src"), "/never").status, 503,
+                         "slots given back: an over-cap connection is answered again")
+        for sock in held:
+            self.assertEqual(request_on(sock, self.relay.host("src"), "/whoami").status, 200)
 
 
 class PerSourceCapAcrossWorkers(unittest.TestCase):
@@ -175,18 +217,19 @@ class PerSourceCapBehindABalancer(unittest.TestCase):
         from test_proxy_protocol import proxy_v2, tls_over
         raw = socket.create_connection(("127.0.0.1", self.relay.https_port), timeout=10)
         raw.sendall(proxy_v2(client, 40000, self.relay.https_port))
-        try:
-            sock = tls_over(raw, self.relay, "nobody")
-        except (ssl.SSLError, ConnectionError, OSError):
-            raw.close()
-            return None
+        sock = tls_over(raw, self.relay, "nobody")
         self.addCleanup(sock.close)
         return sock
 
+    def status_as(self, client: str) -> int:
+        """The status a new connection from `client` gets: 404 (no tunnel "nobody") when
+        admitted, 503 when over its cap."""
+        sock = self.connect_as(client)
+        return request_on(sock, self.relay.host("nobody"), "/").status
+
     def test_each_client_named_by_the_balancer_has_its_own_cap(self):
         held = [self.connect_as("203.0.113.7") for _ in range(self.CAP)]
-        self.assertTrue(all(held), "the first connections of a client are served")
-        self.assertIsNone(self.connect_as("203.0.113.7"), "one more from the same client is closed")
-        self.assertIsNotNone(self.connect_as("203.0.113.8"), "another client behind the balancer is not")
+        self.assertEqual(self.status_as("203.0.113.7"), 503, "one more from the same client is refused")
+        self.assertEqual(self.status_as("203.0.113.8"), 404, "another client behind the balancer is not")
         held[0].close()
-        self.assertIsNotNone(harness.wait_until(lambda: self.connect_as("203.0.113.7"), 10))
+        self.assertTrue(harness.wait_until(lambda: self.status_as("203.0.113.7") == 404, 10))

@@ -499,3 +499,52 @@ TEST(ConfigLimits, RefusesBodiesOnGetAndHeadUnlessAllowed) {
 }
 
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+// `[https] hsts` and `hsts_on_services`: the default, a value, off, and values a browser would
+// misread, reported at their line (line 6, after `key`).
+class ConfigHsts : public ConfigTest {
+ protected:
+  std::string with(const std::string& lines) {
+    std::string text(kMinimal);
+    const std::string key = "key = \"key.pem\"\n";
+    text.insert(text.find(key) + key.size(), lines);
+    return text;
+  }
+};
+
+TEST_F(ConfigHsts, DefaultValueOffAndOnServices) {
+  auto defaults = load(std::string(kMinimal));
+  ASSERT_TRUE(defaults.ok()) << defaults.error().message;
+  EXPECT_EQ(defaults->https_hsts, "max-age=63072000; includeSubDomains");
+  EXPECT_FALSE(defaults->https_hsts_on_services);
+  auto set = load(with("hsts = \"max-age=600; preload\"\nhsts_on_services = true\n"));
+  ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_EQ(set->https_hsts, "max-age=600; preload");
+  EXPECT_TRUE(set->https_hsts_on_services);
+  auto off = load(with("hsts = false\n"));
+  ASSERT_TRUE(off.ok()) << off.error().message;
+  EXPECT_EQ(off->https_hsts, "");
+}
+
+TEST_F(ConfigHsts, RefusesWhatABrowserWouldMisread) {
+  EXPECT_EQ(error(with("hsts = \"max-age=soon\"\n")),
+            "F:6: \"hsts\" in [https]: \"max-age\" needs a number of seconds, as in "
+            "max-age=63072000");
+  EXPECT_EQ(error(with("hsts = \"includeSubDomains\"\n")),
+            "F:6: \"hsts\" in [https]: \"max-age\" is required, as in max-age=63072000");
+  EXPECT_EQ(error(with("hsts = \"max-age=1; max-age=2\"\n")),
+            "F:6: \"hsts\" in [https]: \"max-age\" is given twice");
+  EXPECT_EQ(error(with("hsts = \"max-age=1; includeSubDomains=yes\"\n")),
+            "F:6: \"hsts\" in [https]: \"includeSubDomains\" takes no value");
+  EXPECT_NE(error(with("hsts = \"max-age=1; include\"\n")).find("is not a directive"),
+            std::string::npos);
+  EXPECT_NE(error(with("hsts = true\n")).find("or false"), std::string::npos);
+  EXPECT_EQ(error(with("hsts = false\nhsts_on_services = true\n")),
+            "F:7: hsts_on_services needs Strict-Transport-Security on: \"hsts\" is false");
+}
+
+}  // namespace
+}  // namespace tg

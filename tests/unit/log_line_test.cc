@@ -33,6 +33,13 @@ TEST(LogEscape, ValidUtf8IsKeptAndInvalidBytesBecomeReplacementCharacters) {
   EXPECT_EQ(escaped("a\xffz"), "a\\ufffdz");
   EXPECT_EQ(escaped("a\xc3"), "a\\ufffd");             // cut before its continuation byte
   EXPECT_EQ(escaped("\xe2\x82z"), "\\ufffd\\ufffdz");  // the lead, then the stray continuation
+  // Overlong forms, surrogates and code points past U+10FFFF are not UTF-8 either.
+  EXPECT_EQ(escaped("\xc0\xaf"), "\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xe0\x80\xaf"), "\\ufffd\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xf5\x80\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xed\x9f\xbf \xf4\x8f\xbf\xbf"), "\xed\x9f\xbf \xf4\x8f\xbf\xbf");
 }
 
 TEST(LogLine, StartsWithTimeEventAndLevelAndEndsWithANewline) {
