@@ -64,8 +64,8 @@ def parse_args(argv):
                    help="loopback addresses they come from (127.0.0.2 and up)")
     p.add_argument("--flood-from", type=float, default=1 / 3, help="flood start, share of the run")
     p.add_argument("--flood-to", type=float, default=1 / 2, help="flood end, share of the run")
-    p.add_argument("--tg-bin", required=True)
-    p.add_argument("--load-bin", required=True)
+    p.add_argument("--tg-bin", required=True, help=argparse.SUPPRESS)  # run.sh passes these
+    p.add_argument("--load-bin", required=True, help=argparse.SUPPRESS)
     p.add_argument("--keep", action="store_true", help="keep the working directory (logs)")
     args = p.parse_args(argv)
     if args.tunnels <= args.ssh_publishers + args.batch:
