@@ -2,7 +2,8 @@
 
 Per minute: the relay's RSS and open descriptors (/proc/PID/status, /proc/PID/fd), its open
 visitor connections, SSH sessions and tunnels and the requests it counted that minute (the
-admin API's /metrics, summed over workers), what the visitors did (operations finished, of
+admin API's /metrics, summed over workers), how many distinct tunnels visitors have used so
+far (a tunnel's first use grows the relay's memory once), what the visitors did (operations finished, of
 them failed and explained by a drop, failed and unexplained), and the faults injected that
 minute (publisher drops, reloads, flood connections held and closed by the relay).
 """
@@ -14,7 +15,7 @@ from faults import admin_request
 from ledger import now
 
 COLUMNS = [("min", 4), ("cpu_pct", 7), ("rss_mib", 8), ("fds", 6), ("visitor_conns", 13), ("ssh_sessions", 12),
-           ("tunnels", 7), ("relay_reqs", 10), ("ops", 7), ("failed_expl", 11),
+           ("tunnels", 7), ("visited", 7), ("relay_reqs", 10), ("ops", 7), ("failed_expl", 11),
            ("failed_unexpl", 13), ("drops", 5), ("reloads", 7), ("flood_held", 10),
            ("flood_closed", 12)]
 
@@ -95,6 +96,7 @@ class Report:
         self.flood_closed_before = 0
         self.requests_before = None
         self.start_rss = None
+        self.visited = set()  # tunnels visitors have used so far
         self.cpu_before = None
         self.cpu_at = None
         self.start_fds = None
@@ -124,6 +126,7 @@ class Report:
         outcomes = self.ledger.outcomes[self.seen_outcomes:]
         self.seen_outcomes += len(outcomes)
         ok, explained, unexplained = self.ledger.classify(outcomes)
+        self.visited.update(o.tunnel for o in outcomes)
         drops = len(self.ledger.windows) - self.seen_windows
         self.seen_windows = len(self.ledger.windows)
         reloads = self.ledger.reloads[self.seen_reloads:]
@@ -137,6 +140,7 @@ class Report:
             "visitor_conns": m.get("tunnelgate_visitor_connections"),
             "ssh_sessions": m.get("tunnelgate_ssh_sessions"),
             "tunnels": m.get("tunnelgate_tunnels"),
+            "visited": len(self.visited),
             "relay_reqs": (requests - self.requests_before) if requests is not None else None,
             "ops": len(outcomes),
             "failed_expl": len(explained),
