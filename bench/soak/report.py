@@ -3,7 +3,7 @@
 Per minute: the relay's RSS and open descriptors (/proc/PID/status, /proc/PID/fd), its open
 visitor connections, SSH sessions and tunnels and the requests it counted that minute (the
 admin API's /metrics, summed over workers), how many distinct tunnels visitors have used so
-far (a tunnel's first use grows the relay's memory once), what the visitors did (operations finished, of
+far (to read the RSS against), what the visitors did (operations finished, of
 them failed and explained by a drop, failed and unexplained), and the faults injected that
 minute (publisher drops, reloads, flood connections held and closed by the relay).
 """
