@@ -125,6 +125,11 @@ key = "key.pem"
 listen = ["127.0.0.1:{ports['ssh']}"]
 host_keys = ["host_key"]
 authorized_keys = "authorized_keys"
+# The load tool's publishers, one SSH session per tunnel, all connect from 127.0.0.1 at once:
+# the per-source and unauthenticated caps are off, as in bench/macro/common.sh. The flood from
+# 127.0.0.2-9 then meets the login grace time and the descriptor reserve.
+max_connections_per_source = 0
+max_startups = "1000000"
 
 [policy]
 file = "policy.toml"
