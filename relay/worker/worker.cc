@@ -807,6 +807,7 @@ void Worker::on_session_readable(void* slot_ptr, const io_uring_cqe& cqe) {
     slot.session->disconnect("");
   } else {
     slot.session->on_ready();
+    slot.worker->flush_after_libssh(slot);
   }
   slot.worker->after_session_io(slot);
 }
@@ -817,7 +818,17 @@ void Worker::on_session_writable(void* slot_ptr, const io_uring_cqe&) {
   slot.write_armed = false;
   if (slot.ending) return;
   slot.session->on_ready();
+  slot.worker->flush_after_libssh(slot);
   slot.worker->after_session_io(slot);
+}
+
+void Worker::flush_after_libssh(SessionSlot& slot) {
+  // libssh may have queued packets of its own while it ran (a channel opened for a visitor, a
+  // window adjust, a reply) without our hearing of it: a flush this round sends them. Left
+  // unflushed, with no POLLOUT armed, they waited for the session's next event, and with a
+  // visitor's request among them that could be never (handshake-per-request load on two
+  // workers stalled so). With nothing buffered the flush returns without a system call.
+  on_output_pending(*slot.session);
 }
 
 void Worker::after_session_io(SessionSlot& slot) {

@@ -29,8 +29,8 @@
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
 #include "relay/limits/source_limiter.h"
-#include "relay/limits/ssh_gate.h"
 #include "relay/limits/source_refusals.h"
+#include "relay/limits/ssh_gate.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
@@ -191,6 +191,8 @@ class Worker final : public ssh::SessionEvents {
   static void on_session_readable(void* slot, const io_uring_cqe& cqe);
   static void on_session_writable(void* slot, const io_uring_cqe& cqe);
   void after_session_io(SessionSlot& slot);
+  /// Queues a flush after libssh ran: it may have buffered packets of its own.
+  void flush_after_libssh(SessionSlot& slot);
   void end_session(SessionSlot& slot);
   void run_deferred_sessions();
   /// Sends each session's SSH output of the loop round, once, before the loop waits.
@@ -266,8 +268,8 @@ class Worker final : public ssh::SessionEvents {
   identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
-  SourceLimiter sources_;  // HTTPS connections this worker accepted, per source address
-  SshGate ssh_gate_;       // the SSH port's limits before authentication
+  SourceLimiter sources_;           // HTTPS connections this worker accepted, per source address
+  SshGate ssh_gate_;                // the SSH port's limits before authentication
   SourceRefusals source_refusals_;  // connections over that cap being answered 503
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
