@@ -15,8 +15,8 @@
 
 #include "relay/base/result.h"
 #include "relay/http/path_normalize.h"
-#include "relay/limits/startup_limits.h"
 #include "relay/http/strict_transport_security.h"
+#include "relay/limits/startup_limits.h"
 #include "relay/policy/ip_address.h"
 #include "tls/tls.h"
 
