@@ -28,6 +28,8 @@ Result<std::string> decode(std::string_view text) {
       if (high == 0 && low == 0) return make_error("%00 is not allowed");
       out.push_back(static_cast<char>(high * 16 + low));
       i += 2;
+    } else if (c == '\0') {
+      return make_error("NUL is not allowed");
     } else {
       out.push_back(c);
     }

@@ -4,8 +4,8 @@
 /// RFC 6749 §3.1 says a parameter must not appear twice, and a server that keeps "the first"
 /// or "the last" of two `redirect_uri`s invites the confusion attackers look for, so a
 /// repeated name is an error. Decoding follows the WHATWG URL standard (`+` is a space, `%XX`
-/// a byte, empty `&&` sequences skipped), except that malformed percent-encoding and `%00`
-/// are errors rather than passed through. Bounded: at most `kMaxFormFields` fields, and the
+/// a byte, empty `&&` sequences skipped), except that malformed percent-encoding and NUL
+/// (raw or `%00`) are errors rather than passed through. Bounded: at most `kMaxFormFields` fields, and the
 /// caller bounds the text (a request body's size limit).
 #pragma once
 

@@ -249,6 +249,9 @@ TEST(FormFields, RefusesRepeatsMalformedEscapesAndNul) {
   EXPECT_FALSE(FormFields::parse("a=%4g"));
   EXPECT_FALSE(FormFields::parse("a%=1"));
   EXPECT_FALSE(FormFields::parse("a=%00"));
+  EXPECT_EQ(FormFields::parse(std::string("a=b\0c", 5)).error().message,
+            "field \"a\": NUL is not allowed");
+  EXPECT_FALSE(FormFields::parse(std::string("a\0=b", 5)));
   std::string many;
   for (std::size_t i = 0; i <= kMaxFormFields; ++i) many += "f" + std::to_string(i) + "=1&";
   EXPECT_FALSE(FormFields::parse(many));
