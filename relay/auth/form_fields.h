@@ -5,8 +5,8 @@
 /// or "the last" of two `redirect_uri`s invites the confusion attackers look for, so a
 /// repeated name is an error. Decoding follows the WHATWG URL standard (`+` is a space, `%XX`
 /// a byte, empty `&&` sequences skipped), except that malformed percent-encoding and NUL
-/// (raw or `%00`) are errors rather than passed through. Bounded: at most `kMaxFormFields` fields, and the
-/// caller bounds the text (a request body's size limit).
+/// (raw or `%00`) are errors rather than passed through. Bounded: at most `kMaxFormFields` fields,
+/// and the caller bounds the text (a request body's size limit).
 #pragma once
 
 #include <cstddef>
