@@ -25,6 +25,7 @@
 #include "relay/base/version.h"
 #include "relay/config/config.h"
 #include "relay/ctl/ctl.h"
+#include "relay/auth/auth_service.h"
 #include "relay/dev/dev_state.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
@@ -158,6 +159,17 @@ int main(int argc, char** argv) {
   // The policy: compiled once, shared read-only by the workers. Without [policy] the empty
   // policy applies, which exposes nothing: a relay is closed until it is told otherwise.
   tg::JwksDocuments jwks;
+  // Sign-in: its keys exist before the first policy, which accepts the relay as an issuer.
+  std::unique_ptr<tg::auth::AuthService> signin;
+  if (config->signin.enabled) {
+    auto made = tg::auth::AuthService::create(*config, nullptr);
+    if (!made) {
+      std::fprintf(stderr, "%s\n", made.error().message.c_str());
+      return 1;
+    }
+    signin = std::move(*made);
+    jwks.set_signin({signin->issuer(), signin->jwks()});
+  }
   auto first_policy = jwks.load(config->policy_file);
   if (!first_policy) {
     std::fprintf(stderr, "%s\n", first_policy.error().message.c_str());
@@ -198,8 +210,13 @@ int main(int argc, char** argv) {
     }
   }
   tg::log::configure(log_fd, *tg::log::parse_level(config->log_level));
-  tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy));
+  tg::Shared shared(std::move(*config), workers, std::move(*secret), std::move(*first_policy),
+                    signin ? signin->threads() : 0);
   shared.audit_fd = audit_fd;
+  if (signin) {
+    shared.signin_issuer = signin->issuer();
+    signin->set_audit_fd(audit_fd);
+  }
   if (!shared.ticket_key_start.generate(static_cast<std::uint64_t>(std::time(nullptr)))) {
     std::fprintf(stderr, "tunnelgate: no randomness for the TLS session ticket keys\n");
     return 1;
@@ -232,6 +249,7 @@ int main(int argc, char** argv) {
     worker_objects.push_back(std::make_unique<tg::Worker>(i, shared));
   }
   shared.ticket_key_start.wipe();  // every worker has its copy; the ratchet goes on from there
+  if (signin) signin->start(shared.mailboxes, workers);
   for (unsigned i = 0; i < workers; ++i) {
     threads.emplace_back([&, i] {
       const auto& pins = shared.config.pin_cpus;
@@ -275,6 +293,14 @@ int main(int argc, char** argv) {
                      "(then run a service on localhost:8080; the second command is\n"
                      " how anyone on this machine reaches it: %s)\n\n",
                      commands.substr(newline + 1).c_str());
+        if (!shared.signin_issuer.empty()) {
+          std::fprintf(stderr,
+                       "Sign-in: %s/signin has a development page (--dev only) that signs in\n"
+                       " any email you type. A tunnel whose access rule reads jwt.* sends\n"
+                       " browsers there, and MCP clients find it through the tunnel's OAuth\n"
+                       " metadata (connect them to https://NAME.%s:PORT/mcp).\n\n",
+                       shared.signin_issuer.c_str(), shared.config.domain.c_str());
+        }
       }
       tg::log::write_now(line.finish());
     }
@@ -305,6 +331,7 @@ int main(int argc, char** argv) {
     if (shared.stopping.load() && shared.workers_done.load() == workers) break;
   }
   for (auto& thread : threads) thread.join();
+  if (signin) signin->stop();  // before `shared`, whose mailboxes they use, goes away
   jwks.stop_refreshing();  // before `shared`, which its callback touches, goes away
   worker_objects.clear();
   tg::log::write_now(tg::log::JsonLine("stopped").add("exit_code", exit_code).finish());

@@ -206,6 +206,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_requests_refused_total", "reason=\"body_on_get_head\"",
        c.refused_get_head_body);
   line(out, "tunnelgate_response_desync_total", "", c.response_desyncs);
+  line(out, "tunnelgate_signin_redirects_total", "", c.signin_redirects);
   line(out, "tunnelgate_ssh_sessions_accepted_total", "", c.sessions_accepted);
   line(out, "tunnelgate_ssh_auth_failures_total", "", c.ssh_auth_failures);
   line(out, "tunnelgate_ssh_connections_refused_total", "reason=\"per_source\"",

@@ -92,6 +92,7 @@ class ConfigReader {
   bool read_tuning(const Section& tuning, Config& config);
   bool read_mcp(const Section& mcp, Config& config);
   bool read_paths(const Section& paths, Config& config);
+  bool read_signin(const Section& signin, Config& config);
   // A string key that must be one of `choices`; `out` gets the index of the one written.
   bool choice(const Section& section, std::string_view key,
               std::initializer_list<std::string_view> choices, int& out);
@@ -288,7 +289,7 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log", "mcp", "paths"}) &&
+                          "policy", "tuning", "audit", "log", "mcp", "paths", "signin"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -554,11 +555,44 @@ bool ConfigReader::read_paths(const Section& paths, Config& config) {
   return true;
 }
 
+bool ConfigReader::read_signin(const Section& signin, Config& config) {
+  SigninSettings& out = config.signin;
+  out.enabled = true;
+  std::vector<std::string> allow;
+  if (!known_keys(signin, {"host", "access_token_seconds", "refresh_token_seconds",
+                           "session_seconds", "code_seconds", "registrations_per_minute",
+                           "threads", "client_metadata_allow", "client_metadata_ca"}) ||
+      !string(signin, "host", false, out.host) ||
+      !integer(signin, "access_token_seconds", 60, 86'400, out.access_token_seconds) ||
+      !integer(signin, "refresh_token_seconds", 3600, 31'536'000, out.refresh_token_seconds) ||
+      !integer(signin, "session_seconds", 300, 2'592'000, out.session_seconds) ||
+      !integer(signin, "code_seconds", 10, 600, out.code_seconds) ||
+      !integer(signin, "registrations_per_minute", 1, 100'000, out.registrations_per_minute) ||
+      !integer(signin, "threads", 1, 16, out.threads) ||
+      !strings(signin, "client_metadata_allow", allow) ||
+      !path(signin, "client_metadata_ca", false, out.client_metadata_ca)) {
+    return false;
+  }
+  if (auto problem = validate_name(out.host)) {
+    return fail(signin.table.get("host")->source(), describe(signin, "host") + ": " + *problem);
+  }
+  for (const std::string& text : allow) {
+    auto cidr = policy::Cidr::parse(text);
+    if (!cidr) {
+      return fail(signin.table.get("client_metadata_allow")->source(),
+                  describe(signin, "client_metadata_allow") + ": " + cidr.error().message);
+    }
+    out.client_metadata_allow.push_back(*cidr);
+  }
+  return true;
+}
+
 Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp, paths;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp, paths,
+      signin;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&
@@ -575,7 +609,8 @@ Result<Config> ConfigReader::read(const toml::table& root) {
                         boolean(*audit, "required", config.audit_required))) &&
             section(root, "log", false, log) && (!log || read_log(*log, config)) &&
             section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config)) &&
-            section(root, "paths", false, paths) && (!paths || read_paths(*paths, config));
+            section(root, "paths", false, paths) && (!paths || read_paths(*paths, config)) &&
+            section(root, "signin", false, signin) && (!signin || read_signin(*signin, config));
   if (!ok) return make_error(error_);
   config.key_lines = std::move(key_lines_);
   return config;

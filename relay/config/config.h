@@ -17,6 +17,7 @@
 #include "relay/http/path_normalize.h"
 #include "relay/http/strict_transport_security.h"
 #include "relay/limits/startup_limits.h"
+#include "relay/policy/identity.h"
 #include "relay/policy/ip_address.h"
 #include "tls/tls.h"
 
@@ -26,6 +27,24 @@ struct ListenAddress {
   std::string host;        // numeric IPv4 or IPv6 ("127.0.0.1", "::1", "0.0.0.0")
   std::uint16_t port = 0;  // 0 is refused
   std::string text;        // as written, for messages
+};
+
+/// [signin] (optional): the relay's own authorization server and browser sign-in (README:
+/// Sign-in). Off unless the section is present or the relay runs with --dev.
+struct SigninSettings {
+  bool enabled = false;
+  std::string host = "auth";  // the auth host is HOST.DOMAIN, a name no publisher may take
+  std::uint32_t access_token_seconds = 3600;      // relay-issued access tokens and tunnel cookies
+  std::uint32_t refresh_token_seconds = 2'592'000;  // a refresh-token family's whole life (30 d)
+  std::uint32_t session_seconds = 43'200;           // a person's sign-in on the auth host (12 h)
+  std::uint32_t code_seconds = 60;                  // authorization codes and hand-offs
+  std::uint32_t registrations_per_minute = 60;  // Dynamic Client Registrations, all sources
+  std::uint32_t threads = 2;                    // threads serving the auth host (they may block
+                                                // on an upstream provider)
+  // Client ID Metadata Documents may resolve to these private addresses (default: none).
+  std::vector<policy::Cidr> client_metadata_allow;
+  std::string client_metadata_ca = policy::kSystemCaBundle;  // trusted for those fetches
+  bool dev_signin = false;  // --dev only: a loopback page that signs in any typed email
 };
 
 struct Config {
@@ -124,6 +143,8 @@ struct Config {
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.
   std::map<std::string, int> key_lines;
+
+  SigninSettings signin;
 
   std::uint32_t drain_timeout_ms = 30'000;  // SIGTERM: time in-flight requests get to finish
 };

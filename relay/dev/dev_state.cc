@@ -134,6 +134,9 @@ Result<Config> prepare_dev(const DevOptions& options) {
   config.policy_file = policy;
   config.workers = 0;
   config.domain = "localhost";
+  // Sign-in with the development page: any typed email, loopback only (the --dev listeners).
+  config.signin.enabled = true;
+  config.signin.dev_signin = true;
   config.state_dir = dir;
   config.https_listen.push_back(
       {"127.0.0.1", options.https_port, "127.0.0.1:" + std::to_string(options.https_port)});

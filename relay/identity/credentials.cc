@@ -1,6 +1,7 @@
 // Authorization header parsing: "Bearer" SP token68, with optional whitespace around.
 #include "relay/identity/credentials.h"
 
+#include "relay/auth/cookies.h"
 #include "relay/identity/api_keys.h"
 
 namespace tg::identity {
@@ -36,7 +37,8 @@ bool looks_like_jws(std::string_view token) {
 
 }  // namespace
 
-Credentials find_credentials(const policy::KeyLookup& headers, std::string_view api_key_header) {
+Credentials find_credentials(const policy::KeyLookup& headers, std::string_view api_key_header,
+                             std::string_view session_cookie) {
   Credentials found;
   const policy::Lookup authorization = headers("authorization");
   if (authorization.state == policy::Lookup::State::kUnusable) {
@@ -65,6 +67,21 @@ Credentials find_credentials(const policy::KeyLookup& headers, std::string_view 
         return found;
       }
       found.api_key = key;
+    }
+  }
+  if (found.jwt.empty() && !session_cookie.empty()) {
+    const policy::Lookup cookie = headers("cookie");
+    if (cookie.state == policy::Lookup::State::kFound) {
+      bool repeated = false;
+      const std::string_view token = auth::cookie_value(cookie.value, session_cookie, &repeated);
+      if (repeated) {
+        found.problem = "the session cookie was sent twice";
+        return found;
+      }
+      if (!token.empty()) {
+        found.jwt = token;
+        found.jwt_from_cookie = true;
+      }
     }
   }
   return found;

@@ -20,11 +20,15 @@ struct Credentials {
   /// Non-empty when the credentials are ambiguous, so the request must be refused (401):
   /// "authorization header sent twice", "two different API keys".
   std::string_view problem;
+  bool jwt_from_cookie = false;  // `jwt` came from the relay's session cookie, not a header
 };
 
 /// Looks in `headers` (names compared case-insensitively, as KeyLookup::headers does) for
 /// Authorization and, when `api_key_header` is not empty, that header.
+/// With `session_cookie` (the relay's sign-in cookie name, when sign-in is on), a request with
+/// no bearer JWT may carry its JWT in that cookie instead (a browser's session on a tunnel).
 Credentials find_credentials(const policy::KeyLookup& headers,
-                             std::string_view api_key_header = {});
+                             std::string_view api_key_header = {},
+                             std::string_view session_cookie = {});
 
 }  // namespace tg::identity

@@ -4,14 +4,14 @@
 
 namespace tg::io {
 
-Mailboxes::Mailboxes(unsigned workers, std::uint64_t visitor_limit)
-    : workers_(workers),
+Mailboxes::Mailboxes(unsigned endpoints, std::uint64_t visitor_limit)
+    : endpoints_(endpoints),
       visitor_limit_(visitor_limit < kCapacity ? visitor_limit : kCapacity),
-      queues_(static_cast<std::size_t>(workers) * workers),
-      targets_(workers) {}
+      queues_(static_cast<std::size_t>(endpoints) * endpoints),
+      targets_(endpoints) {}
 
 Mailboxes::~Mailboxes() {
-  for (unsigned to = 0; to < workers_; ++to) {
+  for (unsigned to = 0; to < endpoints_; ++to) {
     drain(to, [](std::unique_ptr<Message> message) {
       if (message->fd >= 0) ::close(message->fd);
     });

@@ -41,6 +41,9 @@ struct Message {
     kReload,         // admin or SIGHUP: reload certificates and authorized keys
     kReloadReply,    // online = reloaded; bytes = what changed, or the error
     kReleaseSource,  // a visitor this worker accepted from `peer` has closed (per-source cap)
+    kAuthRequest,    // a request for the relay's own sign-in endpoints (auth/exchange.h), to a
+                     // sign-in thread; it comes back as kAuthAnswer to the sending worker
+    kAuthAnswer,
   };
   Kind kind = Kind::kVisitor;
   int fd = -1;
@@ -59,14 +62,17 @@ struct Message {
   std::string actor_class;              // kSnapshot: only tunnels of this class ("" = all)
   std::uint64_t since_epoch_ms = 0;     // kSnapshot with exposures: events at or after this
   bool late_route = false;              // kRoute: counted in its receiver's late_routes until taken
+  std::shared_ptr<void> exchange;       // kAuthRequest, kAuthAnswer: the auth::Exchange
 };
 
+/// Endpoints are numbered: the workers first (0 … workers-1), then any other thread that
+/// trades messages with them through its own Ring (the sign-in threads, auth/auth_service.h).
 class Mailboxes {
  public:
   /// Messages one worker may have queued for another.
   static constexpr std::uint64_t kCapacity = 4096;
 
-  explicit Mailboxes(unsigned workers, std::uint64_t visitor_limit = kCapacity);
+  explicit Mailboxes(unsigned endpoints, std::uint64_t visitor_limit = kCapacity);
   /// Frees what is still queued (workers that stopped before taking it): after the workers
   /// have been joined, so no one sends any more. Sockets in it are closed.
   ~Mailboxes();
@@ -87,7 +93,7 @@ class Mailboxes {
   /// Messages queued for `worker` and not yet taken (approximate while others send).
   std::uint64_t depth(unsigned worker) {
     std::uint64_t total = 0;
-    for (unsigned from = 0; from < workers_; ++from) {
+    for (unsigned from = 0; from < endpoints_; ++from) {
       Queue& q = queue(from, worker);
       total += q.tail.load(std::memory_order_relaxed) - q.head.load(std::memory_order_relaxed);
     }
@@ -114,7 +120,7 @@ class Mailboxes {
     // Store then load, against the sender's store (tail) then load (wake_pending), all
     // sequentially consistent: see send().
     targets_[worker].wake_pending.store(false, std::memory_order_seq_cst);
-    for (unsigned from = 0; from < workers_; ++from) {
+    for (unsigned from = 0; from < endpoints_; ++from) {
       Queue& q = queue(from, worker);
       std::uint64_t head = q.head.load(std::memory_order_relaxed);
       const std::uint64_t tail = q.tail.load(std::memory_order_seq_cst);
@@ -144,9 +150,9 @@ class Mailboxes {
     // Read by the receiver for each visitor it routes; written only for late route updates.
     alignas(64) std::atomic<std::uint64_t> late_routes{0};
   };
-  Queue& queue(unsigned from, unsigned to) { return queues_[from * workers_ + to]; }
+  Queue& queue(unsigned from, unsigned to) { return queues_[from * endpoints_ + to]; }
 
-  unsigned workers_;
+  unsigned endpoints_;
   std::uint64_t visitor_limit_;
   std::vector<Queue> queues_;
   std::vector<Target> targets_;

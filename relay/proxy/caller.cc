@@ -16,15 +16,18 @@ void Caller::fill(policy::AccessContext& context) const {
 
 Caller identify_caller(const policy::KeyLookup& headers, std::string_view api_key_header,
                        const identity::Sources& sources, identity::TokenCache& cache,
-                       std::string_view tunnel_url, std::int64_t now) {
+                       std::string_view tunnel_url, std::int64_t now,
+                       std::string_view session_cookie) {
   Caller caller;
-  const identity::Credentials found = identity::find_credentials(headers, api_key_header);
+  const identity::Credentials found =
+      identity::find_credentials(headers, api_key_header, session_cookie);
+  caller.from_session_cookie = found.jwt_from_cookie;
   auto refuse = [&caller](std::string_view why) {
     caller.status = Caller::Status::kRefused;
     caller.error = why;
     caller.token = nullptr;
     caller.api_key_name = {};
-    return caller;
+    return caller;  // from_session_cookie stays: a stale cookie sends a browser to sign in
   };
   if (!found.problem.empty()) return refuse(found.problem);
   if (found.jwt.empty() && found.api_key.empty()) return caller;

@@ -32,6 +32,7 @@ struct Caller {
   std::string_view api_key_name;        // "" without a key
   bool authorization_consumed = false;  // the Authorization header held the relay's credential
   bool api_key_header_consumed = false;
+  bool from_session_cookie = false;  // the token was the relay's browser-session cookie
   /// Last second (epoch) at which the caller's token is accepted; 0 without a token.
   std::int64_t valid_until = 0;
 
@@ -44,8 +45,10 @@ struct Caller {
 };
 
 /// Checks the credentials in `headers` for a request to the tunnel at `tunnel_url` at `now`.
+/// `session_cookie` names the relay's browser-session cookie when sign-in is on ("" off).
 Caller identify_caller(const policy::KeyLookup& headers, std::string_view api_key_header,
                        const identity::Sources& sources, identity::TokenCache& cache,
-                       std::string_view tunnel_url, std::int64_t now);
+                       std::string_view tunnel_url, std::int64_t now,
+                       std::string_view session_cookie = {});
 
 }  // namespace tg

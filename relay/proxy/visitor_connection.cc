@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include "relay/auth/cookies.h"
+#include "relay/auth/form_fields.h"
 #include "relay/http/path_normalize.h"
 #include "relay/http/strict_transport_security.h"
 #include "relay/identity/jws_signer.h"
@@ -397,6 +399,11 @@ void VisitorConnection::process_plain() {
       case Phase::kMcpBody:
         read_mcp_body();
         return;
+      case Phase::kSigninBody:
+        read_signin_body();
+        return;
+      case Phase::kSigninWait:
+        return;  // a pipelined request waits for the answer
       case Phase::kWaitingChannel:
       case Phase::kExchange:
         move_request_body();
@@ -450,6 +457,12 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
                                           worker_.assertion_jwks(), true));
     return;
   }
+  if (!worker_.signin_issuer().empty() &&
+      (tunnel_name_ == worker_.config().signin.host ||
+       head.target.starts_with(auth::kReservedPrefix))) {
+    begin_signin(head, head_size);
+    return;
+  }
   if (http::is_get_or_head_with_body(head) && !worker_.config().allow_get_head_bodies) {
     // Decided on the head, before any byte goes out: a service that never reads GET bodies
     // would take this one for its next request, and run it with no decision by the relay.
@@ -488,7 +501,11 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
   if (origin_refused(head, *tunnel)) return;
   const policy::TunnelSettings& settings = worker_.tunnel_settings(*tunnel);
   const std::string_view path = head.target.substr(0, head.target.find('?'));
-  if (settings.reads_jwt && path == kProtectedResourcePath && head.method == "GET") {
+  // RFC 9728 §3.1: the document for https://NAME/mcp is also asked for at the path-suffixed
+  // address, which the MCP SDKs try first. One resource per tunnel: both answer the same.
+  if (settings.reads_jwt && head.method == "GET" &&
+      (path == kProtectedResourcePath ||
+       (path.starts_with(kProtectedResourcePath) && path[kProtectedResourcePath.size()] == '/'))) {
     answer_protected_resource(*tunnel);
     return;
   }
@@ -507,6 +524,10 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
   // A verified client certificate names the caller when no token or key does.
   if (subject_.empty()) subject_.assign(client_cert_.subject);
   const bool refused = caller.status == Caller::Status::kRefused;
+  if (refused && caller.from_session_cookie && redirect_to_signin(head)) {
+    // A browser whose session ran out (or whose cookie is not good) signs in again.
+    return;
+  }
   if (refused) {
     audit_request(*tunnel, false, caller.error, {});
     if (!caller.detail.empty()) {
@@ -537,6 +558,7 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
   if (!verdict.access.allowed) {
     // A credential could change the answer only where an allow reads one.
     if (!caller.identified() && settings.wants_identity()) {
+      if (redirect_to_signin(head)) return;
       worker_.counters().deny_access(AccessDenial::kNoCredentials);
       respond_challenge(*tunnel, {}, {});
     } else {
@@ -595,12 +617,16 @@ void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& t
   context.original_host = head.host;
   // The credentials the relay consumed never reach the service, and no visitor may pose as
   // the relay: the service learns who calls from the relay's own signed assertion.
-  std::array<std::string_view, 3> drop{kAssertionHeader};
+  std::array<std::string_view, 4> drop{kAssertionHeader};
   std::size_t dropped = 1;
   if (drop_authorization_) drop[dropped++] = "authorization";
   if (drop_api_key_header_) drop[dropped++] = worker_.config().api_key_header;
-  context.drop = std::span<const std::string_view>(drop.data(), dropped);
   context.extra_fields = assertion_;
+  if (!worker_.signin_issuer().empty() && strip_session_cookie(head)) {
+    drop[dropped++] = "cookie";
+    context.extra_fields = forwarded_cookie_;
+  }
+  context.drop = std::span<const std::string_view>(drop.data(), dropped);
   to_publisher_.clear();
   http::write_forward_request_head(head, context, to_publisher_);
   request_upgrade_ = head.upgrade;
@@ -629,6 +655,24 @@ void VisitorConnection::forward_request(const http::RequestHead& head, Tunnel& t
   }
 }
 
+bool VisitorConnection::strip_session_cookie(const http::RequestHead& head) {
+  // The relay's session cookie is the relay's: the service never sees it. Other cookies pass,
+  // in order, on one Cookie line (RFC 9113 §8.2.3 and RFC 6265 §5.4 join them the same way).
+  std::string joined;
+  bool ours = false;
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    if (!http::iequals(head.headers[i].name, "cookie")) continue;
+    if (!joined.empty()) joined.append("; ");
+    joined.append(head.headers[i].value);
+    ours = ours || head.headers[i].value.find(auth::kTunnelSessionCookie) != std::string_view::npos;
+  }
+  if (!ours) return false;
+  const std::string rest = auth::without_cookie(joined, auth::kTunnelSessionCookie);
+  forwarded_cookie_.assign(assertion_);
+  if (!rest.empty()) forwarded_cookie_.append("cookie: ").append(rest).append("\r\n");
+  return true;
+}
+
 VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& head,
                                                      Tunnel& tunnel) {
   const auto now = static_cast<std::int64_t>(worker_.now_epoch_s());
@@ -637,7 +681,9 @@ VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& he
   Verdict verdict;
   verdict.caller =
       identify_caller(access.context().http_headers, worker_.config().api_key_header,
-                      worker_.identity_sources(), worker_.token_cache(), tunnel.url, now);
+                      worker_.identity_sources(), worker_.token_cache(), tunnel.url, now,
+                      worker_.signin_issuer().empty() ? std::string_view()
+                                                      : auth::kTunnelSessionCookie);
   if (verdict.caller.status == Caller::Status::kRefused) return verdict;
   verdict.caller.fill(access.context());
   verdict.access = worker_.policy().decide_access(access.context());
@@ -666,7 +712,11 @@ std::string VisitorConnection::metadata_url(Tunnel& tunnel) const {
 
 void VisitorConnection::answer_protected_resource(Tunnel& tunnel) {
   std::vector<std::string> issuers;
-  for (const auto& issuer : worker_.policy().identity().jwt) issuers.push_back(issuer.issuer);
+  // The relay's own authorization server first: MCP clients use the first one listed.
+  if (!worker_.signin_issuer().empty()) issuers.push_back(worker_.signin_issuer());
+  for (const auto& issuer : worker_.policy().identity().jwt) {
+    if (issuer.issuer != worker_.signin_issuer()) issuers.push_back(issuer.issuer);
+  }
   const std::string body = protected_resource_metadata(without_slash(tunnel.url), issuers,
                                                        worker_.tunnel_settings(tunnel).scopes);
   respond_with(200, http::make_response(200, "application/json", own_fields(), body, true));
@@ -1246,6 +1296,8 @@ void VisitorConnection::visitor_ended() {
 void VisitorConnection::close_now() {
   if (closed_ && !close_after_flush_) return;
   closed_ = true;
+  if (signin_handle_ != 0) worker_.forget_signin(signin_handle_);
+  signin_handle_ = 0;
   close_after_flush_ = false;
   release_channel();
   release_counts();  // now, as the connection leaves the worker's count: not when it is reaped
@@ -1406,6 +1458,125 @@ void VisitorConnection::log_request(int status) {
   if (!subject_.empty()) line.add("subject", subject_);
   worker_.logs().push(line.finish());
   if (mcp_exchange_) mcp_->end(status, monotonic_us() - exchange_started_us_);
+}
+
+}  // namespace tg
+
+namespace tg {
+
+// --- the relay's own sign-in endpoints -------------------------------------------------------
+
+namespace {
+
+// Sign-in forms and registrations are small; anything larger is not one of them.
+constexpr std::uint64_t kMaxSigninBody = 64 * 1024;
+
+std::string joined_header(const http::RequestHead& head, std::string_view name) {
+  std::string joined;
+  for (std::size_t i = 0; i < head.header_count; ++i) {
+    if (!http::iequals(head.headers[i].name, name)) continue;
+    if (!joined.empty()) joined.append(name == "cookie" ? "; " : ", ");
+    joined.append(head.headers[i].value);
+  }
+  return joined;
+}
+
+}  // namespace
+
+void VisitorConnection::begin_signin(const http::RequestHead& head, std::size_t head_size) {
+  if (head.framing == http::BodyFraming::kChunked) {
+    respond_error(411, "the relay's sign-in endpoints need a Content-Length");
+    return;
+  }
+  if (head.content_length > kMaxSigninBody) {
+    respond_error(413, "the body is larger than the relay's sign-in endpoints accept");
+    return;
+  }
+  auto exchange = std::make_shared<auth::Exchange>();
+  auth::Request& request = exchange->request;
+  request.auth_host = tunnel_name_ == worker_.config().signin.host;
+  request.host = normalize_host(strip_port(head.host));
+  request.origin = request.auth_host ? worker_.signin_issuer()
+                                     : std::string(without_slash(worker_.public_url(tunnel_name_)));
+  request.method.assign(head.method);
+  request.target.assign(head.target);
+  request.cookie = joined_header(head, "cookie");
+  request.authorization = joined_header(head, "authorization");
+  request.content_type = joined_header(head, "content-type");
+  request.accept = joined_header(head, "accept");
+  request.origin_header = joined_header(head, "origin");
+  request.sec_fetch_site = joined_header(head, "sec-fetch-site");
+  request.peer_ip = peer_ip_;
+  signin_ = std::move(exchange);
+  signin_remaining_ = head.framing == http::BodyFraming::kLength ? head.content_length : 0;
+  in_plain_.erase(0, head_size);
+  request_body_done_ = false;
+  phase_ = Phase::kSigninBody;
+  head_deadline_ms_ = worker_.now_ms() + worker_.config().header_timeout_ms;
+  if (head.expect_continue && signin_remaining_ > 0) write_tls("HTTP/1.1 100 Continue\r\n\r\n");
+  read_signin_body();
+}
+
+void VisitorConnection::read_signin_body() {
+  const std::size_t take = static_cast<std::size_t>(
+      std::min<std::uint64_t>(signin_remaining_, in_plain_.size()));
+  signin_->request.body.append(in_plain_, 0, take);
+  in_plain_.erase(0, take);
+  bytes_in_ += take;
+  signin_remaining_ -= take;
+  if (signin_remaining_ > 0) return;
+  head_deadline_ms_ = 0;
+  request_body_done_ = true;
+  std::shared_ptr<auth::Exchange> exchange = signin_;
+  if (!worker_.ask_signin(exchange, this)) {
+    signin_.reset();
+    respond_error(503, "the relay's sign-in is busy; retry later");
+    return;
+  }
+  signin_handle_ = exchange->connection;
+  phase_ = Phase::kSigninWait;
+}
+
+void VisitorConnection::on_signin_answer(const auth::Answer& answer) {
+  if (closed_ || phase_ != Phase::kSigninWait) return;
+  signin_handle_ = 0;
+  status_ = answer.status;
+  if (answer.close) keep_visitor_ = false;
+  const bool head_only = method_ == "HEAD";
+  if (head_only) {
+    // The same head, no body (RFC 9110 §9.3.2).
+    const std::size_t end = answer.response.find("\r\n\r\n");
+    write_tls(std::string_view(answer.response).substr(0, end == std::string::npos ? 0 : end + 4));
+  } else {
+    write_tls(answer.response);
+  }
+  bytes_out_ += answer.response.size();
+  signin_.reset();
+  response_started_ = true;
+  finish_exchange();
+}
+
+bool VisitorConnection::redirect_to_signin(const http::RequestHead& head) {
+  if (worker_.signin_issuer().empty()) return false;
+  if (head.method != "GET" && head.method != "HEAD") return false;
+  // A browser navigating (a person typed the URL or followed a link): not an API client, not
+  // a fetch from a page's script, which keep getting the 401 they can act on.
+  const std::string_view mode = http::find_header(head.headers.data(), head.header_count,
+                                                  "sec-fetch-mode");
+  const std::string_view accept = http::find_header(head.headers.data(), head.header_count,
+                                                    "accept");
+  const bool navigation = mode.empty() ? accept.find("text/html") != std::string_view::npos
+                                       : mode == "navigate";
+  if (!navigation) return false;
+  const std::string here = std::string(without_slash(worker_.public_url(tunnel_name_))) +
+                           std::string(head.target);
+  std::string location = worker_.signin_issuer() + "/signin?return_to=" + auth::form_encode(here);
+  ++worker_.counters().signin_redirects;
+  status_ = 302;
+  std::string fields = own_fields();
+  fields.append("location: ").append(location).append("\r\n");
+  respond_with(302, http::make_response(302, "text/plain", fields, "", true));
+  return true;
 }
 
 }  // namespace tg

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "relay/auth/exchange.h"
 #include "relay/http/chunked_decoder.h"
 #include "relay/http/http.h"
 #include "relay/io/ring.h"
@@ -76,11 +77,16 @@ class VisitorConnection final : public ssh::ChannelSink {
   void on_channel_closed() override;
   void on_channel_writable() override;
 
+  /// A sign-in thread's answer to the request this connection sent (Worker::ask_signin).
+  void on_signin_answer(const auth::Answer& answer);
+
  private:
   enum class Phase {
     kHandshake,
     kReadingHead,
     kMcpBody,  // an MCP request's body is read whole before anything is forwarded
+    kSigninBody,  // a request for the relay's sign-in endpoints: its body is read whole
+    kSigninWait,  // … and it waits for a sign-in thread's answer
     kWaitingChannel,
     kExchange,
     kTunnel,
@@ -136,6 +142,14 @@ class VisitorConnection final : public ssh::ChannelSink {
   /// signed assertion (kept here: an MCP request is forwarded after its body is read).
   void prepare_forwarded_identity(const Caller& caller, const Tunnel& tunnel);
   void read_mcp_body();
+  // The relay's own sign-in endpoints (auth host, a tunnel's /.tunnelgate/ prefix).
+  void begin_signin(const http::RequestHead& head, std::size_t head_size);
+  void read_signin_body();
+  // A browser navigation with no credential to a tunnel that wants one: off to sign in.
+  bool redirect_to_signin(const http::RequestHead& head);
+  // Prepares forwarded_cookie_ (assertion line + Cookie without the relay's session cookie)
+  // when the request carries that cookie; false when it does not.
+  bool strip_session_cookie(const http::RequestHead& head);
   void dispatch_mcp();
   void send_mcp_answer();
   void move_request_body();
@@ -255,7 +269,11 @@ class VisitorConnection final : public ssh::ChannelSink {
 
   // MCP: created on the connection's first request to an MCP tunnel, reused after.
   std::unique_ptr<McpExchange> mcp_;
-  bool mcp_exchange_ = false;  // the current exchange goes through mcp_
+  bool mcp_exchange_ = false;
+  std::shared_ptr<auth::Exchange> signin_;  // the sign-in request being read or answered
+  std::uint64_t signin_remaining_ = 0;      // its body bytes still to read
+  std::uint64_t signin_handle_ = 0;         // what the worker knows the wait by
+  std::string forwarded_cookie_;  // the Cookie line sent on, the relay's session cookie removed  // the current exchange goes through mcp_
 };
 
 }  // namespace tg

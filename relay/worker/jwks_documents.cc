@@ -22,7 +22,8 @@ Result<std::shared_ptr<const PolicySet>> JwksDocuments::load(const std::string& 
   std::lock_guard lock(mutex_);
   identity::JwtOptions options;
   options.refresh_requests = &requests_;
-  auto loaded = load_policy_set(path, source_.loader(epoch_seconds()), options);
+  auto loaded = load_policy_set(path, source_.loader(epoch_seconds()), options,
+                                signin_ ? &*signin_ : nullptr);
   if (loaded) {
     source_.retain((*loaded)->rules.identity());
     requests_.wake();  // the next refresh may now be sooner

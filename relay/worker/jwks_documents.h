@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,10 @@ class JwksDocuments {
   /// blocking); on success its URLs are the ones refreshed from now on.
   Result<std::shared_ptr<const PolicySet>> load(const std::string& path);
 
+  /// Every policy loaded from now on also accepts the relay's own issuer (sign-in on). Set
+  /// once at start-up, before the first load.
+  void set_signin(SigninIssuer signin) { signin_ = std::move(signin); }
+
   /// Starts the refresh thread: it sleeps until a document is due or asked for early, fetches
   /// it, logs failures and early fetches, and calls `on_change` (from that thread) when a
   /// document changed.
@@ -53,6 +58,7 @@ class JwksDocuments {
   identity::JwksRefreshRequests& refresh_requests() { return requests_; }
 
  private:
+  std::optional<SigninIssuer> signin_;
   void refresh_loop();
 
   // Worker → refresh thread: early fetches wanted; also how the thread is woken (stop, load).

@@ -16,11 +16,18 @@ struct PolicySet {
   identity::Sources identity;
 };
 
+/// The relay's own issuer (sign-in on): its tokens are accepted for every tunnel, as if the
+/// policy declared it with these keys.
+struct SigninIssuer {
+  std::string issuer;
+  std::string jwks;
+};
+
 /// Loads and compiles `path` and builds its identity sources; "" gives the empty policy
 /// (nothing exposed, no one let in) with no sources. Every error names the file and line.
 /// `options` go to the JWT verifier.
 Result<std::shared_ptr<const PolicySet>> load_policy_set(
     const std::string& path, const identity::JwksLoader& load = identity::read_jwks_file,
-    identity::JwtOptions options = {});
+    identity::JwtOptions options = {}, const SigninIssuer* signin = nullptr);
 
 }  // namespace tg

@@ -21,16 +21,23 @@ namespace tg {
 
 struct Shared {
   Shared(Config cfg, unsigned workers, std::string secret,
-         std::shared_ptr<const PolicySet> first_policy)
+         std::shared_ptr<const PolicySet> first_policy, unsigned signin_thread_count = 0)
       : config(std::move(cfg)),
         worker_count(workers),
-        mailboxes(workers, config.handoff_queue_entries),
+        signin_threads(signin_thread_count),
+        signin_first_endpoint(workers),
+        mailboxes(workers + signin_thread_count, config.handoff_queue_entries),
         memory_budget(config.memory_budget_bytes, workers),
         name_secret(std::move(secret)),
         initial_policy(std::move(first_policy)) {}
 
   const Config config;
   const unsigned worker_count;
+  // The sign-in threads (auth/auth_service.h): mailbox endpoints after the workers; 0 when
+  // sign-in is off.
+  const unsigned signin_threads;
+  const unsigned signin_first_endpoint;
+  std::string signin_issuer;  // "https://auth.DOMAIN[:port]", "" when sign-in is off
   NameRegistry registry;
   io::Mailboxes mailboxes;
   MemoryBudget memory_budget;     // bytes held in connection buffers, one slot per worker

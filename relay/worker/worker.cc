@@ -1,5 +1,7 @@
 #include "relay/worker/worker.h"
 
+#include "relay/auth/exchange.h"
+
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -634,6 +636,11 @@ void Worker::route(Prelude& prelude, std::string_view server_name) {
   dying_preludes_.push_back(&prelude);
   if (!name) {
     start_visitor(fd, initial, peer, host, 404, index_);
+    return;
+  }
+  if (shared_.signin_threads > 0 && *name == shared_.config.signin.host) {
+    // The auth host: served by the relay itself, on the worker that accepted it.
+    start_visitor(fd, initial, peer, std::string(*name), 0, index_);
     return;
   }
   // A publisher hears that its name is ready (tcpip-forward granted, URL printed) only after
@@ -1480,6 +1487,23 @@ void Worker::take_messages() {
   taking_messages_ = false;
 }
 
+bool Worker::ask_signin(std::shared_ptr<auth::Exchange> exchange, VisitorConnection* visitor) {
+  if (shared_.signin_threads == 0) return false;
+  exchange->worker = index_;
+  exchange->connection = ++signin_requests_;
+  auto message = std::make_unique<io::Message>();
+  message->kind = io::Message::Kind::kAuthRequest;
+  const std::uint64_t connection = exchange->connection;
+  message->exchange = std::move(exchange);
+  const unsigned thread =
+      shared_.signin_first_endpoint + static_cast<unsigned>(connection % shared_.signin_threads);
+  if (shared_.mailboxes.send(ring_, index_, thread, std::move(message)) != nullptr) return false;
+  signin_waiting_[connection] = visitor;
+  return true;
+}
+
+void Worker::forget_signin(std::uint64_t connection) { signin_waiting_.erase(connection); }
+
 void Worker::handle_message(std::unique_ptr<io::Message> message) {
   switch (message->kind) {
     case io::Message::Kind::kVisitor:
@@ -1537,6 +1561,17 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
         admin_->on_reload_reply(std::move(message));
       }
       return;
+    case io::Message::Kind::kAuthRequest:
+      return;  // for the sign-in threads only
+    case io::Message::Kind::kAuthAnswer: {
+      const auto* exchange = static_cast<const auth::Exchange*>(message->exchange.get());
+      const auto waiting = signin_waiting_.find(exchange->connection);
+      if (waiting == signin_waiting_.end()) return;  // the visitor left meanwhile
+      VisitorConnection* visitor = waiting->second;
+      signin_waiting_.erase(waiting);
+      visitor->on_signin_answer(exchange->answer);
+      return;
+    }
     case io::Message::Kind::kCloseSession:
       if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {
         slot->session->disconnect("tunnelgate: \"" + message->name +

@@ -43,6 +43,9 @@
 
 namespace tg {
 
+namespace auth {
+struct Exchange;
+}
 class VisitorConnection;
 class AdminServer;
 
@@ -123,6 +126,16 @@ class Worker final : public ssh::SessionEvents {
     return tunnel.actor_class == policy::ActorClass::kAgent || tunnel_settings(tunnel).mcp;
   }
   std::string next_request_id();
+
+  /// Sends a request for the relay's sign-in endpoints to a sign-in thread; `visitor` hears
+  /// the answer (on_signin_answer) unless it calls forget_signin first. False when sign-in is
+  /// off or the thread's queue is full.
+  bool ask_signin(std::shared_ptr<auth::Exchange> exchange, VisitorConnection* visitor);
+  void forget_signin(std::uint64_t connection);
+  /// The auth host's URL ("https://auth.DOMAIN[:port]"), "" when sign-in is off.
+  const std::string& signin_issuer() const { return shared_.signin_issuer; }
+  /// "https://NAME.DOMAIN[:port]/": the public URL of a name.
+  std::string public_url(std::string_view name) const;
   /// Which subject each MCP session of this worker's tunnels belongs to.
   McpSessionTable& mcp_sessions() { return mcp_sessions_; }
   McpTaskTable& mcp_tasks() { return mcp_tasks_; }
@@ -231,7 +244,6 @@ class Worker final : public ssh::SessionEvents {
                        const ssh::PublisherSession& session, std::string_view reason);
   void tick();
   void begin_shutdown();
-  std::string public_url(std::string_view name) const;
   void reap();
 
   unsigned index_;
@@ -245,6 +257,9 @@ class Worker final : public ssh::SessionEvents {
   log::Buffer audit_{-1};
   bool audit_ok_ = true;  // the last audit write went through
   io::Completion mailbox_completion_{};
+  // Visitors waiting for a sign-in thread's answer, by the handle their request carried.
+  std::unordered_map<std::uint64_t, VisitorConnection*> signin_waiting_;
+  std::uint64_t signin_requests_ = 0;
   std::uint64_t now_ms_ = 0;
   std::uint64_t now_epoch_s_ = 0;
   std::uint64_t next_session_serial_ = 1;
