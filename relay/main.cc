@@ -215,6 +215,7 @@ int main(int argc, char** argv) {
   shared.audit_fd = audit_fd;
   if (signin) {
     shared.signin_issuer = signin->issuer();
+    shared.signin_counters = &signin->counters();
     signin->set_audit_fd(audit_fd);
   }
   if (!shared.ticket_key_start.generate(static_cast<std::uint64_t>(std::time(nullptr)))) {

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <sstream>
 
+#include "relay/auth/auth_server.h"
+
 namespace tg {
 namespace {
 
@@ -32,6 +34,11 @@ constexpr Family kFamilies[] = {
      "Connections from proxy_protocol_from peers closed for a missing or bad PROXY v2 header."},
     {"tunnelgate_requests_refused_total", "counter",
      "Visitor requests refused for their framing before anything was forwarded, by reason."},
+    {"tunnelgate_signin_redirects_total", "counter",
+     "Browser navigations without credentials sent to the relay's sign-in."},
+    {"tunnelgate_signin_events_total", "counter",
+     "Sign-in endpoint events: sign-ins, failures, consents, registrations, tokens, refreshes, "
+     "refresh-token reuse, revocations, hand-offs."},
     {"tunnelgate_response_desync_total", "counter",
      "Bytes a service sent beyond its response; each closed the channel they came on."},
     {"tunnelgate_ssh_sessions_accepted_total", "counter", "SSH connections accepted."},
@@ -180,6 +187,27 @@ void WorkerCounters::count_response(int status) {
   } else {
     ++responses_other;
   }
+}
+
+std::string encode_signin_counters(const auth::SigninCounters& c) {
+  std::string out;
+  const auto event = [&out](std::string_view name, const std::atomic<std::uint64_t>& value) {
+    line(out, "tunnelgate_signin_events_total", "event=\"" + std::string(name) + "\"",
+         value.load(std::memory_order_relaxed));
+  };
+  event("signed_in", c.signins);
+  event("signin_failed", c.signin_failures);
+  event("consent_given", c.consents);
+  event("client_registered", c.registrations);
+  event("client_registration_refused", c.registrations_refused);
+  event("token_issued", c.tokens_issued);
+  event("token_refreshed", c.refreshes);
+  event("refresh_token_reused", c.refresh_reuse);
+  event("refresh_token_revoked", c.revocations);
+  event("token_request_refused", c.token_errors);
+  event("handoff", c.handoffs);
+  event("handoff_refused", c.handoffs_refused);
+  return out;
 }
 
 std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {

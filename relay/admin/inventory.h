@@ -14,6 +14,9 @@
 #include "relay/http/path_normalize.h"
 
 namespace tg {
+namespace auth {
+struct SigninCounters;
+}
 
 /// A latency histogram with fixed buckets (seconds, Prometheus style); one worker writes it.
 struct LatencyHistogram {
@@ -129,6 +132,8 @@ struct WorkerGauges {
 
 /// "name value\n" lines for one worker.
 std::string encode_counters(const WorkerCounters& counters, const WorkerGauges& gauges);
+/// The sign-in threads' counters (process-wide: worker 0 adds them to its part).
+std::string encode_signin_counters(const auth::SigninCounters& counters);
 
 /// The lines of encode_counters back as name → value.
 std::map<std::string, std::uint64_t> parse_counters(std::string_view lines);

@@ -8,8 +8,16 @@
 /// providers. What it issues is checked on the data path like any other credential, so this
 /// folder keeps what a worker runs per request small and pure.
 ///
-/// Today it holds the primitives those endpoints are built from, each a pure function (or a
-/// value type) over the caller's bytes, unit-tested and fuzzed on its own:
+/// The endpoints: auth_server.h (every page and endpoint, one instance per sign-in thread),
+/// auth_service.h (the sign-in threads, which trade auth::Exchange values with the workers
+/// through the mailboxes), auth_state.h (the little that must stay on the server: used codes,
+/// refresh-token families, the registration rate), client_metadata_fetch.h (Client ID
+/// Metadata Documents, with the SSRF defence), pages.h (the HTML).
+///
+/// The pure pieces those endpoints are built from, each unit-tested and fuzzed on its own:
+///   - grants.h: what codes, refresh tokens, hand-offs, sessions and registrations carry;
+///   - client_registration.h: DCR requests and Client ID Metadata Documents, strictly;
+///   - cookies.h: reading the relay's cookies and removing them before a service sees them;
 ///   - sealed_box.h: AES-256-GCM sealed values under a keyring in the state folder, bound to
 ///     a purpose, so state can be carried by the client (codes, cookies, registrations)
 ///     instead of kept in server-side tables that a later cluster would have to share;
@@ -18,10 +26,13 @@
 ///     authorization endpoint applies (any port for loopback, RFC 8252 §7.3);
 ///   - form_fields.h: application/x-www-form-urlencoded bodies and query strings, strict
 ///     (no repeated parameter, RFC 6749 §3.1), bounded in size and count.
-/// Nothing here reads the clock or the network; callers pass `now` and bytes in.
+/// None of those reads the clock or the network; callers pass `now` and bytes in.
 #pragma once
 
+#include "relay/auth/client_registration.h"
+#include "relay/auth/cookies.h"
 #include "relay/auth/form_fields.h"
+#include "relay/auth/grants.h"
 #include "relay/auth/pkce.h"
 #include "relay/auth/redirect_uri.h"
 #include "relay/auth/sealed_box.h"

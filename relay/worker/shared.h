@@ -18,6 +18,9 @@
 #include "tls/ticket_keys.h"
 
 namespace tg {
+namespace auth {
+struct SigninCounters;
+}
 
 struct Shared {
   Shared(Config cfg, unsigned workers, std::string secret,
@@ -38,6 +41,7 @@ struct Shared {
   const unsigned signin_threads;
   const unsigned signin_first_endpoint;
   std::string signin_issuer;  // "https://auth.DOMAIN[:port]", "" when sign-in is off
+  auth::SigninCounters* signin_counters = nullptr;  // the sign-in threads' (for /metrics)
   NameRegistry registry;
   io::Mailboxes mailboxes;
   MemoryBudget memory_budget;     // bytes held in connection buffers, one slot per worker

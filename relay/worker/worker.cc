@@ -1435,6 +1435,9 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.mcp_sessions = mcp_sessions_.size();
   gauges.mcp_tasks = mcp_tasks_.size();
   reply->counters = encode_counters(counters_, gauges);
+  if (index_ == 0 && shared_.signin_counters != nullptr) {
+    reply->counters += encode_signin_counters(*shared_.signin_counters);
+  }
   return reply;
 }
 
