@@ -1024,7 +1024,11 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
     }
   } else {
     name = normalize_host(bind_address);
-    if (auto why = validate_name(name)) {
+    std::optional<std::string> why = validate_name(name);
+    if (!why && shared_.signin_threads > 0 && name == shared_.config.signin.host) {
+      why = "\"" + name + "\" is the relay's sign-in host";
+    }
+    if (why) {
       decision.message = "tunnelgate: cannot publish: " + *why + "\n";
       counters_.refuse_forward(ForwardRefusal::kInvalidName);
       logs_.push(log::JsonLine("forward_refused")

@@ -211,6 +211,15 @@ class SigninDevTest(unittest.TestCase):
         self.assertFalse(run.result["calls"]["echo"]["ok"])
         self.assertEqual(run.result["calls"]["echo"].get("code"), -32602, run.result)
 
+    def test_the_auth_host_name_cannot_be_published(self):
+        key = os.path.join(self.relay.state_dir, "client_key")
+        publisher = self.relay.publish(f"auth:80:127.0.0.1:{self.other_service.port}", key=key)
+        publisher.wait_for_text("is the relay's sign-in host")
+        metadata = self.relay.curl("auth", "/.well-known/oauth-authorization-server")
+        self.assertEqual(metadata.status, 200)
+        self.assertEqual(json.loads(metadata.body)["issuer"], self.issuer())
+        publisher.close()
+
     # -- browsers ------------------------------------------------------------------------
 
     def browser_sign_in(self, browser, path="/hello/page?x=1"):
