@@ -157,4 +157,11 @@ if [ -f "$HERE/tests/mcp_tasks/package-lock.json" ] &&
   say "installing the MCP SDK v2 for the tasks test"
   (cd "$HERE/tests/mcp_tasks" && npm ci --no-audit --no-fund --silent)
 fi
+# puppeteer-core, which drives Debian's Chromium (installed above, never downloaded) in the
+# sign-in browser test, pinned by tests/browser/package-lock.json.
+if [ -f "$HERE/tests/browser/package-lock.json" ] &&
+   [ ! -d "$HERE/tests/browser/node_modules/puppeteer-core" ]; then
+  say "installing puppeteer-core for the browser sign-in test"
+  (cd "$HERE/tests/browser" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
 say "done"

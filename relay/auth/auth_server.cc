@@ -26,11 +26,12 @@ namespace {
 using identity::json_quote;
 
 // Pages are plain HTML with inline style only: nothing else may load, and no one may frame
-// them (clickjacking the consent button).
+// them (clickjacking the consent button). same-origin, not no-referrer: with no-referrer a
+// browser sends "Origin: null" on the pages' own form posts, and the Origin check needs it.
 constexpr std::string_view kPageFields =
     "content-security-policy: default-src 'none'; style-src 'unsafe-inline'; "
     "frame-ancestors 'none'; base-uri 'none'\r\n"
-    "x-frame-options: DENY\r\nx-content-type-options: nosniff\r\nreferrer-policy: no-referrer\r\n";
+    "x-frame-options: DENY\r\nx-content-type-options: nosniff\r\nreferrer-policy: same-origin\r\n";
 constexpr std::string_view kConsentRequestPurpose = "consent-request";
 constexpr std::string_view kDevFormPurpose = "dev-form";
 constexpr std::string_view kRefreshPrefix = "tgr1.";

@@ -10,6 +10,8 @@ old refresh token presented again revokes its family; a token for one tunnel is 
 another; a person whose groups the rule refuses sees the tool list filtered and the call
 denied; a remembered consent skips the consent page."""
 
+import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -23,6 +25,7 @@ from browser import Browser
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MCP_DIR = os.path.join(HERE, "..", "mcp")
+BROWSER_DIR = os.path.join(HERE, "..", "browser")
 
 POLICY = """[[expose]]
 id = "dev-expose"
@@ -274,6 +277,44 @@ class SigninDevTest(unittest.TestCase):
         self.assertIsNone(browser.cookie("auth.localhost", "__Host-tg_auth"))
         again = browser.request(self.relay.url("other", "/hello"))
         self.assertEqual(again.status, 302)
+
+    def spki_hash(self):
+        """base64 SHA-256 of the --dev leaf key (one key serves every name)."""
+        pem = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{self.relay.https_port}",
+                              "-servername", "other.localhost"], input=b"", capture_output=True,
+                             timeout=20).stdout
+        pub = subprocess.run(["openssl", "x509", "-pubkey", "-noout"], input=pem, capture_output=True,
+                             check=True).stdout
+        der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub,
+                             capture_output=True, check=True).stdout
+        return base64.b64encode(hashlib.sha256(der).digest()).decode()
+
+    def test_chromium_signs_in_sees_the_page_and_signs_out(self):
+        url = self.relay.url("other", "/hello/chromium")
+        run = subprocess.run(["node", os.path.join(BROWSER_DIR, "signin.mjs"), url, "frank@example.com",
+                              self.spki_hash()], cwd=BROWSER_DIR, capture_output=True, text=True,
+                             timeout=120)
+        self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+        seen = json.loads(run.stdout.strip().splitlines()[-1])
+        self.assertNotIn("error", seen, seen.get("error"))
+        self.assertTrue(seen["first_url"].startswith(self.issuer() + "/signin?return_to="), seen)
+        self.assertEqual(seen["signin_heading"], "Sign in")
+        self.assertEqual(seen["after_signin_url"], url)
+        self.assertEqual(seen["after_signin_text"].strip(), "hello from backend")
+        session = [c for c in seen["cookies"] if c["name"] == "__Host-tg_session"]
+        self.assertEqual(len(session), 1, seen["cookies"])
+        self.assertEqual(session[0]["domain"], "other.localhost")
+        self.assertTrue(session[0]["secure"] and session[0]["httpOnly"])
+        self.assertEqual(session[0]["sameSite"], "Lax")
+        self.assertFalse(seen["script_sees_session_cookie"])
+        chromium_requests = [r for r in self.other_service.seen("/hello/chromium")]
+        self.assertTrue(chromium_requests)
+        self.assertFalse(any("tg_session" in r.headers.get("cookie", "") for r in chromium_requests))
+        self.assertTrue(seen["signout_url"].startswith(self.issuer() + "/signout"), seen)
+        self.assertIn("signed out", seen["signout_text"])
+        self.assertNotIn("__Host-tg_session", seen["cookies_after_signout"])
+        self.assertNotIn("__Host-tg_auth", seen["cookies_after_signout"])
+        self.assertTrue(seen["again_url"].startswith(self.issuer() + "/signin?"), seen)
 
     def test_open_redirects_are_refused(self):
         browser = Browser(self.relay.ca_path)
