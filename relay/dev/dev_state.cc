@@ -125,7 +125,11 @@ Result<Config> prepare_dev(const DevOptions& options) {
         "# The policy of tunnelgate --dev (see relay/policy/POLICY.md for the language).\n"
         "# Any authorized key may publish any name; anyone may call what is published.\n"
         "[[expose]]\nid = \"dev-expose\"\nnames = [\"*\"]\nclasses = [\"human\", \"workload\", "
-        "\"agent\"]\n\n[[access]]\nid = \"dev-access\"\nnames = [\"*\"]\nallow = ['true']\n";
+        "\"agent\"]\n\n[[access]]\nid = \"dev-access\"\nnames = [\"*\"]\nallow = ['true']\n"
+        "\n# Sign-in: a rule that reads jwt.* sends browsers to the --dev sign-in page and MCP\n"
+        "# clients through OAuth. Narrow dev-access's names, then try for example:\n"
+        "# [[access]]\n# id = \"dev-signed-in\"\n# names = [\"private\"]\n"
+        "# allow = ['jwt.email.endsWith(\"@example.com\")']\n";
     if (auto st = write_text(policy, text, 0644); !st) return st.error();
   }
 
