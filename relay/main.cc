@@ -168,7 +168,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     signin = std::move(*made);
-    jwks.set_signin({signin->issuer(), signin->jwks()});
+    jwks.set_signin(signin->issuer(), [service = signin.get()] { return service->rotate_keys(); });
   }
   auto first_policy = jwks.load(config->policy_file);
   if (!first_policy) {

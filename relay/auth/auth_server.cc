@@ -90,13 +90,13 @@ struct AuthServer::Context {
   bool session_read = false;
 };
 
-AuthServer::AuthServer(const ServerSettings& settings, SealKeyring keyring,
-                       identity::SigningKey& key, const std::string& jwks, AuthState& state,
-                       SigninCounters& counters, Upstreams* upstreams, int audit_fd)
+AuthServer::AuthServer(const ServerSettings& settings, SealKeyring keyring, SigningKeys& keys,
+                       unsigned thread, AuthState& state, SigninCounters& counters,
+                       Upstreams* upstreams, int audit_fd)
     : settings_(settings),
       keyring_(std::move(keyring)),
-      key_(key),
-      jwks_(jwks),
+      keys_(keys),
+      thread_(thread),
       state_(state),
       counters_(counters),
       upstreams_(upstreams),
@@ -173,7 +173,7 @@ Answer AuthServer::auth_host(Context& context) {
               path == "/.well-known/openid-configuration")) {
     return metadata(context);
   }
-  if (get && path == "/jwks.json") return json(200, jwks_);
+  if (get && path == "/jwks.json") return json(200, keys_.jwks());
   if (post && path == "/register") return register_client(context);
   if (get && path == "/authorize") return authorize(context);
   if (post && path == "/consent") return consent(context);
@@ -494,7 +494,7 @@ Answer AuthServer::token_response(Context& context, const RefreshGrant& grant,
   payload.append(",\"iat\":").append(std::to_string(context.now));
   payload.append(",\"exp\":").append(std::to_string(context.now + settings_.access_token_seconds));
   payload.append("}");
-  auto access = key_.sign_jwt(payload);
+  auto access = keys_.sign(thread_, payload, context.now);
   if (!access) return oauth_error(500, "server_error", access.error().message);
   RefreshGrant next = grant;
   next.family = family;
@@ -802,7 +802,7 @@ Answer AuthServer::handoff(Context& context) {
   payload.append(",\"tg_via\":\"browser\",\"jti\":").append(json_quote(*jti));
   payload.append(",\"iat\":").append(std::to_string(context.now));
   payload.append(",\"exp\":").append(std::to_string(context.now + lifetime)).append("}");
-  auto cookie = key_.sign_jwt(payload);
+  auto cookie = keys_.sign(thread_, payload, context.now);
   if (!cookie) return refuse("cannot sign");
   ++counters_.handoffs;
   audit("browser_session_started", {{"sub", handoff->person.sub},

@@ -37,7 +37,7 @@
 #include "relay/auth/grants.h"
 #include "relay/auth/sealed_box.h"
 #include "relay/base/result.h"
-#include "relay/identity/jws_signer.h"
+#include "relay/auth/signing_keys.h"
 
 namespace tg::auth {
 
@@ -93,9 +93,10 @@ struct ServerSettings {
 
 class AuthServer {
  public:
-  AuthServer(const ServerSettings& settings, SealKeyring keyring, identity::SigningKey& key,
-             const std::string& jwks, AuthState& state, SigninCounters& counters,
-             Upstreams* upstreams, int audit_fd);
+  /// `thread`: which sign-in thread this is (its key in each set of `keys`).
+  AuthServer(const ServerSettings& settings, SealKeyring keyring, SigningKeys& keys,
+             unsigned thread, AuthState& state, SigninCounters& counters, Upstreams* upstreams,
+             int audit_fd);
 
   Answer handle(const Request& request, std::int64_t now);
 
@@ -141,8 +142,8 @@ class AuthServer {
 
   const ServerSettings& settings_;
   SealKeyring keyring_;
-  identity::SigningKey& key_;
-  const std::string& jwks_;
+  SigningKeys& keys_;
+  const unsigned thread_;
   AuthState& state_;
   SigninCounters& counters_;
   Upstreams* upstreams_;

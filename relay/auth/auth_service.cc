@@ -50,16 +50,9 @@ Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config,
   auto seal_keys = load_or_create_seal_keys(config.state_dir + "/signin-keys");
   if (!seal_keys) return seal_keys.error();
   service->seal_keys_ = std::move(*seal_keys);
-  std::vector<const identity::SigningKey*> published;
-  for (unsigned i = 0; i < config.signin.threads; ++i) {
-    auto key = identity::SigningKey::generate(identity::JwsAlgorithm::kES256,
-                                              "signin-" + std::to_string(epoch_seconds()) + "-" +
-                                                  std::to_string(i));
-    if (!key) return key.error();
-    service->keys_.push_back(std::make_unique<identity::SigningKey>(std::move(*key)));
-    published.push_back(service->keys_.back().get());
-  }
-  service->jwks_ = identity::jwks_json(published);
+  service->threads_count_ = config.signin.threads;
+  service->keys_ =
+      std::make_unique<SigningKeys>(config.signin.threads, config.signin.access_token_seconds);
   service->state_ = std::make_unique<AuthState>(config.state_dir + "/signin-families",
                                                 config.signin.registrations_per_minute);
   if (auto st = service->state_->load(epoch_seconds()); !st) return st.error();
@@ -69,10 +62,15 @@ Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config,
 
 AuthService::~AuthService() { stop(); }
 
+Result<std::string> AuthService::rotate_keys() {
+  if (auto st = keys_->rotate(epoch_seconds()); !st) return st.error();
+  return keys_->jwks();
+}
+
 void AuthService::start(io::Mailboxes& mailboxes, unsigned first_endpoint) {
   mailboxes_ = &mailboxes;
   first_endpoint_ = first_endpoint;
-  for (unsigned i = 0; i < keys_.size(); ++i) threads_.emplace_back([this, i] { run(i); });
+  for (unsigned i = 0; i < threads_count_; ++i) threads_.emplace_back([this, i] { run(i); });
 }
 
 void AuthService::stop() {
@@ -95,7 +93,7 @@ void AuthService::run(unsigned index) {
   mailboxes_->attach(endpoint, ring.fd(), &wake);
   auto keyring = SealKeyring::create(seal_keys_);
   if (!keyring) return;
-  AuthServer server(settings_, std::move(*keyring), *keys_[index], jwks_, *state_, counters_,
+  AuthServer server(settings_, std::move(*keyring), *keys_, index, *state_, counters_,
                     upstreams_.get(), audit_fd_);
   std::deque<std::unique_ptr<io::Message>> replies;  // waiting for room in a worker's queue
   while (!stopping_.load(std::memory_order_relaxed) || !replies.empty()) {

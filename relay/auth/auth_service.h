@@ -8,10 +8,11 @@
 /// that whatever blocks (an upstream provider's token endpoint, a client's metadata
 /// document) blocks one of them, never a worker's loop.
 ///
-/// Made before the policy is first loaded: the policy's relay issuer needs the signing keys'
-/// JWKS (`jwks`). The keys are new at every start (an access token from before a restart is
-/// refused, and the client refreshes it: refresh tokens are sealed under the keyring in the
-/// state folder, which persists, as do refresh-token families).
+/// Made before the policy is first loaded: every policy load rotates the signing keys and
+/// gives the relay's issuer their JWKS (rotate_keys). The keys live in memory only, new at
+/// every start: an access token from before a restart is refused and the client refreshes it
+/// (refresh tokens are sealed under the keyring in the state folder, which persists, as do
+/// refresh-token families).
 #pragma once
 
 #include <atomic>
@@ -38,9 +39,12 @@ class AuthService {
   ~AuthService();
 
   const std::string& issuer() const { return settings_.issuer; }
-  const std::string& jwks() const { return jwks_; }
   SigninCounters& counters() { return counters_; }
-  unsigned threads() const { return static_cast<unsigned>(keys_.size()); }
+  unsigned threads() const { return threads_count_; }
+
+  /// New signing keys (signing shortly; see signing_keys.h), and the JWKS that verifies every
+  /// token still valid: what each policy load gives the relay's issuer.
+  Result<std::string> rotate_keys();
   /// The audit trail the sign-in events go to as well (-1: none). Before start().
   void set_audit_fd(int fd) { audit_fd_ = fd; }
 
@@ -55,8 +59,8 @@ class AuthService {
 
   ServerSettings settings_;
   std::vector<SealKey> seal_keys_;
-  std::vector<std::unique_ptr<identity::SigningKey>> keys_;
-  std::string jwks_;
+  unsigned threads_count_ = 0;
+  std::unique_ptr<SigningKeys> keys_;
   std::unique_ptr<AuthState> state_;
   std::unique_ptr<Upstreams> upstreams_;
   SigninCounters counters_;

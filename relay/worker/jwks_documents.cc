@@ -22,8 +22,14 @@ Result<std::shared_ptr<const PolicySet>> JwksDocuments::load(const std::string& 
   std::lock_guard lock(mutex_);
   identity::JwtOptions options;
   options.refresh_requests = &requests_;
+  std::optional<SigninIssuer> signin;
+  if (rotate_signin_keys_) {
+    auto jwks = rotate_signin_keys_();
+    if (!jwks) return make_error("sign-in keys: " + jwks.error().message);
+    signin = SigninIssuer{signin_issuer_, std::move(*jwks)};
+  }
   auto loaded = load_policy_set(path, source_.loader(epoch_seconds()), options,
-                                signin_ ? &*signin_ : nullptr);
+                                signin ? &*signin : nullptr);
   if (loaded) {
     source_.retain((*loaded)->rules.identity());
     requests_.wake();  // the next refresh may now be sooner

@@ -44,9 +44,13 @@ class JwksDocuments {
   /// blocking); on success its URLs are the ones refreshed from now on.
   Result<std::shared_ptr<const PolicySet>> load(const std::string& path);
 
-  /// Every policy loaded from now on also accepts the relay's own issuer (sign-in on). Set
-  /// once at start-up, before the first load.
-  void set_signin(SigninIssuer signin) { signin_ = std::move(signin); }
+  /// Every policy loaded from now on also accepts the relay's own issuer (sign-in on), with
+  /// the keys `rotate` returns (it rotates them: each load is a rotation). Set once at
+  /// start-up, before the first load.
+  void set_signin(std::string issuer, std::function<Result<std::string>()> rotate) {
+    signin_issuer_ = std::move(issuer);
+    rotate_signin_keys_ = std::move(rotate);
+  }
 
   /// Starts the refresh thread: it sleeps until a document is due or asked for early, fetches
   /// it, logs failures and early fetches, and calls `on_change` (from that thread) when a
@@ -58,7 +62,8 @@ class JwksDocuments {
   identity::JwksRefreshRequests& refresh_requests() { return requests_; }
 
  private:
-  std::optional<SigninIssuer> signin_;
+  std::string signin_issuer_;
+  std::function<Result<std::string>()> rotate_signin_keys_;
   void refresh_loop();
 
   // Worker → refresh thread: early fetches wanted; also how the thread is woken (stop, load).

@@ -13,6 +13,7 @@ denied; a remembered consent skips the consent page."""
 import base64
 import hashlib
 import json
+import signal
 import os
 import subprocess
 import tempfile
@@ -222,6 +223,26 @@ class SigninDevTest(unittest.TestCase):
         self.assertEqual(metadata.status, 200)
         self.assertEqual(json.loads(metadata.body)["issuer"], self.issuer())
         publisher.close()
+
+    def test_reload_rotates_the_signing_keys_and_keeps_issued_tokens_valid(self):
+        state = os.path.join(self.tmp, "gina.json")
+        step, _ = self.sign_in(Browser(self.relay.ca_path), "gina@example.com", "eng")
+        run = OAuthClient(self.relay, state, step, calls=["echo"])
+        self.assertEqual(run.result["event"], "done", run.result)
+        before = {k["kid"] for k in json.loads(self.relay.curl("auth", "/jwks.json").body)["keys"]}
+        token = load(state)["tokens"]["access_token"]
+        kid = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))["kid"]
+        self.assertIn(kid, before)
+        reloads = len([l for l in self.relay.logs() if l.get("event") == "reloaded"])
+        os.kill(self.relay.pid, signal.SIGHUP)
+        self.assertTrue(harness.wait_until(
+            lambda: len([l for l in self.relay.logs() if l.get("event") == "reloaded"]) >= reloads + 2, 10))
+        after = {k["kid"] for k in json.loads(self.relay.curl("auth", "/jwks.json").body)["keys"]}
+        self.assertTrue(before < after, (before, after))  # new keys published, old ones kept
+        # The token signed before the reload still works after it.
+        run = OAuthClient(self.relay, state, step, calls=["echo"])
+        self.assertEqual(run.result["calls"]["echo"], {"ok": True, "text": "hi"})
+        self.assertEqual(run.result["token_requests"], [])
 
     # -- browsers ------------------------------------------------------------------------
 
