@@ -250,21 +250,32 @@ class EtcdClusterTest(unittest.TestCase):
         probe.call(f"revoke {lease_b}")
 
     def test_3_watch_resumes_after_its_connection_is_cut(self):
-        watcher = self.watcher(PREFIX + "resume/", self.etcd.endpoints(["m1", "m2", "m3"]))
-        writer = Probe(self.etcd.endpoints(["m2", "m3"]))
+        # The watch starts on a follower (its first endpoint), so cutting it leaves writes
+        # unaffected by an election.
+        leader = self.etcd.leader()
+        victim = next(n for n in self.etcd.names if n != leader)
+        others = [n for n in self.etcd.names if n != victim]
+        watcher = self.watcher(PREFIX + "resume/", self.etcd.endpoints([victim] + others))
+        writer = Probe(self.etcd.endpoints(others))
         self.addCleanup(writer.close)
         self.assertTrue(writer.call(f"put {PREFIX}resume/k1 one")["ok"])
         self.assertEqual([e["value"] for e in watcher.events(1, 5)], ["one"])
-        # The watch stream is on m1 (the first endpoint): killing m1 cuts it. Writes go on
-        # meanwhile; the watcher reconnects to another member and resumes from the revision
-        # after the last event it delivered: every event once, in order.
-        self.etcd.kill("m1")
-        for i, value in enumerate(["two", "three", "four"]):
-            answer = writer.call(f"put {PREFIX}resume/k{i + 2} {value}")
-            self.assertTrue(answer["ok"], answer)
+        # Killing the watch's member cuts its stream. The watcher is stopped (SIGSTOP) while
+        # that happens and three writes land, so it cannot reconnect before them; once it
+        # runs again it reconnects to another member and resumes from the revision after the
+        # last event it delivered: every event once, in order (a watch that started again
+        # "from now" would miss all three).
+        watcher.proc.send_signal(signal.SIGSTOP)
+        try:
+            self.etcd.kill(victim)
+            for i, value in enumerate(["two", "three", "four"]):
+                answer = writer.call(f"put {PREFIX}resume/k{i + 2} {value}")
+                self.assertTrue(answer["ok"], answer)
+        finally:
+            watcher.proc.send_signal(signal.SIGCONT)
         stream = watcher.next(lambda x: "stream" in x, 10)
         self.assertIsNotNone(stream, "the watch did not reconnect")
-        self.assertNotEqual(stream["stream"], self.etcd.url("m1"))
+        self.assertNotEqual(stream["stream"], self.etcd.url(victim))
         events = watcher.events(3, 10)
         self.assertEqual([e["value"] for e in events], ["two", "three", "four"])
         self.assertEqual(sorted(e["revision"] for e in events), [e["revision"] for e in events])
@@ -305,15 +316,16 @@ class EtcdClusterTest(unittest.TestCase):
                 self.etcd.kill(name)
         # The survivor holds no quorum: etcd itself would hang about 7 s on a write; every
         # call (idempotent or not, on every endpoint) fails within the client's deadline.
-        for command in ("put {p}quorum/k v", "get {p}quorum/k", f"keepalive {lease}",
+        for command in ("put {p}quorum/k v", "get {p}quorum/k",
                         f"claim quorum node-a SHA256:alice s1 {lease}"):
             answer = probe.call(command.format(p=PREFIX))
             self.assertFalse(answer["ok"], answer)
             self.assertLess(answer["elapsed_ms"], FAIL_BOUND_MS, answer)
             self.assertIn("etcd", answer["error"])
-        # A txn that was sent and got no answer may have been applied: the client says so.
-        claim = probe.call(f"claim quorum2 node-a SHA256:alice s1 {lease}")
-        self.assertFalse(claim["ok"])
+        # A keepalive may still be answered by a leader that has not yet noticed it lost its
+        # quorum (etcd renews leases on the leader alone); either way it returns in time.
+        answer = probe.call(f"keepalive {lease}")
+        self.assertLess(answer["elapsed_ms"], FAIL_BOUND_MS, answer)
         # Once the members are back, calls succeed again on the same client.
         self.etcd.restore()
         answer = wait_until(lambda: probe.call(f"put {PREFIX}quorum/k v").get("ok"), 20, 0.2)
