@@ -61,6 +61,17 @@ const std::string& EtcdClient::current_endpoint() const {
 
 Result<std::string> EtcdClient::call(std::string_view path, std::string_view body,
                                      bool idempotent) {
+  ++stats_.calls;
+  auto answer = attempt_all(path, body, idempotent);
+  if (!answer) {
+    ++stats_.failed;
+    if (last_failure_ == CallFailure::kMaybeApplied) ++stats_.maybe_applied;
+  }
+  return answer;
+}
+
+Result<std::string> EtcdClient::attempt_all(std::string_view path, std::string_view body,
+                                            bool idempotent) {
   const auto& endpoints = transport_->endpoints();
   const net::Clock::time_point deadline = net::Clock::now() + transport_->deadline();
   std::string errors;
@@ -76,6 +87,7 @@ Result<std::string> EtcdClient::call(std::string_view path, std::string_view bod
     const net::Clock::time_point attempt_deadline =
         idempotent && left > 1 ? now + (deadline - now) / static_cast<long>(left) : deadline;
     auto fail = [&](const std::string& why) {
+      ++stats_.failovers;
       if (!errors.empty()) errors += "; ";
       errors += endpoint.host_header + ": " + why;
       connections_[index].reset();

@@ -70,6 +70,15 @@ class EtcdTransport {
   std::chrono::milliseconds deadline_{1000};
 };
 
+/// What a client's calls came to, for the metrics and logs of the thread that owns it
+/// (tunnelgate_etcd_calls_total by result, tunnelgate_etcd_failovers_total once wired).
+struct EtcdCallStats {
+  std::uint64_t calls = 0;
+  std::uint64_t failed = 0;         // returned an error (of which…)
+  std::uint64_t maybe_applied = 0;  // … a sent txn without an answer
+  std::uint64_t failovers = 0;      // attempts on one member that moved on to the next
+};
+
 class EtcdClient {
  public:
   explicit EtcdClient(std::shared_ptr<const EtcdTransport> transport);
@@ -88,6 +97,7 @@ class EtcdClient {
 
   /// How the last failed call failed.
   CallFailure last_failure() const { return last_failure_; }
+  const EtcdCallStats& stats() const { return stats_; }
   /// The endpoint the next call starts on (the one that answered last), as configured.
   const std::string& current_endpoint() const;
   const std::shared_ptr<const EtcdTransport>& transport() const { return transport_; }
@@ -95,11 +105,13 @@ class EtcdClient {
  private:
   // POSTs `body` to `path` and returns the answer's body (a 200's), trying members in turn.
   Result<std::string> call(std::string_view path, std::string_view body, bool idempotent);
+  Result<std::string> attempt_all(std::string_view path, std::string_view body, bool idempotent);
 
   std::shared_ptr<const EtcdTransport> transport_;
   std::vector<std::unique_ptr<net::HttpClientConnection>> connections_;  // one per endpoint
   std::size_t preferred_ = 0;
   CallFailure last_failure_ = CallFailure::kNotApplied;
+  EtcdCallStats stats_;
 };
 
 }  // namespace tg::cluster

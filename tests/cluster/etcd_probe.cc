@@ -5,6 +5,7 @@
 //       reads commands on stdin, one per line, and answers each with one JSON line:
 //         grant TTL | keepalive LEASE | revoke LEASE | put KEY VALUE | get KEY | del KEY
 //         claim NAME NODE KEY_FINGERPRINT SESSION LEASE   (key prefix "/tg-test/")
+//         stats                                            (the client's EtcdCallStats)
 //       every answer carries "ok" and "elapsed_ms"; failures carry "error" and "maybe_applied".
 //   tg_etcd_probe --endpoints ... --watch PREFIX
 //       prints a JSON line per event ({"type":"put"|"delete","key","value","revision"}) and one
@@ -109,6 +110,13 @@ std::string run(EtcdClient& client, const std::string& line) {
            ",\"session\":" + json(result->record.session) +
            ",\"generation\":" + std::to_string(result->record.generation) +
            ",\"mod_revision\":" + std::to_string(result->mod_revision);
+  }
+  if (command == "stats") {
+    const tg::cluster::EtcdCallStats& stats = client.stats();
+    return "\"ok\":true,\"calls\":" + std::to_string(stats.calls) +
+           ",\"failed\":" + std::to_string(stats.failed) +
+           ",\"maybe_applied\":" + std::to_string(stats.maybe_applied) +
+           ",\"failovers\":" + std::to_string(stats.failovers);
   }
   return "\"ok\":false,\"error\":\"unknown command\"";
 }

@@ -322,6 +322,10 @@ class EtcdClusterTest(unittest.TestCase):
             self.assertFalse(answer["ok"], answer)
             self.assertLess(answer["elapsed_ms"], FAIL_BOUND_MS, answer)
             self.assertIn("etcd", answer["error"])
+        # Each failure is counted, and so is every member the calls moved on from.
+        stats = probe.call("stats")
+        self.assertGreaterEqual(stats["failed"], 3, stats)
+        self.assertGreaterEqual(stats["failovers"], 3 * 2, stats)
         # A keepalive may still be answered by a leader that has not yet noticed it lost its
         # quorum (etcd renews leases on the leader alone); either way it returns in time.
         answer = probe.call(f"keepalive {lease}")
