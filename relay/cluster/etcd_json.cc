@@ -210,8 +210,9 @@ std::optional<std::string> decode_base64(std::string_view text) {
     value[static_cast<std::uint8_t>(kAlphabet[i])] = static_cast<int>(i);
   }
   std::size_t padding = 0;
-  if (!text.empty() && text.back() == '=')
+  if (!text.empty() && text.back() == '=') {
     padding = text.size() >= 2 && text[text.size() - 2] == '=' ? 2 : 1;
+  }
   std::string out;
   out.reserve(text.size() / 4 * 3);
   for (std::size_t i = 0; i < text.size(); i += 4) {

@@ -185,8 +185,9 @@ Status ClusterReader::read(ClusterConfig& out) {
   if (read) read = internal_address(out);
   if (read) read = key_prefix(out);
   if (read) read = integer("lease_ttl_seconds", kMinTtl, kMaxTtl, out.lease_ttl_seconds);
-  if (read)
+  if (read) {
     read = integer("request_deadline_ms", kMinDeadline, kMaxDeadline, out.request_deadline_ms);
+  }
   if (!read) return read;
   const bool tls = out.etcd_endpoints.front().tls;
   if (tls && out.etcd_ca.empty()) {

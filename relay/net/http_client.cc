@@ -241,8 +241,9 @@ Status HttpClientConnection::send(std::string_view request, Clock::time_point de
   if (fd_ < 0) return make_error("not connected");
   reusable_ = false;
   if (tls_ == nullptr) return send_plain(request, deadline);
-  if (!tls_->write(request))
+  if (!tls_->write(request)) {
     return make_error(std::string("TLS write failed: ") + tls_->last_error());
+  }
   return send_pending(deadline);
 }
 

@@ -1,7 +1,7 @@
 // tg_etcd_probe: a test-only driver of relay/cluster's etcd client, for
 // tests/integration/test_etcd_cluster.py. Two modes:
 //
-//   tg_etcd_probe --endpoints URL[,URL...] [--deadline-ms N]
+//   tg_etcd_probe --endpoints URL[,URL...] [--deadline-ms N] [--ca PEM [--cert PEM --key PEM]]
 //       reads commands on stdin, one per line, and answers each with one JSON line:
 //         grant TTL | keepalive LEASE | revoke LEASE | put KEY VALUE | get KEY | del KEY
 //         claim NAME NODE KEY_FINGERPRINT SESSION LEASE   (key prefix "/tg-test/")
@@ -146,9 +146,7 @@ int watch(const std::shared_ptr<const tg::cluster::EtcdTransport>& transport,
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_probe(int argc, char** argv) {
   tg::cluster::EtcdClientOptions options;
   std::string watch_prefix;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -166,6 +164,12 @@ int main(int argc, char** argv) {
       }
     } else if (flag == "--deadline-ms") {
       options.deadline = std::chrono::milliseconds(std::stoi(value));
+    } else if (flag == "--ca") {
+      options.ca_file = value;
+    } else if (flag == "--cert") {
+      options.cert_file = value;
+    } else if (flag == "--key") {
+      options.key_file = value;
     } else if (flag == "--watch") {
       watch_prefix = value;
     } else {
@@ -189,4 +193,15 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   return 0;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  // A bad flag value (std::stoi) or a full pipe: a test tool's failure, said and exited.
+  try {
+    return run_probe(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tg_etcd_probe: %s\n", e.what());
+    return 2;
+  }
 }

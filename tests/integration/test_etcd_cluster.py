@@ -116,9 +116,9 @@ class EtcdCluster:
 class Probe:
     """One EtcdClient in a tg_etcd_probe process: `call("claim …")` returns its JSON answer."""
 
-    def __init__(self, endpoints: str, deadline_ms: int = DEADLINE_MS):
+    def __init__(self, endpoints: str, deadline_ms: int = DEADLINE_MS, tls: tuple = ()):
         self.proc = subprocess.Popen([probe_path(), "--endpoints", endpoints,
-                                      "--deadline-ms", str(deadline_ms)],
+                                      "--deadline-ms", str(deadline_ms), *tls],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
     def call(self, line: str) -> dict:
@@ -334,6 +334,75 @@ class EtcdClusterTest(unittest.TestCase):
         self.etcd.restore()
         answer = wait_until(lambda: probe.call(f"put {PREFIX}quorum/k v").get("ok"), 20, 0.2)
         self.assertTrue(answer)
+
+
+def make_tls_files(directory: str) -> dict[str, str]:
+    """A CA, etcd's server certificate for 127.0.0.1, a client certificate from the same CA,
+    and a second CA nobody uses, made with the openssl CLI."""
+    files = {}
+    for ca in ("ca", "other-ca"):
+        files[ca] = os.path.join(directory, f"{ca}.pem")
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "2", "-subj", f"/CN=tg test {ca}",
+             "-keyout", os.path.join(directory, f"{ca}.key"), "-out", files[ca]])
+    for leaf, extension in (("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+                            ("client", "extendedKeyUsage=clientAuth")):
+        key, csr = os.path.join(directory, f"{leaf}.key"), os.path.join(directory, f"{leaf}.csr")
+        files[leaf], files[leaf + "_key"] = os.path.join(directory, f"{leaf}.pem"), key
+        run(["openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-subj", f"/CN=tg-{leaf}", "-keyout", key, "-out", csr])
+        ext = os.path.join(directory, f"{leaf}.ext")
+        with open(ext, "w") as f:
+            f.write(extension + "\n")
+        run(["openssl", "x509", "-req", "-in", csr, "-CA", files["ca"],
+             "-CAkey", os.path.join(directory, "ca.key"), "-CAcreateserial", "-days", "2",
+             "-extfile", ext, "-out", files[leaf]])
+    return files
+
+
+class EtcdTlsTest(unittest.TestCase):
+    """One etcd member serving https with client-cert-auth: the client's TLS (wolfSSL) with a
+    client certificate, and what it refuses."""
+
+    def test_client_certificates(self):
+        directory = tempfile.mkdtemp(prefix="tg-etcd-tls-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        files = make_tls_files(directory)
+        port, peer = free_port(), free_port()
+        listen = f"https://127.0.0.1:{port}"
+        # By name: the relay's wolfSSL matches a certificate's DNS names, not its IP addresses
+        # (it is built without WOLFSSL_IP_ALT_NAME).
+        url = f"https://localhost:{port}"
+        with open(os.path.join(directory, "etcd.log"), "wb") as log:
+            etcd = subprocess.Popen(
+                ["etcd", "--name", "t1", "--data-dir", os.path.join(directory, "data"),
+                 "--listen-client-urls", listen, "--advertise-client-urls", listen,
+                 "--listen-peer-urls", f"http://127.0.0.1:{peer}",
+                 "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
+                 "--initial-cluster", f"t1=http://127.0.0.1:{peer}",
+                 "--cert-file", files["server"], "--key-file", files["server_key"],
+                 "--client-cert-auth", "--trusted-ca-file", files["ca"]],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        self.addCleanup(etcd.wait)
+        self.addCleanup(etcd.kill)
+        with_cert = ("--ca", files["ca"], "--cert", files["client"], "--key", files["client_key"])
+        probe = Probe(url, tls=with_cert)
+        self.addCleanup(probe.close)
+        answer = wait_until(lambda: (lambda a: a if a["ok"] else None)(
+            probe.call(f"put {PREFIX}tls/k secret")), 20, 0.2)
+        self.assertTrue(answer, "no answer over TLS with a client certificate")
+        got = probe.call(f"get {PREFIX}tls/k")
+        self.assertEqual([kv["value"] for kv in got["kvs"]], ["secret"])
+        # Without a client certificate etcd refuses the handshake; with another CA the
+        # client refuses etcd's certificate.
+        for tls, expected in ((("--ca", files["ca"]), "TLS error"),
+                              (("--ca", files["other-ca"], "--cert", files["client"],
+                                "--key", files["client_key"]), "certificate not trusted")):
+            other = Probe(url, tls=tls)
+            self.addCleanup(other.close)
+            answer = other.call(f"get {PREFIX}tls/k")
+            self.assertFalse(answer["ok"], answer)
+            self.assertIn(expected, answer["error"])
 
 
 if __name__ == "__main__":
