@@ -45,8 +45,9 @@ Status EtcdWatch::open(net::Clock::time_point deadline) {
     Status done = connection->connect(endpoint.host, endpoint.port,
                                       endpoint.tls ? transport_->tls() : nullptr, attempt_deadline);
     const std::string body = encode_watch_create(key_, range_end_, next_revision_);
-    if (done)
+    if (done) {
       done = connection->send(EtcdTransport::post(endpoint, "/v3/watch", body), attempt_deadline);
+    }
     Result<net::HttpAnswerHead> head = done ? connection->read_head("POST", attempt_deadline)
                                             : Result<net::HttpAnswerHead>(done.error());
     if (head && head->status != 200) head = make_error("HTTP " + std::to_string(head->status));

@@ -151,7 +151,7 @@ TEST(HttpClient, GivesUpAtTheDeadlineAndOnRefusal) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ASSERT_EQ(::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   socklen_t size = sizeof address;
   ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &size);
   auto status = refused.connect("127.0.0.1", ntohs(address.sin_port), nullptr, in(2000));
