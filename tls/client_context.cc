@@ -25,7 +25,9 @@ ClientTlsContext::~ClientTlsContext() {
   if (ctx_ != nullptr) wolfSSL_CTX_free(ctx_);
 }
 
-Result<std::unique_ptr<ClientTlsContext>> ClientTlsContext::create(const std::string& ca_path) {
+Result<std::unique_ptr<ClientTlsContext>> ClientTlsContext::create(const std::string& ca_path,
+                                                                   const std::string& cert_path,
+                                                                   const std::string& key_path) {
   init_library();
   std::unique_ptr<ClientTlsContext> context(new ClientTlsContext());
   context->ctx_ = wolfSSL_CTX_new(wolfSSLv23_client_method());
@@ -44,6 +46,17 @@ Result<std::unique_ptr<ClientTlsContext>> ClientTlsContext::create(const std::st
     return make_error(ca_path + ": cannot load CA certificates: " + wolfssl_error(rc));
   }
   wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_PEER, nullptr);
+  if (!cert_path.empty()) {
+    const int cert_rc = wolfSSL_CTX_use_certificate_chain_file(ctx, cert_path.c_str());
+    if (cert_rc != WOLFSSL_SUCCESS) {
+      return make_error(cert_path +
+                        ": cannot load the client certificate: " + wolfssl_error(cert_rc));
+    }
+    const int key_rc = wolfSSL_CTX_use_PrivateKey_file(ctx, key_path.c_str(), WOLFSSL_FILETYPE_PEM);
+    if (key_rc != WOLFSSL_SUCCESS) {
+      return make_error(key_path + ": cannot load the client key: " + wolfssl_error(key_rc));
+    }
+  }
   return context;
 }
 

@@ -83,8 +83,11 @@ class ClientTlsContext {
   ClientTlsContext(const ClientTlsContext&) = delete;
   ClientTlsContext& operator=(const ClientTlsContext&) = delete;
 
-  /// Trusts the PEM certificates in `ca_path`.
-  static Result<std::unique_ptr<ClientTlsContext>> create(const std::string& ca_path);
+  /// Trusts the PEM certificates in `ca_path`; with `cert_path` and `key_path` (PEM), presents
+  /// that client certificate to servers that ask (etcd's client-cert-auth).
+  static Result<std::unique_ptr<ClientTlsContext>> create(const std::string& ca_path,
+                                                          const std::string& cert_path = "",
+                                                          const std::string& key_path = "");
 
   /// A client session that accepts only a certificate valid for `server_name` (a DNS name,
   /// also sent as SNI, or an IP literal, which is not); nullptr when wolfSSL cannot make one.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tunnelgate needs on Debian 12, idempotently:
 #   - the build toolchain and libraries from Debian's archive;
-#   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk, ssh-audit);
+#   - the real peers the tests drive (OpenSSH client and server, curl, nginx, wrk, ssh-audit,
+#     etcd for the cluster tests);
 #   - clang with its libFuzzer and sanitizer runtimes, for the fuzz targets (tools/fuzz.sh);
 #   - wolfSSL, built from Debian's own source package of the release's libwolfssl with
 #     the x86-64 assembly enabled (Debian's prebuilt library runs AES-GCM about 30x slower),
@@ -50,6 +51,9 @@ PACKAGES=(
   nodejs npm clang-format clang-tidy python3
   chromium   # renders the admin status page in the screenshot test
   testssl.sh # scans the relay's TLS and security headers (tests/integration/test_testssl.py)
+  # The cluster's coordination engine (etcd v3); the tests start their own members from it and
+  # use etcdctl to look at what the relay wrote. The Debian unit is disabled below.
+  etcd-server etcd-client
   # Debian 12's clang is clang 14; libFuzzer and the ASan/UBSan runtimes are a separate package.
   clang libclang-rt-14-dev
 )
@@ -68,7 +72,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root apt-get update -qq
   # Installing nginx and sshd must not leave services running on the machine's ports.
   as_root env DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  for svc in nginx ssh; do
+  for svc in nginx ssh etcd; do
     as_root systemctl disable --now "$svc" >/dev/null 2>&1 || true
     as_root service "$svc" stop >/dev/null 2>&1 || true
   done

@@ -289,7 +289,8 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log", "mcp", "paths", "signin"}) &&
+                          "policy", "tuning", "audit", "log", "mcp", "paths", "cluster",
+                          "signin"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -612,6 +613,10 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             section(root, "paths", false, paths) && (!paths || read_paths(*paths, config)) &&
             section(root, "signin", false, signin) && (!signin || read_signin(*signin, config));
   if (!ok) return make_error(error_);
+  if (Status cluster = read_cluster_config(root, path_, dir_, key_lines_, config.cluster);
+      !cluster) {
+    return cluster.error();
+  }
   config.key_lines = std::move(key_lines_);
   return config;
 }

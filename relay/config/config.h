@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "relay/base/result.h"
+#include "relay/config/cluster_config.h"
 #include "relay/http/path_normalize.h"
 #include "relay/http/strict_transport_security.h"
 #include "relay/limits/startup_limits.h"
@@ -147,6 +148,9 @@ struct Config {
   SigninSettings signin;
 
   std::uint32_t drain_timeout_ms = 30'000;  // SIGTERM: time in-flight requests get to finish
+
+  // [cluster] (optional): one node of several coordinated through etcd; absent: single node
+  ClusterConfig cluster;
 };
 
 /// Reads and checks a TOML config file. Errors read `file:line: message`.

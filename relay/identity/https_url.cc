@@ -6,6 +6,7 @@
 
 #include "relay/identity/jwks_fetch.h"
 #include "relay/identity/jwks_fetch_internal.h"
+#include "relay/net/http_client.h"
 
 namespace tg::identity {
 namespace {
@@ -98,11 +99,7 @@ Result<HttpsUrl> parse_https_url(std::string_view url) {
 }
 
 std::string describe_size(std::size_t bytes) {
-  if (bytes >= (1u << 20) && bytes % (1u << 20) == 0) {
-    return std::to_string(bytes >> 20) + " MiB";
-  }
-  if (bytes >= 1024 && bytes % 1024 == 0) return std::to_string(bytes >> 10) + " KiB";
-  return std::to_string(bytes) + " bytes";
+  return net::HttpClientConnection::describe_size(bytes);
 }
 
 }  // namespace tg::identity

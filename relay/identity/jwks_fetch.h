@@ -24,7 +24,8 @@
 /// followed)", "…: larger than 1 MiB", "…: timed out". Nothing throws; sockets and TLS
 /// objects are released on every path.
 ///
-/// Costs: a TCP and TLS handshake per fetch (no connection is kept), and loading the CA file
+/// Costs: a TCP and TLS handshake per fetch (no connection is kept; relay/net/http_client.h
+/// does the HTTP and TLS), and loading the CA file
 /// (about 10 ms for the system bundle's ~150 certificates); fine every few minutes.
 #pragma once
 
