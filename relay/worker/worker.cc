@@ -19,46 +19,23 @@
 #include "relay/names.h"
 #include "relay/net/proxy_protocol.h"
 #include "relay/proxy/visitor_connection.h"
+#include "relay/worker/peer_helpers.h"
 #include "tls/client_hello.h"
 
 namespace tg {
 namespace {
 
+using worker_detail::address_text;
+using worker_detail::epoch_ms;
+using worker_detail::set_nodelay;
+
 constexpr std::uint64_t kTickMs = 200;
 constexpr std::size_t kMaxExposures = 10'000;
-
-std::uint64_t epoch_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
 
 std::uint64_t steady_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
-}
-
-std::string address_text(const sockaddr_storage& peer) {
-  char text[INET6_ADDRSTRLEN] = {};
-  std::uint16_t port = 0;
-  if (peer.ss_family == AF_INET) {
-    const auto& in4 = reinterpret_cast<const sockaddr_in&>(peer);
-    inet_ntop(AF_INET, &in4.sin_addr, text, sizeof text);
-    port = ntohs(in4.sin_port);
-    return std::string(text) + ":" + std::to_string(port);
-  }
-  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(peer);
-  inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-  port = ntohs(in6.sin6_port);
-  return "[" + std::string(text) + "]:" + std::to_string(port);
-}
-
-void set_nodelay(int fd) {
-  // Nagle against delayed ACKs costs tens of milliseconds per small exchange (SSH key
-  // exchange, JSON-RPC replies, SSE events): every socket sends at once.
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 std::string file_digest(const std::string& path) {
@@ -75,29 +52,12 @@ Result<std::unique_ptr<tls::ServerTlsContext>> make_tls_context(const Config& cf
              : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca, client);
 }
 
-// Only these peers may say, in a PROXY v2 header, whose connection they carry.
-bool from_trusted_proxy(const Config& config, const sockaddr_storage& peer) {
-  if (config.proxy_protocol_from.empty()) return false;
-  const auto address = policy::IpAddress::from_sockaddr(reinterpret_cast<const sockaddr*>(&peer));
-  return std::any_of(config.proxy_protocol_from.begin(), config.proxy_protocol_from.end(),
-                     [&](const policy::Cidr& block) { return block.contains(address); });
-}
-
 bool is_anonymous_bind_address(const std::string& address) {
   return address.empty() || address == "localhost" || address == "127.0.0.1" ||
          address == "0.0.0.0" || address == "*" || address == "::" || address == "::1";
 }
 
 }  // namespace
-
-struct Worker::Listener {
-  enum class Kind { kHttps, kSsh } kind = Kind::kHttps;
-  int fd = -1;
-  Worker* worker = nullptr;
-  io::Completion completion{};
-  bool armed = false;
-  io::AcceptBackoff backoff;  // paused while the process is out of descriptors
-};
 
 struct Worker::SessionSlot {
   Worker* worker = nullptr;
@@ -114,46 +74,20 @@ struct Worker::SessionSlot {
   SourceKey source;           // counted by ssh_gate_ until the session ends
 };
 
-struct Worker::Prelude {
-  Worker* worker = nullptr;
-  int fd = -1;
-  sockaddr_storage peer{};
-  std::string bytes;
-  std::size_t size = 0;
-  io::Completion completion{};
-  bool in_flight = false;
-  bool closing = false;
-  bool awaiting_proxy_header = false;  // a trusted balancer's PROXY v2 header comes first
-  bool source_counted = false;         // `peer` holds one place in sources_ until routed
-  bool refused = false;  // over the per-source cap: holds a refusal slot, answered 503
-  std::uint64_t deadline_ms = 0;
-};
-
 Worker::Worker(unsigned index, Shared& shared)
     : index_(index),
       shared_(shared),
       ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
-      sources_(shared.config.max_connections_per_source),
       ssh_gate_(shared.config.ssh_max_connections_per_source, shared.config.ssh_max_startups,
                 shared.ssh_unauthenticated, shared.ssh_descriptor_high_water,
                 std::random_device()()),
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       mcp_tasks_(McpTaskTable::kMaxEntries, McpTaskTable::kDefaultTtlMs),
-      outbox_(shared.mailboxes, index, shared.worker_count) {}
+      outbox_(shared.mailboxes, index, shared.worker_count),
+      intake_(*this) {}
 
-Worker::~Worker() {
-  for (auto* visitor : visitors_) delete visitor;
-  for (auto* visitor : dying_visitors_) delete visitor;
-  for (auto* prelude : preludes_) {
-    ::close(prelude->fd);
-    delete prelude;
-  }
-  for (auto* prelude : dying_preludes_) delete prelude;
-  for (auto& listener : listeners_) {
-    if (listener->fd >= 0) ::close(listener->fd);
-  }
-}
+Worker::~Worker() = default;
 
 // --- start-up ------------------------------------------------------------------------------
 
@@ -179,48 +113,7 @@ Status Worker::start() {
     admin_ = std::make_unique<AdminServer>(*this, shared_);
     if (auto st = admin_->open(); !st) return st;
   }
-  return open_listeners();
-}
-
-Status Worker::open_listeners() {
-  auto open_one = [&](const ListenAddress& address, Listener::Kind kind) -> Status {
-    sockaddr_storage storage{};
-    const socklen_t length = to_sockaddr(address, storage);
-    const int fd = socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0) return make_error("socket: " + std::string(std::strerror(errno)));
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // Every worker listens on the same address; the kernel spreads connections among them.
-    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    if (storage.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 || listen(fd, 4096) != 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return make_error("cannot listen on " + address.text + ": " + why);
-    }
-    auto listener = std::make_unique<Listener>();
-    listener->kind = kind;
-    listener->fd = fd;
-    listener->worker = this;
-    listener->completion = {&Worker::on_accept, listener.get()};
-    arm_accept(*listener);
-    listeners_.push_back(std::move(listener));
-    return Ok{};
-  };
-  for (const auto& address : shared_.config.https_listen) {
-    if (auto st = open_one(address, Listener::Kind::kHttps); !st) return st;
-  }
-  for (const auto& address : shared_.config.ssh_listen) {
-    if (auto st = open_one(address, Listener::Kind::kSsh); !st) return st;
-  }
-  return Ok{};
-}
-
-void Worker::arm_accept(Listener& listener) {
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_multishot_accept(sqe, listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
-  io::Ring::set_completion(sqe, &listener.completion);
-  listener.armed = true;
+  return intake_.open_listeners();
 }
 
 // --- the loop --------------------------------------------------------------------------------
@@ -256,8 +149,7 @@ void Worker::run() {
     flush_outboxes();
     flush_audit();
     logs_.flush();
-    if (stopping_ && visitors_.empty() && preludes_.empty() && sessions_.empty() &&
-        dying_visitors_.empty() && dying_preludes_.empty() && dying_sessions_.empty() &&
+    if (stopping_ && intake_.idle() && sessions_.empty() && dying_sessions_.empty() &&
         (admin_ == nullptr || admin_->idle())) {
       break;
     }
@@ -309,26 +201,11 @@ void Worker::flush_audit() {
 
 void Worker::tick() {
   last_tick_ms_ = now_ms_;
-  resume_accepts();
+  intake_.resume_accepts();
   mcp_sessions_.expire(now_ms_);
   if (admin_ != nullptr) admin_->tick(now_ms_);
-  for (auto* prelude : preludes_) {
-    if (now_ms_ >= prelude->deadline_ms || stopping_) dying_preludes_.push_back(prelude);
-  }
-  for (auto* prelude : dying_preludes_) {
-    if (preludes_.erase(prelude) > 0) close_prelude(*prelude);
-  }
-  // Collect first: a tick may close connections, which edits visitors_.
-  std::vector<VisitorConnection*> visitors(visitors_.begin(), visitors_.end());
   const bool grace_over = stopping_ && now_ms_ >= shutdown_deadline_ms_;
-  for (auto* visitor : visitors) {
-    if (grace_over) {
-      visitor->abort();
-    } else {
-      visitor->on_tick(now_ms_, stopping_);
-    }
-  }
-  for (auto* refusal : source_refusals_.overdue(now_ms_)) refusal->abort();
+  intake_.tick(grace_over);
   std::vector<SessionSlot*> slots;
   for (auto& [id, slot] : sessions_) slots.push_back(slot.get());
   for (auto* slot : slots) {
@@ -338,7 +215,7 @@ void Worker::tick() {
       continue;
     }
     const bool auth_late = !slot->authenticated && now_ms_ >= slot->auth_deadline_ms;
-    const bool shutting = stopping_ && (visitors_.empty() || grace_over);
+    const bool shutting = stopping_ && (intake_.no_visitors() || grace_over);
     // A deadline of 0 marks a session that used up its key attempts (counted as such).
     if (auth_late && !shutting && slot->auth_deadline_ms != 0) ++counters_.ssh_login_timeouts;
     if (auth_late || shutting) {
@@ -359,39 +236,12 @@ void Worker::begin_shutdown() {
     }
   }
   shutdown_deadline_ms_ = now_ms_ + shared_.config.drain_timeout_ms;
-  for (auto& listener : listeners_) {
-    if (listener->fd < 0) continue;
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel_fd(sqe, listener->fd, IORING_ASYNC_CANCEL_ALL);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data(sqe, nullptr);
-    ::shutdown(listener->fd, SHUT_RDWR);
-  }
+  intake_.stop_listening();
   last_tick_ms_ = 0;  // run a tick now
 }
 
 void Worker::reap() {
-  for (auto it = dying_visitors_.begin(); it != dying_visitors_.end();) {
-    if ((*it)->reapable()) {
-      delete *it;  // releases its buffers' bytes from memory_
-      it = dying_visitors_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (auto it = dying_preludes_.begin(); it != dying_preludes_.end();) {
-    if (!(*it)->in_flight) {
-      if ((*it)->fd >= 0) {  // closed before routing; a routed socket's count moved on with it
-        if ((*it)->source_counted) sources_.release(SourceKey::of((*it)->peer));
-        if ((*it)->refused) source_refusals_.give_back();
-        ::close((*it)->fd);
-      }
-      delete *it;
-      it = dying_preludes_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  intake_.reap();
   for (auto it = dying_sessions_.begin(); it != dying_sessions_.end();) {
     SessionSlot* slot = *it;
     if (slot->in_flight == 0) {
@@ -402,325 +252,6 @@ void Worker::reap() {
       ++it;
     }
   }
-}
-
-// --- accepting -------------------------------------------------------------------------------
-
-void Worker::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
-  auto& listener = *static_cast<Listener*>(listener_ptr);
-  Worker& self = *listener.worker;
-  if ((cqe.flags & IORING_CQE_F_MORE) == 0) listener.armed = false;
-  if (cqe.res >= 0) {
-    listener.backoff.accepted();
-    if (self.stopping_) {
-      ::close(cqe.res);
-    } else if (listener.kind == Listener::Kind::kHttps) {
-      self.accept_https(cqe.res);
-    } else {
-      self.accept_ssh(cqe.res);
-    }
-  }
-  if (!listener.armed && !self.stopping_) {
-    if (io::AcceptBackoff::out_of_descriptors(cqe.res)) {
-      self.pause_accepts(listener, -cqe.res);  // re-armed from tick(): no spin on failures
-    } else {
-      self.arm_accept(listener);
-    }
-  }
-  if (self.stopping_ && !listener.armed && listener.fd >= 0) {
-    ::close(listener.fd);
-    listener.fd = -1;
-  }
-}
-
-void Worker::pause_accepts(Listener& listener, int error) {
-  ++counters_.accept_fd_exhausted;
-  const std::uint64_t pause_ms = listener.backoff.pause(now_ms_);
-  if (!listener.backoff.first_of_spell()) return;  // one line per spell of failures
-  logs_.push(log::JsonLine("accept_paused")
-                 .add("listener", listener.kind == Listener::Kind::kHttps ? "https" : "ssh")
-                 .add("error", std::strerror(error))
-                 .add("pause_ms", pause_ms)
-                 .add("worker", index_)
-                 .finish());
-}
-
-void Worker::resume_accepts() {
-  for (auto& listener : listeners_) {
-    if (listener->fd >= 0 && listener->backoff.due(now_ms_) && !listener->armed && !stopping_) {
-      arm_accept(*listener);
-    }
-  }
-}
-
-bool Worker::admit_source(const sockaddr_storage& peer) {
-  if (sources_.admit(SourceKey::of(peer))) return true;
-  ++counters_.refused_per_source;
-  log_refusal("per_source", peer);
-  return false;
-}
-
-bool Worker::take_refusal_slot() {
-  if (source_refusals_.take()) {
-    ++counters_.per_source_answered;
-    return true;
-  }
-  ++counters_.per_source_closed;
-  return false;
-}
-
-void Worker::answer_source_refusal(Prelude& prelude, std::string_view server_name) {
-  const std::string initial(prelude.bytes.data(), prelude.size);
-  const int fd = prelude.fd;
-  prelude.fd = -1;  // handed on, with its refusal slot
-  dying_preludes_.push_back(&prelude);
-  // Served here whatever name it asks for: no tunnel is touched, no handoff is spent.
-  auto* visitor = new VisitorConnection(*this, fd, prelude.peer, normalize_host(server_name),
-                                        std::string(), 503);
-  visitor->set_fixed_detail("too many connections from your address; retry when some have closed");
-  visitor->set_source_worker(index_);
-  visitors_.insert(visitor);
-  source_refusals_.track(visitor, prelude.deadline_ms);
-  visitor->start(initial);
-}
-
-void Worker::accept_https(int fd) {
-  ++counters_.visitors_accepted;
-  sockaddr_storage peer{};
-  socklen_t length = sizeof peer;
-  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
-  const bool behind_balancer = from_trusted_proxy(shared_.config, peer);
-  // Counted now, and closed before any TLS work when over the cap; behind a trusted balancer
-  // the source is the client its PROXY header names, counted once the header is read.
-  bool refused = false;
-  if (!behind_balancer && !admit_source(peer)) {
-    if (!take_refusal_slot()) {
-      ::close(fd);
-      return;
-    }
-    refused = true;
-  }
-  set_nodelay(fd);
-  auto* prelude = new Prelude();
-  prelude->worker = this;
-  prelude->fd = fd;
-  prelude->peer = peer;
-  prelude->source_counted = !behind_balancer && !refused;
-  prelude->awaiting_proxy_header = behind_balancer;
-  prelude->bytes.resize(tls::kMaxClientHelloBytes + 512 +
-                        (prelude->awaiting_proxy_header ? net::kMaxProxyV2Bytes : 0));
-  prelude->completion = {&Worker::on_prelude_recv, prelude};
-  prelude->deadline_ms = now_ms_ + shared_.config.handshake_timeout_ms;
-  if (refused) {
-    prelude->refused = true;
-    prelude->deadline_ms = now_ms_ + std::min<std::uint64_t>(SourceRefusals::kBoundMs,
-                                                             shared_.config.handshake_timeout_ms);
-  }
-  preludes_.insert(prelude);
-  arm_prelude_recv(*prelude);
-}
-
-void Worker::arm_prelude_recv(Prelude& prelude) {
-  io_uring_sqe* sqe = ring_.sqe();
-  io_uring_prep_recv(sqe, prelude.fd, prelude.bytes.data() + prelude.size,
-                     prelude.bytes.size() - prelude.size, 0);
-  io::Ring::set_completion(sqe, &prelude.completion);
-  prelude.in_flight = true;
-}
-
-void Worker::close_prelude(Prelude& prelude) {
-  prelude.closing = true;
-  ::shutdown(prelude.fd, SHUT_RDWR);
-  if (std::find(dying_preludes_.begin(), dying_preludes_.end(), &prelude) ==
-      dying_preludes_.end()) {
-    dying_preludes_.push_back(&prelude);
-  }
-}
-
-void Worker::on_prelude_recv(void* prelude_ptr, const io_uring_cqe& cqe) {
-  auto& prelude = *static_cast<Prelude*>(prelude_ptr);
-  Worker& self = *prelude.worker;
-  prelude.in_flight = false;
-  if (prelude.closing) return;
-  if (cqe.res <= 0) {
-    self.preludes_.erase(&prelude);
-    self.close_prelude(prelude);
-    return;
-  }
-  prelude.size += static_cast<std::size_t>(cqe.res);
-  if (prelude.awaiting_proxy_header && !self.take_proxy_header(prelude)) return;
-  static thread_local char scratch[tls::kMaxClientHelloBytes];
-  const auto peek =
-      tls::peek_client_hello(std::string_view(prelude.bytes.data(), prelude.size), scratch);
-  switch (peek.state) {
-    case tls::PeekState::kIncomplete:
-      if (prelude.size < prelude.bytes.size()) {
-        self.arm_prelude_recv(prelude);
-        return;
-      }
-      [[fallthrough]];
-    case tls::PeekState::kMalformed:
-      self.preludes_.erase(&prelude);
-      self.close_prelude(prelude);
-      return;
-    case tls::PeekState::kNotTls: {
-      // Plain HTTP on the HTTPS port: say so in words instead of a silent close.
-      static constexpr std::string_view kAnswer =
-          "HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 50\r\n"
-          "connection: close\r\n\r\nThis port speaks HTTPS: use https:// in the URL.\r\n";
-      (void)::send(prelude.fd, kAnswer.data(), kAnswer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-      self.preludes_.erase(&prelude);
-      self.close_prelude(prelude);
-      return;
-    }
-    case tls::PeekState::kComplete:
-      self.preludes_.erase(&prelude);
-      if (prelude.refused) {
-        self.answer_source_refusal(prelude, peek.server_name);
-      } else {
-        self.route(prelude, peek.server_name);
-      }
-      return;
-  }
-}
-
-bool Worker::take_proxy_header(Prelude& prelude) {
-  const auto parsed = net::parse_proxy_v2(std::string_view(prelude.bytes.data(), prelude.size));
-  if (parsed.state == net::ProxyParseState::kIncomplete) {
-    arm_prelude_recv(prelude);  // the prelude's deadline (handshake_timeout_ms) still runs
-    return false;
-  }
-  if (parsed.state == net::ProxyParseState::kError) {
-    ++counters_.proxy_headers_refused;
-    logs_.push(log::JsonLine("proxy_header_refused")
-                   .add("peer", address_text(prelude.peer))
-                   .add("reason", parsed.error)
-                   .add("worker", index_)
-                   .finish());
-    preludes_.erase(&prelude);
-    close_prelude(prelude);
-    return false;
-  }
-  // From here on the visitor is the balancer's client: policy, X-Forwarded-For, logs and
-  // audit see its address, and the handoff carries it. LOCAL (a health check) keeps ours.
-  if (parsed.header.family != AF_UNSPEC) prelude.peer = parsed.header.source;
-  prelude.awaiting_proxy_header = false;
-  if (admit_source(prelude.peer)) {
-    prelude.source_counted = true;
-  } else if (take_refusal_slot()) {
-    prelude.refused = true;
-    prelude.deadline_ms = std::min(prelude.deadline_ms, now_ms_ + SourceRefusals::kBoundMs);
-  } else {
-    preludes_.erase(&prelude);
-    close_prelude(prelude);
-    return false;
-  }
-  prelude.size -= parsed.header.length;
-  std::memmove(prelude.bytes.data(), prelude.bytes.data() + parsed.header.length, prelude.size);
-  if (prelude.size == 0) {
-    arm_prelude_recv(prelude);
-    return false;
-  }
-  return true;
-}
-
-void Worker::route(Prelude& prelude, std::string_view server_name) {
-  const std::string host = normalize_host(server_name);
-  const auto name = name_under_domain(host, shared_.config.domain);
-  std::string initial(prelude.bytes.data(), prelude.size);
-  const int fd = prelude.fd;
-  const sockaddr_storage peer = prelude.peer;
-  prelude.fd = -1;  // handed on
-  dying_preludes_.push_back(&prelude);
-  if (!name) {
-    start_visitor(fd, initial, peer, host, 404, index_);
-    return;
-  }
-  // A publisher hears that its name is ready (tcpip-forward granted, URL printed) only after
-  // the granting worker queued the route update here; but the wake-up may still be on its
-  // way, or behind this visitor in our ring. Take what is queued first, so that the first
-  // visitor after "ready" never meets the route it replaces, or that route's "offline".
-  // An update that could not be queued at once (a full queue) is counted late instead: our
-  // table may then be behind, and the registry answers (route_owner).
-  if (shared_.mailboxes.depth(index_) > 0) take_messages();
-  const std::optional<NameOwner> owner =
-      route_owner(routes_, shared_.registry, *name, shared_.mailboxes.late_routes(index_) > 0);
-  if (!owner || !owner->online) {
-    start_visitor(fd, initial, peer, std::string(*name), owner ? 502 : 404, index_);
-    return;
-  }
-  if (owner->worker == index_) {
-    start_visitor(fd, initial, peer, std::string(*name), 0, index_);
-    return;
-  }
-  auto message = std::make_unique<io::Message>();
-  message->kind = io::Message::Kind::kVisitor;
-  message->fd = fd;
-  message->bytes = std::move(initial);
-  message->name = std::string(*name);
-  message->peer = peer;
-  message->worker = index_;  // who accepted it, and counts it against its source
-  auto refused = shared_.mailboxes.send(ring_, index_, owner->worker, std::move(message));
-  ++counters_.handoffs_sent;
-  if (refused) {
-    ++counters_.handoffs_refused;
-    // The owner's queue is full: refuse cleanly rather than hold the socket in limbo.
-    logs_.push(log::JsonLine("handoff_refused")
-                   .add("name", refused->name)
-                   .add("worker", owner->worker)
-                   .finish());
-    ::close(refused->fd);
-    sources_.release(SourceKey::of(peer));
-  }
-}
-
-void Worker::start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
-                           std::string name, int fixed_status, unsigned source_worker) {
-  if (fixed_status == 0) {
-    Tunnel* tunnel = find_tunnel(name);
-    if (tunnel != nullptr &&
-        (tunnel->open_connections >= shared_.config.max_connections_per_tunnel ||
-         tunnel->key_connections->load(std::memory_order_relaxed) >=
-             shared_.config.max_connections_per_key)) {
-      fixed_status = 503;  // answered by the relay; the publisher sees nothing
-    } else if (tunnel != nullptr && memory_.over_budget()) {
-      ++counters_.refused_memory_budget;
-      log_refusal("memory_budget", peer);
-      fixed_status = 503;  // a short answer costs little, and tells the client to come back
-    }
-  }
-  std::string server_name = fixed_status == 404 && name.find('.') != std::string::npos
-                                ? name
-                                : name + "." + shared_.config.domain;
-  auto* visitor =
-      new VisitorConnection(*this, fd, peer, std::move(server_name),
-                            fixed_status == 404 ? std::string() : std::move(name), fixed_status);
-  visitor->set_source_worker(source_worker);
-  visitors_.insert(visitor);
-  visitor->start(initial_bytes);
-}
-
-void Worker::forget(VisitorConnection* connection) {
-  if (visitors_.erase(connection) > 0) {
-    dying_visitors_.push_back(connection);
-    // A refusal was never counted against its source; it gives its refusal slot back.
-    if (!source_refusals_.forget(connection)) {
-      release_source(connection->peer(), connection->source_worker());
-    }
-  }
-}
-
-void Worker::release_source(const sockaddr_storage& peer, unsigned source_worker) {
-  if (shared_.config.max_connections_per_source == 0) return;  // nothing was counted
-  if (source_worker == index_) {
-    sources_.release(SourceKey::of(peer));
-    return;
-  }
-  auto message = std::make_unique<io::Message>();
-  message->kind = io::Message::Kind::kReleaseSource;
-  message->peer = peer;
-  message->worker = index_;
-  send_reliably(source_worker, std::move(message));
 }
 
 void Worker::log_refusal(std::string_view reason, const sockaddr_storage& peer) {
@@ -1333,8 +864,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) 
     unpublished = recheck_exposures(nullptr);
     // Requests are decided one by one, but an event stream or a WebSocket is one request
     // that never ends: decide those again now, so a revoked caller is cut at once.
-    std::vector<VisitorConnection*> open(visitors_.begin(), visitors_.end());
-    for (VisitorConnection* visitor : open) revoked += visitor->recheck_access() ? 1 : 0;
+    revoked = intake_.recheck_access();
   }
   const std::string summary =
       std::string("certificate ") + (certificate_changed ? "reloaded" : "unchanged") +
@@ -1422,7 +952,7 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   for (const auto& [id, slot] : sessions_) {
     gauges.ssh_unauthenticated += !slot->authenticated && !slot->ending ? 1 : 0;
   }
-  gauges.visitor_connections = visitors_.size();
+  gauges.visitor_connections = intake_.visitor_count();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   gauges.buffered_bytes = memory_.held();
   gauges.mcp_sessions = mcp_sessions_.size();
@@ -1483,16 +1013,10 @@ void Worker::take_messages() {
 void Worker::handle_message(std::unique_ptr<io::Message> message) {
   switch (message->kind) {
     case io::Message::Kind::kVisitor:
-      if (stopping_) {
-        ::close(message->fd);
-        release_source(message->peer, message->worker);
-        return;
-      }
-      start_visitor(message->fd, message->bytes, message->peer, std::move(message->name), 0,
-                    message->worker);
+      intake_.on_handoff(std::move(message));
       return;
     case io::Message::Kind::kReleaseSource:
-      sources_.release(SourceKey::of(message->peer));
+      intake_.on_source_released(message->peer);
       return;
     case io::Message::Kind::kRoute:
       if (message->online) {

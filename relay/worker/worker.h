@@ -37,6 +37,7 @@
 #include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
 #include "relay/worker/shared.h"
+#include "relay/worker/visitor_intake.h"
 #include "ssh/ssh.h"
 #include "tls/ticket_keys.h"
 #include "tls/tls.h"
@@ -99,7 +100,7 @@ class Worker final : public ssh::SessionEvents {
   /// Wall-clock seconds, read once per loop round (for time.hour / time.weekday in policies).
   std::uint64_t now_epoch_s() const { return now_epoch_s_; }
   Tunnel* find_tunnel(std::string_view name);
-  void forget(VisitorConnection* connection);
+  void forget(VisitorConnection* connection) { intake_.forget(connection); }
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
   /// Bytes this worker's connections hold in their buffers, against the process's budget.
@@ -148,43 +149,13 @@ class Worker final : public ssh::SessionEvents {
   void on_deferred_work(ssh::PublisherSession& session) override;
 
  private:
-  struct Listener;
+  friend class VisitorIntake;
   struct SessionSlot;
-  struct Prelude;
 
   Status start();
-  Status open_listeners();
-  void arm_accept(Listener& listener);
-  static void on_accept(void* listener, const io_uring_cqe& cqe);
-  void accept_https(int fd);
   void accept_ssh(int fd);
-  /// An accept failed for want of a descriptor: count it, and rest the listener a while.
-  void pause_accepts(Listener& listener, int error);
-  /// Re-arms the listeners whose pause is over (from tick()).
-  void resume_accepts();
-
-  // Visitors before routing: read the ClientHello, route by SNI.
-  void arm_prelude_recv(Prelude& prelude);
-  static void on_prelude_recv(void* prelude, const io_uring_cqe& cqe);
-  /// Reads a trusted balancer's PROXY v2 header off the front of the prelude's bytes; true
-  /// when bytes after it are there to route, false when it waits, or closed the connection.
-  bool take_proxy_header(Prelude& prelude);
-  void route(Prelude& prelude, std::string_view server_name);
-  void start_visitor(int fd, std::string_view initial_bytes, const sockaddr_storage& peer,
-                     std::string name, int fixed_status, unsigned source_worker);
-  /// Counts one more connection from `peer`; false (counted, logged) when over the cap.
-  bool admit_source(const sockaddr_storage& peer);
-  /// A connection over the cap: true when it is to be answered 503 (a refusal slot taken),
-  /// false when it is to be closed at once (source_refusals.h).
-  bool take_refusal_slot();
-  /// Answers a refused connection 503 with Retry-After after its TLS handshake, here.
-  void answer_source_refusal(Prelude& prelude, std::string_view server_name);
-  /// A visitor accepted by `source_worker` from `peer` has closed: that worker's per-source
-  /// count goes down (by message when it is another worker).
-  void release_source(const sockaddr_storage& peer, unsigned source_worker);
   /// One log line per second at most for refused connections, with how many it stands for.
   void log_refusal(std::string_view reason, const sockaddr_storage& peer);
-  void close_prelude(Prelude& prelude);
 
   // Publisher sessions.
   void arm_session_poll(SessionSlot& slot, bool write);
@@ -254,11 +225,8 @@ class Worker final : public ssh::SessionEvents {
   bool stopping_ = false;
   bool taking_messages_ = false;  // inside take_messages()
 
-  std::vector<std::unique_ptr<Listener>> listeners_;
   std::unordered_map<std::uint64_t, std::unique_ptr<SessionSlot>> sessions_;
   std::unordered_map<std::string, std::unique_ptr<Tunnel>> tunnels_;
-  std::unordered_set<Prelude*> preludes_;
-  std::unordered_set<VisitorConnection*> visitors_;
   std::vector<SessionSlot*> dying_sessions_;
   std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
   std::vector<std::uint64_t> sessions_to_flush_;  // sessions whose output leaves this round
@@ -268,9 +236,7 @@ class Worker final : public ssh::SessionEvents {
   identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
-  SourceLimiter sources_;           // HTTPS connections this worker accepted, per source address
-  SshGate ssh_gate_;                // the SSH port's limits before authentication
-  SourceRefusals source_refusals_;  // connections over that cap being answered 503
+  SshGate ssh_gate_;  // the SSH port's limits before authentication
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
@@ -285,8 +251,8 @@ class Worker final : public ssh::SessionEvents {
   // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
   // receiving worker, retried every loop round.
   io::Outbox outbox_;
-  std::vector<Prelude*> dying_preludes_;
-  std::vector<VisitorConnection*> dying_visitors_;
+  // Declared last, so destroyed first: its visitors go while everything they use still stands.
+  VisitorIntake intake_;
 };
 
 }  // namespace tg
