@@ -189,7 +189,7 @@ void VisitorIntake::on_accept(void* listener_ptr, const io_uring_cqe& cqe) {
     } else if (listener.kind == Listener::Kind::kHttps) {
       self.accept_https(cqe.res);
     } else {
-      self.worker_.accept_ssh(cqe.res);
+      self.worker_.publishers_.accept_ssh(cqe.res);
     }
   }
   if (!listener.armed && !self.worker_.stopping_) {

@@ -30,7 +30,6 @@ using worker_detail::epoch_ms;
 using worker_detail::set_nodelay;
 
 constexpr std::uint64_t kTickMs = 200;
-constexpr std::size_t kMaxExposures = 10'000;
 
 std::uint64_t steady_ms() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -52,39 +51,17 @@ Result<std::unique_ptr<tls::ServerTlsContext>> make_tls_context(const Config& cf
              : tls::ServerTlsContext::with_dev_ca(cfg.https_dev_ca, client);
 }
 
-bool is_anonymous_bind_address(const std::string& address) {
-  return address.empty() || address == "localhost" || address == "127.0.0.1" ||
-         address == "0.0.0.0" || address == "*" || address == "::" || address == "::1";
-}
-
 }  // namespace
-
-struct Worker::SessionSlot {
-  Worker* worker = nullptr;
-  std::unique_ptr<ssh::PublisherSession> session;
-  io::Completion read_completion{};
-  io::Completion write_completion{};
-  bool read_armed = false;
-  bool write_armed = false;
-  std::uint32_t in_flight = 0;
-  bool ending = false;
-  std::uint64_t auth_deadline_ms = 0;
-  bool authenticated = false;
-  bool flush_queued = false;  // in sessions_to_flush_
-  SourceKey source;           // counted by ssh_gate_ until the session ends
-};
 
 Worker::Worker(unsigned index, Shared& shared)
     : index_(index),
       shared_(shared),
       ticket_keys_(std::make_unique<tls::TicketKeys>(shared.ticket_key_start)),
-      ssh_gate_(shared.config.ssh_max_connections_per_source, shared.config.ssh_max_startups,
-                shared.ssh_unauthenticated, shared.ssh_descriptor_high_water,
-                std::random_device()()),
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       mcp_tasks_(McpTaskTable::kMaxEntries, McpTaskTable::kDefaultTtlMs),
       outbox_(shared.mailboxes, index, shared.worker_count),
+      publishers_(*this),
       intake_(*this) {}
 
 Worker::~Worker() = default;
@@ -149,7 +126,7 @@ void Worker::run() {
     flush_outboxes();
     flush_audit();
     logs_.flush();
-    if (stopping_ && intake_.idle() && sessions_.empty() && dying_sessions_.empty() &&
+    if (stopping_ && intake_.idle() && publishers_.idle() &&
         (admin_ == nullptr || admin_->idle())) {
       break;
     }
@@ -158,13 +135,13 @@ void Worker::run() {
       shutdown_deadline_ms_ = now_ms_;  // a second SIGTERM: the drain is over
       last_tick_ms_ = 0;
     }
-    flush_sessions();
-    const bool more_now = !deferred_sessions_.empty() || !sessions_to_flush_.empty();
+    publishers_.flush_sessions();
+    const bool more_now = publishers_.work_pending();
     ring_.submit_and_wait(more_now ? 0 : static_cast<unsigned>(kTickMs));
     now_ms_ = steady_ms();
     now_epoch_s_ = epoch_ms() / 1000;
     ring_.dispatch();
-    run_deferred_sessions();
+    publishers_.run_deferred_sessions();
   }
   // The last round's requests are only queued, a mailbox wake-up for a worker still draining
   // among them (flush_outboxes above): submit them, or that worker's wake-up stays marked as
@@ -206,35 +183,13 @@ void Worker::tick() {
   if (admin_ != nullptr) admin_->tick(now_ms_);
   const bool grace_over = stopping_ && now_ms_ >= shutdown_deadline_ms_;
   intake_.tick(grace_over);
-  std::vector<SessionSlot*> slots;
-  for (auto& [id, slot] : sessions_) slots.push_back(slot.get());
-  for (auto* slot : slots) {
-    if (slot->ending) continue;
-    if (slot->session->dead()) {
-      after_session_io(*slot);  // disconnected from elsewhere (a takeover)
-      continue;
-    }
-    const bool auth_late = !slot->authenticated && now_ms_ >= slot->auth_deadline_ms;
-    const bool shutting = stopping_ && (intake_.no_visitors() || grace_over);
-    // A deadline of 0 marks a session that used up its key attempts (counted as such).
-    if (auth_late && !shutting && slot->auth_deadline_ms != 0) ++counters_.ssh_login_timeouts;
-    if (auth_late || shutting) {
-      slot->session->disconnect(shutting ? "tunnelgate: the relay is shutting down\n" : "");
-      after_session_io(*slot);
-    }
-  }
+  publishers_.tick(grace_over);
 }
 
 void Worker::begin_shutdown() {
   stopping_ = true;
   if (admin_ != nullptr) admin_->stop_listening();
-  for (auto& [id, slot] : sessions_) {
-    if (!slot->ending && slot->authenticated) {
-      slot->session->tell(
-          "tunnelgate: the relay is draining: new visitors are refused, and this session "
-          "ends when the requests in flight have finished\n");
-    }
-  }
+  publishers_.tell_draining();
   shutdown_deadline_ms_ = now_ms_ + shared_.config.drain_timeout_ms;
   intake_.stop_listening();
   last_tick_ms_ = 0;  // run a tick now
@@ -242,16 +197,7 @@ void Worker::begin_shutdown() {
 
 void Worker::reap() {
   intake_.reap();
-  for (auto it = dying_sessions_.begin(); it != dying_sessions_.end();) {
-    SessionSlot* slot = *it;
-    if (slot->in_flight == 0) {
-      const std::uint64_t id = slot->session->id();
-      sessions_.erase(id);  // frees the session: libssh closes its socket
-      it = dying_sessions_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  publishers_.reap();
 }
 
 void Worker::log_refusal(std::string_view reason, const sockaddr_storage& peer) {
@@ -268,169 +214,6 @@ void Worker::log_refusal(std::string_view reason, const sockaddr_storage& peer) 
   refusals_unlogged_ = 0;
 }
 
-Tunnel* Worker::find_tunnel(std::string_view name) {
-  if (name.empty()) return nullptr;
-  auto it = tunnels_.find(std::string(name));
-  return it == tunnels_.end() ? nullptr : it->second.get();
-}
-
-// --- publisher sessions ----------------------------------------------------------------------
-
-void Worker::accept_ssh(int fd) {
-  sockaddr_storage peer{};
-  socklen_t length = sizeof peer;
-  getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length);
-  const SourceKey source = SourceKey::of(peer);
-  // Closed before libssh sends its banner: a flood costs an accept and a close, no session.
-  if (const SshRefusal refusal = ssh_gate_.admit(fd, source); refusal != SshRefusal::kNone) {
-    ::close(fd);
-    switch (refusal) {
-      case SshRefusal::kDescriptorReserve:
-        ++counters_.ssh_refused_descriptor_reserve;
-        log_refusal("ssh_descriptor_reserve", peer);
-        break;
-      case SshRefusal::kPerSource:
-        ++counters_.ssh_refused_per_source;
-        log_refusal("ssh_per_source", peer);
-        break;
-      case SshRefusal::kStartups:
-        ++counters_.ssh_refused_startups;
-        log_refusal("ssh_max_startups", peer);
-        break;
-      case SshRefusal::kNone:
-        break;
-    }
-    return;
-  }
-  set_nodelay(fd);
-  ++counters_.sessions_accepted;
-  const std::uint64_t id = (static_cast<std::uint64_t>(index_) << 48) | next_session_serial_++;
-  auto slot = std::make_unique<SessionSlot>();
-  slot->worker = this;
-  slot->session =
-      std::make_unique<ssh::PublisherSession>(ssh_server_, *this, id, fd, address_text(peer));
-  slot->read_completion = {&Worker::on_session_readable, slot.get()};
-  slot->write_completion = {&Worker::on_session_writable, slot.get()};
-  slot->auth_deadline_ms = now_ms_ + shared_.config.ssh_login_grace_time_ms;
-  slot->source = source;
-  SessionSlot& ref = *slot;
-  sessions_.emplace(id, std::move(slot));
-  ref.session->start();
-  after_session_io(ref);
-}
-
-void Worker::arm_session_poll(SessionSlot& slot, bool write) {
-  io_uring_sqe* sqe = ring_.sqe();
-  // One-shot polls, re-armed after libssh has run: a one-shot poll checks readiness as it is
-  // armed, so bytes libssh left unread still wake us (level-triggered behaviour).
-  io_uring_prep_poll_add(sqe, slot.session->fd(), write ? POLLOUT : POLLIN);
-  io::Ring::set_completion(sqe, write ? &slot.write_completion : &slot.read_completion);
-  (write ? slot.write_armed : slot.read_armed) = true;
-  ++slot.in_flight;
-}
-
-void Worker::on_session_readable(void* slot_ptr, const io_uring_cqe& cqe) {
-  auto& slot = *static_cast<SessionSlot*>(slot_ptr);
-  --slot.in_flight;
-  slot.read_armed = false;
-  if (slot.ending) return;
-  if (cqe.res < 0 && cqe.res != -ECANCELED) {
-    slot.session->disconnect("");
-  } else {
-    slot.session->on_ready();
-    slot.worker->flush_after_libssh(slot);
-  }
-  slot.worker->after_session_io(slot);
-}
-
-void Worker::on_session_writable(void* slot_ptr, const io_uring_cqe&) {
-  auto& slot = *static_cast<SessionSlot*>(slot_ptr);
-  --slot.in_flight;
-  slot.write_armed = false;
-  if (slot.ending) return;
-  slot.session->on_ready();
-  slot.worker->flush_after_libssh(slot);
-  slot.worker->after_session_io(slot);
-}
-
-void Worker::flush_after_libssh(SessionSlot& slot) {
-  // libssh may have queued packets of its own while it ran (a channel opened for a visitor, a
-  // window adjust, a reply) without our hearing of it: a flush this round sends them. Left
-  // unflushed, with no POLLOUT armed, they waited for the session's next event, and with a
-  // visitor's request among them that could be never (handshake-per-request load on two
-  // workers stalled so). With nothing buffered the flush returns without a system call.
-  on_output_pending(*slot.session);
-}
-
-void Worker::after_session_io(SessionSlot& slot) {
-  if (slot.ending) return;
-  if (slot.session->dead()) {
-    end_session(slot);
-    return;
-  }
-  if (!slot.read_armed) arm_session_poll(slot, false);
-  if (!slot.write_armed && slot.session->wants_write()) arm_session_poll(slot, true);
-}
-
-void Worker::on_output_pending(ssh::PublisherSession& session) {
-  SessionSlot* slot = slot_of(session.id());
-  if (slot == nullptr || slot->ending || slot->flush_queued) return;
-  slot->flush_queued = true;
-  sessions_to_flush_.push_back(session.id());
-}
-
-template <typename Visit>
-void Worker::drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit) {
-  // A few rounds: what a session does for one entry can queue work for another (or itself);
-  // what is still queued afterwards makes the loop's wait a peek.
-  for (int round = 0; round < 4 && !queue.empty(); ++round) {
-    std::vector<std::uint64_t> due;
-    due.swap(queue);
-    for (std::uint64_t id : due) {
-      if (SessionSlot* slot = slot_of(id); slot != nullptr) visit(*slot);
-    }
-  }
-}
-
-void Worker::flush_sessions() {
-  // Once per loop round, before the wait: each session's packets of the round in one send.
-  drain_session_queue(sessions_to_flush_, [this](SessionSlot& slot) {
-    slot.flush_queued = false;
-    if (slot.ending) return;
-    slot.session->flush_output();
-    after_session_io(slot);
-  });
-}
-
-void Worker::on_deferred_work(ssh::PublisherSession& session) {
-  deferred_sessions_.push_back(session.id());
-}
-
-void Worker::run_deferred_sessions() {
-  drain_session_queue(deferred_sessions_, [this](SessionSlot& slot) {
-    if (slot.ending) return;
-    slot.session->run_deferred();
-    after_session_io(slot);
-  });
-}
-
-Worker::SessionSlot* Worker::slot_of(std::uint64_t session_id) {
-  auto it = sessions_.find(session_id);
-  return it == sessions_.end() ? nullptr : it->second.get();
-}
-
-void Worker::on_auth_refused(ssh::PublisherSession& session) {
-  ++counters_.ssh_auth_failures;
-  // A client may offer a few keys; a scanner may not try a keyring. Inside libssh's callback
-  // the session cannot be torn down: the next tick does it, as for a session that let its
-  // authentication deadline pass.
-  if (session.auth_refusals() >= ssh::PublisherSession::kMaxAuthAttempts) {
-    if (auto it = sessions_.find(session.id()); it != sessions_.end()) {
-      it->second->auth_deadline_ms = 0;
-    }
-  }
-}
-
 std::string Worker::next_request_id() {
   char text[32];
   std::snprintf(text, sizeof text, "w%u-%llx", index_,
@@ -438,328 +221,13 @@ std::string Worker::next_request_id() {
   return text;
 }
 
-policy::ExposeDecision Worker::decide_expose(const ssh::PublisherSession& session,
-                                             std::string_view name) const {
-  policy::ExposeContext context;
-  context.name = name;
-  context.requested_class =
-      policy::parse_actor_class(session.requested_class()).value_or(policy::ActorClass::kNone);
-  context.ssh_key = session.key_fingerprint();
-  context.ssh_user = session.user();
-  const std::string& peer = session.peer();  // "ip:port" or "[ip]:port"
-  std::string_view host(peer);
-  host = host.substr(0, host.rfind(':'));
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  if (auto ip = policy::IpAddress::parse(host)) context.ssh_source_ip = *ip;
-  context.unix_time = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-  return policy_->rules.decide_expose(context);
-}
-
-void Worker::on_options(ssh::PublisherSession& session) {
-  recheck_exposures(&session);
-}
-
-unsigned Worker::recheck_exposures(const ssh::PublisherSession* only) {
-  std::vector<std::string> refused_names;
-  std::vector<std::string> reasons;
-  for (auto& [name, tunnel] : tunnels_) {
-    if (only != nullptr && tunnel->session != only) continue;
-    const auto decision = decide_expose(*tunnel->session, name);
-    if (decision.allowed) {
-      if (decision.actor_class != tunnel->actor_class) {
-        tunnel->actor_class = decision.actor_class;
-        tunnel->session->tell("tunnelgate: " + tunnel->url + " is now class " +
-                              std::string(policy::to_string(decision.actor_class)) + "\n");
-      }
-      tunnel->expose_rule = std::string(decision.rule_id);
-      continue;
-    }
-    refused_names.push_back(name);
-    reasons.push_back(decision.reason);
-  }
-  for (std::size_t i = 0; i < refused_names.size(); ++i) {
-    close_tunnel(refused_names[i], "the policy does not allow it: " + reasons[i]);
-  }
-  return static_cast<unsigned>(refused_names.size());
-}
-
-void Worker::on_authenticated(ssh::PublisherSession& session) {
-  SessionSlot* slot = slot_of(session.id());
-  if (slot == nullptr || slot->authenticated) return;
-  slot->authenticated = true;
-  ssh_gate_.authenticated();  // no longer counted against max_startups
-}
-
-void Worker::end_session(SessionSlot& slot) {
-  slot.ending = true;
-  ssh_gate_.closed(slot.source, slot.authenticated);
-  ssh::PublisherSession& session = *slot.session;
-  for (const auto& forward : session.forwards()) {
-    auto it = tunnels_.find(forward.name);
-    if (it != tunnels_.end() && it->second->session == &session) {
-      log::JsonLine line("tunnel_closed");
-      line.add("name", forward.name)
-          .add("key", session.key_fingerprint())
-          .add("user", session.user())
-          .add("source", session.peer())
-          .add("requests", it->second->requests)
-          .add("bytes_in", it->second->bytes_in)
-          .add("bytes_out", it->second->bytes_out)
-          .add("worker", index_);
-      logs_.push(line.finish());
-      record_exposure("closed", forward.name, session, "the SSH connection ended");
-      mcp_sessions_.drop_tunnel(forward.name);
-      mcp_tasks_.drop_tunnel(forward.name);
-      tunnels_.erase(it);
-    }
-    release_name(forward.name, session.id());
-  }
-  // The polls are cancelled by their completions, not by the fd: ssh_disconnect has closed
-  // the fd already, its number may belong to a new connection now, and a poll left armed
-  // would hold the socket open (no FIN) until a peer that ignores the disconnect says more.
-  for (io::Completion* armed : {slot.read_armed ? &slot.read_completion : nullptr,
-                                slot.write_armed ? &slot.write_completion : nullptr}) {
-    if (armed == nullptr) continue;
-    io_uring_sqe* sqe = ring_.sqe();
-    io_uring_prep_cancel(sqe, armed, 0);
-    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    io_uring_sqe_set_data(sqe, nullptr);
-  }
-  dying_sessions_.push_back(&slot);
-}
-
-ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
-                                                const ssh::Forward& requested) {
-  ssh::ForwardDecision decision;
-  const std::string& bind_address = requested.bind_address;
-  std::string name;
-  if (is_anonymous_bind_address(bind_address)) {
-    // The key's first stable name this session does not hold: a cancelled forward's name is
-    // free again (counting the session's forwards would give the next one a name still held).
-    const auto& held = session.forwards();
-    for (unsigned index = 0;; ++index) {
-      name = stable_name(session.key_fingerprint(), shared_.name_secret, index);
-      if (std::none_of(held.begin(), held.end(),
-                       [&](const ssh::Forward& forward) { return forward.name == name; })) {
-        break;
-      }
-    }
-  } else {
-    name = normalize_host(bind_address);
-    if (auto why = validate_name(name)) {
-      decision.message = "tunnelgate: cannot publish: " + *why + "\n";
-      counters_.refuse_forward(ForwardRefusal::kInvalidName);
-      logs_.push(log::JsonLine("forward_refused")
-                     .add("name", name.substr(0, 64))
-                     .add("key", session.key_fingerprint())
-                     .add("source", session.peer())
-                     .add("reason", *why)
-                     .finish());
-      record_exposure("refused", name.substr(0, 64), session, "not a valid name");
-      return decision;
-    }
-  }
-  if (stopping_) {
-    decision.message = "tunnelgate: the relay is shutting down\n";
-    return decision;
-  }
-  if (shared_.config.audit_required &&
-      shared_.audit_failing_workers.load(std::memory_order_relaxed) > 0) {
-    decision.message = "tunnelgate: cannot publish \"" + name +
-                       "\": the relay cannot write its audit trail, so it exposes nothing new\n";
-    return decision;
-  }
-  const policy::ExposeDecision exposure = decide_expose(session, name);
-  audit(log::JsonLine("audit")
-            .add("decision", exposure.allowed ? "expose_allowed" : "expose_refused")
-            .add("rule", exposure.rule_id)
-            .add("tunnel", name)
-            .add("class", policy::to_string(exposure.actor_class))
-            .add("key", session.key_fingerprint())
-            .add("user", session.user())
-            .add("source", session.peer())
-            .finish());
-  if (!exposure.allowed) {
-    counters_.refuse_forward(ForwardRefusal::kPolicy);
-    decision.message = "tunnelgate: cannot publish \"" + name + "\": " + exposure.reason + "\n";
-    logs_.push(log::JsonLine("forward_refused")
-                   .add("name", name)
-                   .add("key", session.key_fingerprint())
-                   .add("source", session.peer())
-                   .add("rule", exposure.rule_id)
-                   .add("reason", exposure.reason)
-                   .finish());
-    record_exposure("refused", name, session, exposure.reason);
-    return decision;
-  }
-  const auto claim =
-      shared_.registry.claim(name, NameOwner{index_, session.id(), session.key_fingerprint(), true},
-                             shared_.config.max_tunnels_per_key);
-  switch (claim.outcome) {
-    case NameRegistry::Outcome::kHeldByOtherKey:
-      counters_.refuse_forward(ForwardRefusal::kNameTaken);
-      decision.message =
-          "tunnelgate: cannot publish \"" + name + "\": the name is held by another key\n";
-      logs_.push(log::JsonLine("forward_refused")
-                     .add("name", name)
-                     .add("key", session.key_fingerprint())
-                     .add("source", session.peer())
-                     .add("reason", "held by another key")
-                     .finish());
-      record_exposure("refused", name, session, "held by another key");
-      return decision;
-    case NameRegistry::Outcome::kKeyAtLimit:
-      counters_.refuse_forward(ForwardRefusal::kKeyLimit);
-      decision.message = "tunnelgate: cannot publish \"" + name +
-                         "\": this key already publishes " +
-                         std::to_string(shared_.config.max_tunnels_per_key) +
-                         " names, the most the relay allows one key\n";
-      record_exposure("refused", name, session, "tunnels per key limit");
-      return decision;
-    case NameRegistry::Outcome::kAlreadyYours:
-      decision.message = "tunnelgate: \"" + name + "\" is already published by this session\n";
-      return decision;
-    case NameRegistry::Outcome::kTakenOver: {
-      // A stale session of the same key (a network drop the old ssh has not noticed yet):
-      // the new session wins at once and the old one is closed with a message.
-      const auto& previous = claim.previous;
-      if (previous.worker == index_) {
-        if (SessionSlot* old = slot_of(previous.session_id); old != nullptr && !old->ending) {
-          old->session->disconnect("tunnelgate: \"" + name +
-                                   "\" was taken over by a new session of the same key\n");
-          // Torn down after the current callback returns (from the next tick at the latest).
-          last_tick_ms_ = 0;
-        }
-      } else {
-        auto message = std::make_unique<io::Message>();
-        message->kind = io::Message::Kind::kCloseSession;
-        message->session_id = previous.session_id;
-        message->name = name;
-        // Through the outbox: on a full queue it waits there instead of being dropped (the old
-        // session would then linger), and it keeps its place behind earlier messages.
-        send_reliably(previous.worker, std::move(message));
-      }
-      break;
-    }
-    case NameRegistry::Outcome::kGranted:
-      break;
-  }
-  auto tunnel = std::make_unique<Tunnel>();
-  tunnel->serial = next_tunnel_serial_++;
-  tunnel->key_connections = shared_.registry.key_connections(session.key_fingerprint());
-  tunnel->name = name;
-  tunnel->url = public_url(name);
-  tunnel->session = &session;
-  tunnel->forward = requested;
-  tunnel->forward.name = name;
-  tunnel->actor_class = exposure.actor_class;
-  tunnel->expose_rule = std::string(exposure.rule_id);
-  tunnel->opened_ms = now_ms_;
-  tunnel->opened_epoch_ms =
-      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                     std::chrono::system_clock::now().time_since_epoch())
-                                     .count());
-  decision.granted = true;
-  decision.name = name;
-  decision.message = "tunnelgate: " + tunnel->url + " now reaches your -R target (class " +
-                     std::string(policy::to_string(tunnel->actor_class)) + ")\n";
-  logs_.push(log::JsonLine("tunnel_opened")
-                 .add("name", name)
-                 .add("url", tunnel->url)
-                 .add("key", session.key_fingerprint())
-                 .add("user", session.user())
-                 .add("source", session.peer())
-                 .add("class", policy::to_string(tunnel->actor_class))
-                 .add("rule", tunnel->expose_rule)
-                 .add("worker", index_)
-                 .finish());
-  mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
-  mcp_tasks_.drop_tunnel(name);
-  tunnels_[name] = std::move(tunnel);
-  publish_route(name, session.id(), claim.generation, true);
-  record_exposure("opened", name, session, "");
-  return decision;
-}
-
-void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) {
-  auto it = tunnels_.find(forward.name);
-  if (it != tunnels_.end() && it->second->session == &session) {
-    logs_.push(log::JsonLine("tunnel_closed")
-                   .add("name", forward.name)
-                   .add("key", session.key_fingerprint())
-                   .add("reason", "cancelled")
-                   .add("worker", index_)
-                   .finish());
-    record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
-    mcp_sessions_.drop_tunnel(forward.name);
-    mcp_tasks_.drop_tunnel(forward.name);
-    tunnels_.erase(it);
-  }
-  release_name(forward.name, session.id());
-}
-
-std::string Worker::public_url(std::string_view name) const {
-  const Config& cfg = shared_.config;
-  const std::uint16_t port = cfg.public_port != 0 ? cfg.public_port : cfg.https_listen.front().port;
-  std::string url = "https://" + std::string(name) + "." + cfg.domain;
-  if (port != 443) url += ":" + std::to_string(port);
-  url += "/";
-  return url;
-}
-
 // --- messages from other workers -------------------------------------------------------------
-
-void Worker::publish_route(const std::string& name, std::uint64_t session_id,
-                           std::uint64_t generation, bool online) {
-  if (online) {
-    routes_.set_online(name, NameOwner{index_, session_id, {}, true, generation});
-  } else {
-    routes_.set_offline(name, session_id, generation);
-  }
-  for (unsigned other = 0; other < shared_.worker_count; ++other) {
-    if (other == index_) continue;
-    auto message = std::make_unique<io::Message>();
-    message->kind = io::Message::Kind::kRoute;
-    message->name = name;
-    message->worker = index_;
-    message->session_id = session_id;
-    message->generation = generation;
-    message->online = online;
-    send_reliably(other, std::move(message));  // counted late for `other` if it must wait
-  }
-}
-
-void Worker::release_name(const std::string& name, std::uint64_t session_id) {
-  // Nothing to tell when the claim was already released, or taken over (the newer claim's
-  // "online" has been or will be sent by the worker that granted it).
-  if (auto ended = shared_.registry.release(name, session_id)) {
-    publish_route(name, session_id, *ended, false);
-  }
-}
 
 void Worker::send_reliably(unsigned to, std::unique_ptr<io::Message> message) {
   outbox_.send(ring_, to, std::move(message));
 }
 
 // --- the admin API's questions ----------------------------------------------------------------
-
-void Worker::record_exposure(std::string_view event, std::string_view name,
-                             const ssh::PublisherSession& session, std::string_view reason) {
-  const std::uint64_t now = epoch_ms();
-  log::JsonObject object;
-  object.add("time", iso_time(now))
-      .add("event", event)
-      .add("name", name)
-      .add("key", session.key_fingerprint())
-      .add("user", session.user())
-      .add("source", session.peer())
-      .add("worker", index_);
-  if (!reason.empty()) object.add("reason", reason);
-  exposures_.emplace_back(now, object.finish());
-  if (exposures_.size() > kMaxExposures) exposures_.pop_front();
-}
 
 void Worker::ask_snapshots(std::uint64_t request_id, const std::string& name,
                            const std::string& owner, bool exposures, std::uint64_t since_epoch_ms,
@@ -844,16 +312,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) 
   const std::size_t keys_before = ssh_server_->authorized().size();
   ssh_server_ = std::shared_ptr<ssh::Server>(std::move(*ssh_server));
   // A key taken out of authorized_keys loses its sessions now, not at its next reconnect.
-  unsigned closed = 0;
-  for (auto& [id, slot] : sessions_) {
-    ssh::PublisherSession& session = *slot->session;
-    if (slot->ending || !session.authenticated() ||
-        ssh_server_->authorized().contains_fingerprint(session.key_fingerprint())) {
-      continue;
-    }
-    session.disconnect("tunnelgate: your key is no longer authorized\n");
-    ++closed;
-  }
+  const unsigned closed = publishers_.disconnect_unauthorized(*ssh_server_);
   if (closed > 0) last_tick_ms_ = 0;  // tear them down on this round
   const bool policy_changed = new_policy != nullptr && new_policy != policy_;
   unsigned unpublished = 0;
@@ -861,7 +320,7 @@ Result<std::string> Worker::reload(std::shared_ptr<const PolicySet> new_policy) 
   if (policy_changed) {
     policy_ = std::move(new_policy);
     ++policy_generation_;
-    unpublished = recheck_exposures(nullptr);
+    unpublished = publishers_.recheck_exposures(nullptr);
     // Requests are decided one by one, but an event stream or a WebSocket is one request
     // that never ends: decide those again now, so a revoked caller is cut at once.
     revoked = intake_.recheck_access();
@@ -885,7 +344,7 @@ bool Worker::ask_close_tunnel(std::uint64_t request_id, const std::string& name)
     auto reply = std::make_unique<io::Message>();
     reply->kind = io::Message::Kind::kCloseTunnelReply;
     reply->request_id = request_id;
-    reply->online = close_tunnel(name, "an operator closed it");
+    reply->online = publishers_.close_tunnel(name, "an operator closed it");
     admin_->on_close_reply(std::move(reply));
     return true;
   }
@@ -904,54 +363,14 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   reply->request_id = request.request_id;
   reply->worker = index_;
   if (request.exposures) {
-    for (const auto& [time, json] : exposures_) {
-      if (time < request.since_epoch_ms) continue;
-      if (!reply->tunnels_json.empty()) reply->tunnels_json.push_back(',');
-      reply->tunnels_json += json;
-    }
+    publishers_.append_exposures(request.since_epoch_ms, reply->tunnels_json);
     return reply;
   }
-  std::vector<const Tunnel*> listed;
-  for (const auto& [name, tunnel] : tunnels_) {
-    if (!request.name.empty() && name != request.name) continue;
-    if (!request.bytes.empty() && tunnel->session->key_fingerprint() != request.bytes) continue;
-    if (!request.actor_class.empty() &&
-        policy::to_string(tunnel->actor_class) != request.actor_class) {
-      continue;
-    }
-    listed.push_back(tunnel.get());
-  }
-  std::sort(listed.begin(), listed.end(),
-            [](const Tunnel* a, const Tunnel* b) { return a->name < b->name; });
-  for (const Tunnel* tunnel : listed) {
-    if (!reply->tunnels_json.empty()) reply->tunnels_json.push_back(',');
-    const ssh::PublisherSession& session = *tunnel->session;
-    log::JsonObject object;
-    object.add("name", tunnel->name)
-        .add("url", tunnel->url)
-        .add("key", session.key_fingerprint())
-        .add("user", session.user())
-        .add("source", session.peer())
-        .add("class", policy::to_string(tunnel->actor_class))
-        .add("expose_rule", tunnel->expose_rule)
-        .add("host_header",
-             session.host_override().empty() ? tunnel->target_host : session.host_override())
-        .add("opened_at", iso_time(tunnel->opened_epoch_ms))
-        .add("requests", tunnel->requests)
-        .add("bytes_in", tunnel->bytes_in)
-        .add("bytes_out", tunnel->bytes_out)
-        .add("open_connections", tunnel->open_connections)
-        .add("last_request_at",
-             tunnel->last_request_epoch_ms ? iso_time(tunnel->last_request_epoch_ms) : "")
-        .add("worker", index_);
-    reply->tunnels_json += object.finish();
-  }
+  publishers_.append_tunnels(request, reply->tunnels_json);
   WorkerGauges gauges;
-  gauges.tunnels = tunnels_.size();
-  gauges.sessions = sessions_.size();
-  for (const auto& [id, slot] : sessions_) {
-    gauges.ssh_unauthenticated += !slot->authenticated && !slot->ending ? 1 : 0;
-  }
+  gauges.tunnels = publishers_.tunnel_count();
+  gauges.sessions = publishers_.session_count();
+  gauges.ssh_unauthenticated = publishers_.unauthenticated_count();
   gauges.visitor_connections = intake_.visitor_count();
   gauges.handoff_queue_depth = shared_.mailboxes.depth(index_);
   gauges.buffered_bytes = memory_.held();
@@ -959,37 +378,6 @@ std::unique_ptr<io::Message> Worker::snapshot(const io::Message& request) {
   gauges.mcp_tasks = mcp_tasks_.size();
   reply->counters = encode_counters(counters_, gauges);
   return reply;
-}
-
-bool Worker::close_tunnel(const std::string& name, std::string_view why) {
-  auto it = tunnels_.find(name);
-  if (it == tunnels_.end()) return false;
-  ssh::PublisherSession& session = *it->second->session;
-  session.tell("tunnelgate: " + it->second->url + " was closed: " + std::string(why) + "\n");
-  logs_.push(log::JsonLine("tunnel_closed")
-                 .add("name", name)
-                 .add("key", session.key_fingerprint())
-                 .add("reason", why)
-                 .add("worker", index_)
-                 .finish());
-  record_exposure("closed", name, session, why);
-  mcp_sessions_.drop_tunnel(name);
-  mcp_tasks_.drop_tunnel(name);
-  tunnels_.erase(it);
-  release_name(name, session.id());
-  // A session left with nothing published has no reason to stay: end it, so the publisher's
-  // ssh exits (and a reconnect loop shows the operator's decision at once).
-  bool still_publishing = false;
-  for (const auto& forward : session.forwards()) {
-    auto other = tunnels_.find(forward.name);
-    still_publishing =
-        still_publishing || (other != tunnels_.end() && other->second->session == &session);
-  }
-  if (!still_publishing) {
-    session.disconnect("");
-    if (SessionSlot* slot = slot_of(session.id())) after_session_io(*slot);
-  }
-  return true;
 }
 
 void Worker::flush_outboxes() {
@@ -1038,7 +426,7 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       reply->kind = io::Message::Kind::kCloseTunnelReply;
       reply->request_id = message->request_id;
       reply->worker = index_;
-      reply->online = close_tunnel(message->name, "an operator closed it");
+      reply->online = publishers_.close_tunnel(message->name, "an operator closed it");
       send_reliably(message->worker, std::move(reply));
       return;
     }
@@ -1062,11 +450,7 @@ void Worker::handle_message(std::unique_ptr<io::Message> message) {
       }
       return;
     case io::Message::Kind::kCloseSession:
-      if (SessionSlot* slot = slot_of(message->session_id); slot != nullptr && !slot->ending) {
-        slot->session->disconnect("tunnelgate: \"" + message->name +
-                                  "\" was taken over by a new session of the same key\n");
-        after_session_io(*slot);
-      }
+      publishers_.close_taken_over(message->session_id, message->name);
       return;
   }
 }

@@ -36,6 +36,7 @@
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
+#include "relay/worker/publishers.h"
 #include "relay/worker/shared.h"
 #include "relay/worker/visitor_intake.h"
 #include "ssh/ssh.h"
@@ -47,33 +48,7 @@ namespace tg {
 class VisitorConnection;
 class AdminServer;
 
-/// A published name on this worker: the session that serves it and its traffic counters.
-struct Tunnel {
-  // Tells this tunnel from an earlier or later one of the same name on this worker (a takeover,
-  // or a name closed and published again): what a visitor connection is counted on.
-  std::uint64_t serial = 0;
-  std::string name;
-  std::string url;
-  ssh::PublisherSession* session = nullptr;
-  ssh::Forward forward;
-  std::string target_host = "localhost";  // Host header the publisher's service sees
-  policy::ActorClass actor_class = policy::ActorClass::kHuman;
-  std::string expose_rule;            // the rule that admitted it
-  std::uint64_t opened_ms = 0;        // steady clock
-  std::uint64_t opened_epoch_ms = 0;  // wall clock, for people
-  std::uint64_t last_request_epoch_ms = 0;
-  std::uint64_t open_connections = 0;
-  // Open visitor connections to all tunnels of the publisher's key, across workers.
-  std::shared_ptr<std::atomic<std::uint32_t>> key_connections;
-  std::uint64_t requests = 0;
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
-  // What the access rules covering the name say (Worker::tunnel_settings keeps it current).
-  policy::TunnelSettings settings;
-  std::uint64_t settings_generation = 0;  // the policy generation `settings` was read from
-};
-
-class Worker final : public ssh::SessionEvents {
+class Worker final {
  public:
   Worker(unsigned index, Shared& shared);
   ~Worker();
@@ -99,7 +74,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t now_ms() const { return now_ms_; }
   /// Wall-clock seconds, read once per loop round (for time.hour / time.weekday in policies).
   std::uint64_t now_epoch_s() const { return now_epoch_s_; }
-  Tunnel* find_tunnel(std::string_view name);
+  Tunnel* find_tunnel(std::string_view name) { return publishers_.find_tunnel(name); }
   void forget(VisitorConnection* connection) { intake_.forget(connection); }
   bool stopping() const { return stopping_; }
   WorkerCounters& counters() { return counters_; }
@@ -138,71 +113,30 @@ class Worker final : public ssh::SessionEvents {
   /// server (request_id 0: a SIGHUP, only logged).
   void ask_reload(std::uint64_t request_id);
 
-  // ssh::SessionEvents
-  ssh::ForwardDecision on_forward_request(ssh::PublisherSession& session,
-                                          const ssh::Forward& requested) override;
-  void on_forward_cancelled(ssh::PublisherSession& session, const ssh::Forward& forward) override;
-  void on_authenticated(ssh::PublisherSession& session) override;
-  void on_auth_refused(ssh::PublisherSession& session) override;
-  void on_options(ssh::PublisherSession& session) override;
-  void on_output_pending(ssh::PublisherSession& session) override;
-  void on_deferred_work(ssh::PublisherSession& session) override;
-
  private:
+  // The parts are this worker's own: they run on its thread and reach its shared per-core
+  // state (ring, counters, logs, clock, route table, policy) directly.
   friend class VisitorIntake;
-  struct SessionSlot;
+  friend class Publishers;
 
   Status start();
-  void accept_ssh(int fd);
   /// One log line per second at most for refused connections, with how many it stands for.
   void log_refusal(std::string_view reason, const sockaddr_storage& peer);
-
-  // Publisher sessions.
-  void arm_session_poll(SessionSlot& slot, bool write);
-  static void on_session_readable(void* slot, const io_uring_cqe& cqe);
-  static void on_session_writable(void* slot, const io_uring_cqe& cqe);
-  void after_session_io(SessionSlot& slot);
-  /// Queues a flush after libssh ran: it may have buffered packets of its own.
-  void flush_after_libssh(SessionSlot& slot);
-  void end_session(SessionSlot& slot);
-  void run_deferred_sessions();
-  /// Sends each session's SSH output of the loop round, once, before the loop waits.
-  void flush_sessions();
-  /// Calls `visit` for each live session whose id is queued, emptying the queue.
-  template <typename Visit>
-  void drain_session_queue(std::vector<std::uint64_t>& queue, Visit visit);
   void flush_audit();
-  SessionSlot* slot_of(std::uint64_t session_id);
 
   static void on_mailbox(void* worker, const io_uring_cqe& cqe);
   /// Handles every message queued for this worker (from its wake-up, or before routing).
   void take_messages();
+  /// Hands one message to the part that owns what it is about.
   void handle_message(std::unique_ptr<io::Message> message);
-  /// Tells every worker (this one included) that `name` is now served here by claim
-  /// `generation` of `session_id`, or no longer.
-  void publish_route(const std::string& name, std::uint64_t session_id, std::uint64_t generation,
-                     bool online);
-  /// Frees `name` in the registry if `session_id` still holds it, and publishes "offline".
-  void release_name(const std::string& name, std::uint64_t session_id);
   void flush_outboxes();
   void send_reliably(unsigned to, std::unique_ptr<io::Message> message);
   std::unique_ptr<io::Message> snapshot(const io::Message& request);
-  bool close_tunnel(const std::string& name, std::string_view why);
-  /// Remembers an exposure event (opened, closed, refused) for GET /v1/exposures.
   /// Reloads this worker's TLS context and SSH server from the configured files; on error
   /// the running ones stay. Returns what changed.
   Result<std::string> reload(std::shared_ptr<const PolicySet> new_policy);
-  /// Asks the policy whether `session` may expose `name` (with the class it asked for).
-  policy::ExposeDecision decide_expose(const ssh::PublisherSession& session,
-                                       std::string_view name) const;
-  /// Re-decides every tunnel of `only` (or of all sessions when null) after a policy or class
-  /// change; tunnels no longer allowed are closed with the reason on their session.
-  unsigned recheck_exposures(const ssh::PublisherSession* only);
-  void record_exposure(std::string_view event, std::string_view name,
-                       const ssh::PublisherSession& session, std::string_view reason);
   void tick();
   void begin_shutdown();
-  std::string public_url(std::string_view name) const;
   void reap();
 
   unsigned index_;
@@ -218,39 +152,30 @@ class Worker final : public ssh::SessionEvents {
   io::Completion mailbox_completion_{};
   std::uint64_t now_ms_ = 0;
   std::uint64_t now_epoch_s_ = 0;
-  std::uint64_t next_session_serial_ = 1;
-  std::uint64_t next_tunnel_serial_ = 1;
   std::uint64_t last_tick_ms_ = 0;
   std::uint64_t shutdown_deadline_ms_ = 0;
   bool stopping_ = false;
   bool taking_messages_ = false;  // inside take_messages()
 
-  std::unordered_map<std::uint64_t, std::unique_ptr<SessionSlot>> sessions_;
-  std::unordered_map<std::string, std::unique_ptr<Tunnel>> tunnels_;
-  std::vector<SessionSlot*> dying_sessions_;
-  std::vector<std::uint64_t> deferred_sessions_;  // sessions whose run_deferred is due
-  std::vector<std::uint64_t> sessions_to_flush_;  // sessions whose output leaves this round
   RouteTable routes_;
   std::shared_ptr<const PolicySet> policy_;
   std::uint64_t policy_generation_ = 1;  // bumped when policy_ changes
   identity::TokenCache token_cache_;     // bearer tokens this worker has verified
   std::uint64_t next_request_serial_ = 1;
   WorkerCounters counters_;
-  SshGate ssh_gate_;  // the SSH port's limits before authentication
   WorkerMemory memory_;
   std::uint64_t refusal_logged_ms_ = 0;  // when log_refusal last wrote a line
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
   McpTaskTable mcp_tasks_;
-  // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
-  // so a busy relay keeps the last kMaxExposures per worker.
-  std::deque<std::pair<std::uint64_t, std::string>> exposures_;
   std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
   std::uint64_t reloads_seen_ = 0;      // worker 0: SIGHUPs acted on
   std::string certificate_digest_;      // to tell whether a reload changed the certificate
   // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
   // receiving worker, retried every loop round.
   io::Outbox outbox_;
+  // Destroyed after the visitors (intake_ below), which use its sessions' channels.
+  Publishers publishers_;
   // Declared last, so destroyed first: its visitors go while everything they use still stands.
   VisitorIntake intake_;
 };
