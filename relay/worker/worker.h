@@ -36,6 +36,7 @@
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
+#include "relay/worker/control.h"
 #include "relay/worker/publishers.h"
 #include "relay/worker/shared.h"
 #include "relay/worker/visitor_intake.h"
@@ -46,7 +47,6 @@
 namespace tg {
 
 class VisitorConnection;
-class AdminServer;
 
 class Worker final {
  public:
@@ -106,18 +106,23 @@ class Worker final {
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
                      bool exposures = false, std::uint64_t since_epoch_ms = 0,
-                     const std::string& actor_class = {});
+                     const std::string& actor_class = {}) {
+    control_.ask_snapshots(request_id, name, owner, exposures, since_epoch_ms, actor_class);
+  }
   /// False when no worker serves `name`.
-  bool ask_close_tunnel(std::uint64_t request_id, const std::string& name);
+  bool ask_close_tunnel(std::uint64_t request_id, const std::string& name) {
+    return control_.ask_close_tunnel(request_id, name);
+  }
   /// Every worker reloads its certificates and authorized keys; replies reach the admin
   /// server (request_id 0: a SIGHUP, only logged).
-  void ask_reload(std::uint64_t request_id);
+  void ask_reload(std::uint64_t request_id) { control_.ask_reload(request_id); }
 
  private:
   // The parts are this worker's own: they run on its thread and reach its shared per-core
   // state (ring, counters, logs, clock, route table, policy) directly.
   friend class VisitorIntake;
   friend class Publishers;
+  friend class Control;
 
   Status start();
   /// One log line per second at most for refused connections, with how many it stands for.
@@ -131,10 +136,6 @@ class Worker final {
   void handle_message(std::unique_ptr<io::Message> message);
   void flush_outboxes();
   void send_reliably(unsigned to, std::unique_ptr<io::Message> message);
-  std::unique_ptr<io::Message> snapshot(const io::Message& request);
-  /// Reloads this worker's TLS context and SSH server from the configured files; on error
-  /// the running ones stay. Returns what changed.
-  Result<std::string> reload(std::shared_ptr<const PolicySet> new_policy);
   void tick();
   void begin_shutdown();
   void reap();
@@ -168,14 +169,12 @@ class Worker final {
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
   McpTaskTable mcp_tasks_;
-  std::unique_ptr<AdminServer> admin_;  // worker 0, when [admin] is configured
-  std::uint64_t reloads_seen_ = 0;      // worker 0: SIGHUPs acted on
-  std::string certificate_digest_;      // to tell whether a reload changed the certificate
   // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
   // receiving worker, retried every loop round.
   io::Outbox outbox_;
   // Destroyed after the visitors (intake_ below), which use its sessions' channels.
   Publishers publishers_;
+  Control control_;
   // Declared last, so destroyed first: its visitors go while everything they use still stands.
   VisitorIntake intake_;
 };
