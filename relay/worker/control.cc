@@ -31,7 +31,7 @@ Control::Control(Worker& worker) : worker_(worker) {}
 
 Control::~Control() = default;
 
-// --- start-up and the loop's calls -------------------------------------------------------------
+// --- start-up and the loop's calls ----------------------------------------------------------
 
 Status Control::load_credentials() {
   const Config& cfg = worker_.shared_.config;
@@ -75,7 +75,7 @@ void Control::poll_reload_signal() {
   }
 }
 
-// --- messages from other workers ---------------------------------------------------------------
+// --- messages from other workers -------------------------------------------------------------
 
 void Control::on_snapshot(const io::Message& request) {
   worker_.send_reliably(request.worker, snapshot(request));
@@ -113,8 +113,7 @@ void Control::on_reload_reply(std::unique_ptr<io::Message> reply) {
   if (admin_ != nullptr && reply->request_id != 0) admin_->on_reload_reply(std::move(reply));
 }
 
-// --- the admin API's questions, fanned out
-// ----------------------------------------------------------------
+// --- the admin API's questions, fanned out to every worker ------------------------------------
 
 void Control::ask_snapshots(std::uint64_t request_id, const std::string& name,
                             const std::string& owner, bool exposures, std::uint64_t since_epoch_ms,

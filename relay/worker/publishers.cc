@@ -571,8 +571,9 @@ void Publishers::tick(bool grace_over) {
     const bool auth_late = !slot->authenticated && worker_.now_ms_ >= slot->auth_deadline_ms;
     const bool shutting = worker_.stopping_ && (worker_.intake_.no_visitors() || grace_over);
     // A deadline of 0 marks a session that used up its key attempts (counted as such).
-    if (auth_late && !shutting && slot->auth_deadline_ms != 0)
+    if (auth_late && !shutting && slot->auth_deadline_ms != 0) {
       ++worker_.counters_.ssh_login_timeouts;
+    }
     if (auth_late || shutting) {
       slot->session->disconnect(shutting ? "tunnelgate: the relay is shutting down\n" : "");
       after_session_io(*slot);
@@ -603,7 +604,7 @@ void Publishers::reap() {
   }
 }
 
-// --- for the worker's control requests --------------------------------------------------------
+// --- for the worker's control requests ------------------------------------------------------
 
 unsigned Publishers::disconnect_unauthorized(const ssh::Server& server) {
   unsigned closed = 0;
