@@ -8,29 +8,37 @@
 /// SSH channel all belong to the same worker, and its bytes never cross cores. A connection
 /// from a trusted load balancer (`[https] proxy_protocol_from`) first gives its PROXY v2
 /// header, whose source address then stands for the visitor's, handoff included.
+///
+/// The worker is the loop and the owner. What runs on it is split into parts, one job each,
+/// each in files of its own in this folder:
+///
+///   visitor_intake.*  accepting, the prelude (PROXY v2 header, ClientHello), per-source
+///                     caps, routing by SNI and the handoff, the visitor connections
+///   publishers.*      SSH sessions, their forwards, exposure decisions, the tunnel table
+///   control.*         reload, the admin API's fan-out to every worker, snapshots,
+///                     close-tunnel, the admin server itself
+///   worker.*          the loop, the per-core state every part uses (ring, buffers, TLS
+///                     context, policy, route table, counters, logs, clock, outbox), and the
+///                     mailbox: handle_message() hands each message kind to its part
+///
+/// The parts are plain members (no allocation, no virtual call between them) and friends of
+/// the worker: they run on its thread only and reach its per-core state directly. A new
+/// mailbox message kind is one case in handle_message() calling the part that owns it.
 #pragma once
 
 #include <netinet/in.h>
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
-#include <vector>
 
 #include "relay/admin/inventory.h"
 #include "relay/identity/token_cache.h"
-#include "relay/io/accept_backoff.h"
 #include "relay/io/buffer_ring.h"
 #include "relay/io/outbox.h"
 #include "relay/io/ring.h"
 #include "relay/limits/memory_budget.h"
-#include "relay/limits/source_limiter.h"
-#include "relay/limits/source_refusals.h"
-#include "relay/limits/ssh_gate.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/mcp_sessions.h"
