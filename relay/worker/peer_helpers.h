@@ -1,6 +1,6 @@
 /// Small helpers the worker's parts share: how a peer's address is written in logs, the
 /// socket option every accepted connection gets, and the wall clock in milliseconds.
-/// Header-only, so each part inlines them as the one worker.cc did.
+/// Header-only, so each part inlines them as before the split.
 #pragma once
 
 #include <arpa/inet.h>
