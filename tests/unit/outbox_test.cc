@@ -96,7 +96,7 @@ TEST(MailboxesOutbox, AVisitorAfterReadyMeetsTheNewClaimWhileItsUpdateWaitsInThe
   std::optional<NameOwner> from_table;
   std::thread worker_1([&] {
     while (!ready) std::this_thread::yield();
-    // A visitor arrives: take what is queued, then route as Worker::route does.
+    // A visitor arrives: take what is queued, then route as VisitorIntake::route does.
     take(mailboxes, 1, table_of_worker_1);
     routed_to = route_owner(table_of_worker_1, registry, "x", mailboxes.late_routes(1) > 0);
     routed = true;
