@@ -157,4 +157,10 @@ if [ -f "$HERE/tests/mcp_tasks/package-lock.json" ] &&
   say "installing the MCP SDK v2 for the tasks test"
   (cd "$HERE/tests/mcp_tasks" && npm ci --no-audit --no-fund --silent)
 fi
+# A real OpenID Provider (oidc-provider) for the sign-in tests, pinned by
+# tests/oidc/package-lock.json.
+if [ -f "$HERE/tests/oidc/package-lock.json" ] && [ ! -d "$HERE/tests/oidc/node_modules/oidc-provider" ]; then
+  say "installing oidc-provider for the sign-in tests"
+  (cd "$HERE/tests/oidc" && npm ci --no-audit --no-fund --silent)
+fi
 say "done"

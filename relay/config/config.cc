@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "relay/config/signin_providers_reader.h"
 #include "relay/io/mailbox.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
@@ -288,7 +289,7 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
   return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log", "mcp", "paths"}) &&
+                          "policy", "tuning", "audit", "log", "mcp", "paths", "signin"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -577,6 +578,11 @@ Result<Config> ConfigReader::read(const toml::table& root) {
             section(root, "mcp", false, mcp) && (!mcp || read_mcp(*mcp, config)) &&
             section(root, "paths", false, paths) && (!paths || read_paths(*paths, config));
   if (!ok) return make_error(error_);
+  if (const toml::node* signin = root.get("signin")) {
+    if (Status read = read_signin_providers(*signin, path_, dir_, config.signin_providers); !read) {
+      return read.error();
+    }
+  }
   config.key_lines = std::move(key_lines_);
   return config;
 }
@@ -613,7 +619,16 @@ Result<Config> load_config(const std::string& path) {
   }
   ::close(fd);
   if (!problem.empty()) return make_error(path + ": cannot read: " + problem);
-  return parse_config(text, path);
+  auto config = parse_config(text, path);
+  if (!config) return config;
+  for (SigninProvider& provider : config->signin_providers) {
+    auto secret = read_client_secret(provider.client_secret_file);
+    if (!secret) {
+      return make_error(path + ":" + std::to_string(provider.line) + ": " + secret.error().message);
+    }
+    provider.client_secret = std::move(*secret);
+  }
+  return config;
 }
 
 }  // namespace tg

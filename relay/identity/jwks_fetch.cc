@@ -1,7 +1,7 @@
-// fetch_https: a blocking HTTPS GET with one deadline. Techniques: a non-blocking socket
-// driven by poll(2), so every wait (connect, handshake, response) is bounded by what is left
-// of the deadline; TLS over memory (tls::TlsStream), the same stream the relay and the load
-// generator run, so wolfSSL never blocks on the socket itself; relay/http's strict response
+// https_request / fetch_https: one blocking HTTPS exchange with one deadline. Techniques: a
+// non-blocking socket driven by poll(2), so every wait (connect, handshake, response) is bounded by
+// what is left of the deadline; TLS over memory (tls::TlsStream), the same stream the relay and the
+// load generator run, so wolfSSL never blocks on the socket itself; relay/http's strict response
 // parser and chunked scanner for the framing.
 #include "relay/identity/jwks_fetch.h"
 
@@ -55,15 +55,16 @@ std::string lower_first(std::string text) {
 // the URL, which `fetch_https` puts in front) or "" on success.
 class Fetch {
  public:
-  Fetch(const HttpsUrl& url, const FetchOptions& options)
+  Fetch(const HttpsUrl& url, const HttpsRequest& request, const FetchOptions& options)
       : url_(url),
+        request_(request),
         options_(options),
         deadline_(Clock::now() + std::chrono::milliseconds(options.timeout_ms)) {}
 
   std::string connect();
   std::string handshake(tls::ClientTlsContext& context);
   std::string send_request();
-  std::string read_response(std::string& body);
+  std::string read_response(HttpsResponse& response);
 
  private:
   // Waits for `events` on the socket until the deadline: "" when ready, else why not.
@@ -78,6 +79,7 @@ class Fetch {
   std::string too_large() const { return "larger than " + describe_size(options_.max_bytes); }
 
   const HttpsUrl& url_;
+  const HttpsRequest& request_;
   const FetchOptions& options_;
   const Clock::time_point deadline_;
   Fd socket_;
@@ -214,9 +216,19 @@ std::string Fetch::handshake(tls::ClientTlsContext& context) {
 }
 
 std::string Fetch::send_request() {
-  const std::string request = "GET " + url_.target + " HTTP/1.1\r\nHost: " + url_.host_header +
-                              "\r\nAccept: application/json\r\nConnection: close\r\n"
-                              "User-Agent: tunnelgate\r\n\r\n";
+  std::string request = request_.method + " " + url_.target +
+                        " HTTP/1.1\r\nHost: " + url_.host_header +
+                        "\r\nAccept: application/json\r\nConnection: close\r\n"
+                        "User-Agent: tunnelgate\r\n";
+  for (const auto& [name, value] : request_.headers) {
+    request.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (!request_.body.empty() || request_.method == "POST") {
+    request.append("Content-Type: ").append(request_.content_type).append("\r\n");
+    request.append("Content-Length: ").append(std::to_string(request_.body.size()));
+    request.append("\r\n");
+  }
+  request.append("\r\n").append(request_.body);
   if (!tls_.write(request)) return std::string("TLS write failed: ") + tls_.last_error();
   return send_pending();
 }
@@ -241,14 +253,15 @@ bool Fetch::drain_plaintext() {
 }
 
 // Reads until the response head is complete, then until the body is.
-std::string Fetch::read_response(std::string& body) {
+std::string Fetch::read_response(HttpsResponse& response) {
+  std::string& body = response.body;
   const std::size_t raw_cap = options_.max_bytes * 2 + 65536;  // chunk framing's overhead
   http::ResponseHead head;
   std::size_t head_bytes = 0;
   for (;;) {
     if (!drain_plaintext()) return std::string("TLS error: ") + tls_.last_error();
     while (head_bytes == 0) {
-      const http::ParseResult parsed = http::parse_response_head(plain_, "GET", head);
+      const http::ParseResult parsed = http::parse_response_head(plain_, request_.method, head);
       if (parsed.state == http::ParseState::kError) {
         return "malformed response: " + std::string(parsed.error_reason);
       }
@@ -257,11 +270,10 @@ std::string Fetch::read_response(std::string& body) {
         plain_.erase(0, parsed.consumed);
         continue;
       }
-      if (head.status != 200) {
-        std::string error = "HTTP " + std::to_string(head.status);
-        if (head.status >= 300 && head.status < 400) error += " (redirects are not followed)";
-        return error;
+      if (head.status >= 300 && head.status < 400) {
+        return "HTTP " + std::to_string(head.status) + " (redirects are not followed)";
       }
+      response.status = head.status;
       if (head.framing == http::BodyFraming::kLength && head.content_length > options_.max_bytes) {
         return too_large();
       }
@@ -337,26 +349,60 @@ std::string Fetch::body_from(std::string_view raw, const http::ResponseHead& hea
   return "unknown framing";
 }
 
+// A header line the request would carry: a token name and a value without line breaks, so a
+// caller's value can never add a header or end the head.
+bool is_safe_header(const std::string& name, const std::string& value) {
+  if (name.empty()) return false;
+  for (const char c : name) {
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_';
+    if (!token) return false;
+  }
+  for (const char c : value) {
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
-Result<std::string> fetch_https(std::string_view url, const FetchOptions& options) {
+Result<HttpsResponse> https_request(std::string_view url, const HttpsRequest& request,
+                                    const FetchOptions& options) {
   auto parsed = parse_https_url(url);
   if (!parsed) return parsed.error();
   const std::string where = detail::quote_url(url) + ": ";
+  if (request.method != "GET" && request.method != "POST") {
+    return make_error(where + "method " + request.method + " not supported");
+  }
+  if (!is_safe_header("Content-Type", request.content_type)) {
+    return make_error(where + "invalid request header");
+  }
+  for (const auto& [name, value] : request.headers) {
+    if (!is_safe_header(name, value)) return make_error(where + "invalid request header");
+  }
   // The context outlives the fetch's session (declared first, destroyed last).
   auto context = tls::ClientTlsContext::create(options.ca_file);
   if (!context) return make_error(where + context.error().message);
-  Fetch fetch(*parsed, options);
-  std::string body;
+  Fetch fetch(*parsed, request, options);
+  HttpsResponse response;
   if (std::string error = fetch.connect(); !error.empty()) return make_error(where + error);
   if (std::string error = fetch.handshake(**context); !error.empty()) {
     return make_error(where + error);
   }
   if (std::string error = fetch.send_request(); !error.empty()) return make_error(where + error);
-  if (std::string error = fetch.read_response(body); !error.empty()) {
+  if (std::string error = fetch.read_response(response); !error.empty()) {
     return make_error(where + error);
   }
-  return body;
+  return response;
+}
+
+Result<std::string> fetch_https(std::string_view url, const FetchOptions& options) {
+  auto response = https_request(url, HttpsRequest{}, options);
+  if (!response) return response.error();
+  if (response->status != 200) {
+    return make_error(detail::quote_url(url) + ": HTTP " + std::to_string(response->status));
+  }
+  return std::move(response->body);
 }
 
 }  // namespace tg::identity
