@@ -65,6 +65,13 @@ provider.proxy = false;
 
 // The faults: edits of the answers the provider has just built.
 provider.use(async (ctx, next) => {
+  // oidc-provider takes either client authentication whatever the client registered: with
+  // post-only, Basic is refused here as a provider that lists only post would.
+  if (faults.has('post-only') && ctx.path === '/token' && ctx.get('authorization')) {
+    ctx.status = 401;
+    ctx.body = { error: 'invalid_client', error_description: 'client_secret_basic not accepted' };
+    return;
+  }
   await next();
   if (faults.has('wrong-issuer') && ctx.path === '/.well-known/openid-configuration' && ctx.body) {
     ctx.body = { ...ctx.body, issuer: 'https://impostor.invalid' };
