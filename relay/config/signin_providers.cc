@@ -61,8 +61,9 @@ Status ProviderReader::string(const toml::table& table, std::string_view key, bo
 
 Status ProviderReader::check_id(const toml::table& table, const std::string& id) {
   bool slug = id.size() <= kMaxProviderIdChars && id.front() != '-' && id.back() != '-';
-  for (const char c : id)
+  for (const char c : id) {
     slug = slug && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-');
+  }
   if (slug) return Ok{};
   return fail(table.get("id")->source(),
               describe("id") + " must be 1 to 32 of a-z, 0-9 and '-' (not at either end), not \"" +
@@ -159,8 +160,9 @@ Status ProviderReader::read(const toml::node& signin, std::vector<SigninProvider
   const toml::table* table = signin.as_table();
   if (table == nullptr) return fail(signin.source(), "\"signin\" must be a table");
   for (auto&& [key, value] : *table) {
-    if (key.str() != "provider")
+    if (key.str() != "provider") {
       return fail(key.source(), "unknown key \"" + std::string(key.str()) + "\" in [signin]");
+    }
   }
   const toml::node* providers = table->get("provider");
   if (providers == nullptr) {

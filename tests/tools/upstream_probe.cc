@@ -76,9 +76,7 @@ std::string json_string(std::string_view text) {
   return out + "\"";
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int probe(int argc, char** argv) {
   if (argc < 5) return fail("usage: upstream_probe start|finish PROVIDERS.toml STATE_FILE URL");
   const std::string command = argv[1], state_file = argv[3], url = argv[4];
   auto provider = load_provider(argv[2]);
@@ -123,4 +121,15 @@ int main(int argc, char** argv) {
             << ",\"groups\":[" << groups << "],\"name\":" << json_string(person->name)
             << ",\"idp\":" << json_string(person->idp) << "}\n";
   return 0;
+}
+
+}  // namespace
+
+// Out of memory and the like end the test tool with a message rather than an abort.
+int main(int argc, char** argv) {
+  try {
+    return probe(argc, argv);
+  } catch (const std::exception& e) {
+    return fail(std::string("upstream_probe: ") + e.what());
+  }
 }

@@ -48,10 +48,12 @@ class SigninConfigTest : public ::testing::Test {
     auto result = load(signin);
     if (result.ok()) return "(no error)";
     std::string message = result.error().message;
-    while (message.find(path_) != std::string::npos)
-      message.replace(message.find(path_), path_.size(), "F");
-    while (message.find(dir_) != std::string::npos)
-      message.replace(message.find(dir_), dir_.size(), "D");
+    for (std::size_t at; (at = message.find(path_)) != std::string::npos;) {
+      message.replace(at, path_.size(), "F");
+    }
+    for (std::size_t at; (at = message.find(dir_)) != std::string::npos;) {
+      message.replace(at, dir_.size(), "D");
+    }
     return message;
   }
 
