@@ -168,4 +168,10 @@ if [ -f "$HERE/tests/browser/package-lock.json" ] &&
   say "installing puppeteer-core for the browser sign-in test"
   (cd "$HERE/tests/browser" && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
+# A real OpenID Provider (oidc-provider) for the sign-in tests, pinned by
+# tests/oidc/package-lock.json.
+if [ -f "$HERE/tests/oidc/package-lock.json" ] && [ ! -d "$HERE/tests/oidc/node_modules/oidc-provider" ]; then
+  say "installing oidc-provider for the sign-in tests"
+  (cd "$HERE/tests/oidc" && npm ci --no-audit --no-fund --silent)
+fi
 say "done"

@@ -26,7 +26,11 @@
 ///     authorization endpoint applies (any port for loopback, RFC 8252 §7.3);
 ///   - form_fields.h: application/x-www-form-urlencoded bodies and query strings, strict
 ///     (no repeated parameter, RFC 6749 §3.1), bounded in size and count.
-/// None of those reads the clock or the network; callers pass `now` and bytes in.
+/// None of those reads the clock or the network; callers pass `now` and bytes in. The one
+/// exception is upstream/ (upstream/upstream_client.h): the blocking client, for control
+/// threads only, that signs a person in through an operator's OpenID provider (discovery,
+/// authorization URL, code exchange, id_token verification), over pure parsers of the
+/// provider's answers.
 #pragma once
 
 #include "relay/auth/client_registration.h"

@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "relay/config/signin_providers_reader.h"
 #include "relay/io/mailbox.h"
 #include "relay/log/log.h"
 #include "relay/names.h"
@@ -560,7 +561,7 @@ bool ConfigReader::read_signin(const Section& signin, Config& config) {
   SigninSettings& out = config.signin;
   out.enabled = true;
   std::vector<std::string> allow;
-  if (!known_keys(signin, {"host", "access_token_seconds", "refresh_token_seconds",
+  if (!known_keys(signin, {"provider", "host", "access_token_seconds", "refresh_token_seconds",
                            "session_seconds", "code_seconds", "registrations_per_minute",
                            "threads", "client_metadata_allow", "client_metadata_ca"}) ||
       !string(signin, "host", false, out.host) ||
@@ -570,7 +571,8 @@ bool ConfigReader::read_signin(const Section& signin, Config& config) {
       !integer(signin, "code_seconds", 10, 600, out.code_seconds) ||
       !integer(signin, "registrations_per_minute", 1, 100'000, out.registrations_per_minute) ||
       !integer(signin, "threads", 1, 16, out.threads) ||
-      !strings(signin, "client_metadata_allow", allow) ||
+      (signin.table.contains("client_metadata_allow") &&
+       !strings(signin, "client_metadata_allow", allow)) ||
       !path(signin, "client_metadata_ca", false, out.client_metadata_ca)) {
     return false;
   }
@@ -617,6 +619,12 @@ Result<Config> ConfigReader::read(const toml::table& root) {
       !cluster) {
     return cluster.error();
   }
+  if (const toml::node* signin_table = root.get("signin")) {
+    if (Status read = read_signin_providers(*signin_table, path_, dir_, config.signin_providers);
+        !read) {
+      return read.error();
+    }
+  }
   config.key_lines = std::move(key_lines_);
   return config;
 }
@@ -653,7 +661,16 @@ Result<Config> load_config(const std::string& path) {
   }
   ::close(fd);
   if (!problem.empty()) return make_error(path + ": cannot read: " + problem);
-  return parse_config(text, path);
+  auto config = parse_config(text, path);
+  if (!config) return config;
+  for (SigninProvider& provider : config->signin_providers) {
+    auto secret = read_client_secret(provider.client_secret_file);
+    if (!secret) {
+      return make_error(path + ":" + std::to_string(provider.line) + ": " + secret.error().message);
+    }
+    provider.client_secret = std::move(*secret);
+  }
+  return config;
 }
 
 }  // namespace tg

@@ -15,6 +15,7 @@
 
 #include "relay/base/result.h"
 #include "relay/config/cluster_config.h"
+#include "relay/config/signin_provider.h"
 #include "relay/http/path_normalize.h"
 #include "relay/http/strict_transport_security.h"
 #include "relay/limits/startup_limits.h"
@@ -140,6 +141,9 @@ struct Config {
   // [paths] (optional): how request paths are brought to the one form the policy decides on
   // and the service receives (relay/policy/POLICY.md, "Paths")
   http::PathRules path_rules;
+
+  // [[signin.provider]] (optional): OpenID Connect providers people sign in through
+  std::vector<SigninProvider> signin_providers;
 
   // Line of each file-naming key ("https.cert", "ssh.authorized_keys", "ssh.host_keys"…),
   // so errors found when the files are read still point at the config line.

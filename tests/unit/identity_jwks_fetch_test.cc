@@ -117,6 +117,24 @@ TEST(FetchHttps, ConnectionRefused) {
   EXPECT_EQ(fetch_error(url), url + ": connection refused");
 }
 
+TEST(HttpsRequest, RefusesHeadersThatWouldSplitTheRequestBeforeConnecting) {
+  Listener listener;
+  listener.close();  // were anything sent, the error would be "connection refused"
+  const std::string url = "https://127.0.0.1:" + std::to_string(listener.port) + "/token";
+  HttpsRequest request;
+  request.method = "POST";
+  request.content_type = "application/x-www-form-urlencoded";
+  request.headers.emplace_back("Authorization", "Basic x\r\nX-Injected: 1");
+  EXPECT_EQ(https_request(url, request).error().message, url + ": invalid request header");
+  request.headers = {{"Bad Name", "v"}};
+  EXPECT_EQ(https_request(url, request).error().message, url + ": invalid request header");
+  request.headers.clear();
+  request.method = "DELETE";
+  EXPECT_EQ(https_request(url, request).error().message, url + ": method DELETE not supported");
+  request.method = "POST";
+  EXPECT_EQ(https_request(url, request).error().message, url + ": connection refused");
+}
+
 TEST(FetchHttps, ServerThatNeverAnswersTimesOut) {
   Listener listener;
   const std::string url = "https://127.0.0.1:" + std::to_string(listener.port) + "/keys";
