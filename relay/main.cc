@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
   // Sign-in: its keys exist before the first policy, which accepts the relay as an issuer.
   std::unique_ptr<tg::auth::AuthService> signin;
   if (config->signin.enabled) {
-    auto made = tg::auth::AuthService::create(*config, nullptr);
+    auto made = tg::auth::AuthService::create(*config);
     if (!made) {
       std::fprintf(stderr, "%s\n", made.error().message.c_str());
       return 1;

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <deque>
 
+#include "relay/auth/upstream/provider_set.h"
 #include "relay/http/strict_transport_security.h"
 #include "relay/log/log.h"
 
@@ -28,8 +29,7 @@ std::string issuer_of(const Config& config) {
          (port == 443 ? "" : ":" + std::to_string(port));
 }
 
-Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config,
-                                                         std::unique_ptr<Upstreams> upstreams) {
+Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config) {
   std::unique_ptr<AuthService> service(new AuthService());
   ServerSettings& s = service->settings_;
   s.issuer = issuer_of(config);
@@ -56,7 +56,12 @@ Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config,
   service->state_ = std::make_unique<AuthState>(config.state_dir + "/signin-families",
                                                 config.signin.registrations_per_minute);
   if (auto st = service->state_->load(epoch_seconds()); !st) return st.error();
-  service->upstreams_ = std::move(upstreams);
+  for (unsigned i = 0; i < config.signin.threads; ++i) {
+    service->upstreams_.push_back(
+        config.signin_providers.empty()
+            ? nullptr
+            : std::make_unique<upstream::ProviderSet>(config.signin_providers));
+  }
   return service;
 }
 
@@ -94,7 +99,7 @@ void AuthService::run(unsigned index) {
   auto keyring = SealKeyring::create(seal_keys_);
   if (!keyring) return;
   AuthServer server(settings_, std::move(*keyring), *keys_, index, *state_, counters_,
-                    upstreams_.get(), audit_fd_);
+                    upstreams_[index].get(), audit_fd_);
   std::deque<std::unique_ptr<io::Message>> replies;  // waiting for room in a worker's queue
   while (!stopping_.load(std::memory_order_relaxed) || !replies.empty()) {
     ring.submit_and_wait(replies.empty() ? 200 : 10);

@@ -33,9 +33,9 @@ std::string issuer_of(const Config& config);
 
 class AuthService {
  public:
-  /// Keys, keyring and state for `config` (sign-in must be enabled).
-  static Result<std::unique_ptr<AuthService>> create(const Config& config,
-                                                     std::unique_ptr<Upstreams> upstreams);
+  /// Keys, keyring, state and the `[[signin.provider]]` clients for `config` (sign-in must
+  /// be enabled).
+  static Result<std::unique_ptr<AuthService>> create(const Config& config);
   ~AuthService();
 
   const std::string& issuer() const { return settings_.issuer; }
@@ -62,7 +62,7 @@ class AuthService {
   unsigned threads_count_ = 0;
   std::unique_ptr<SigningKeys> keys_;
   std::unique_ptr<AuthState> state_;
-  std::unique_ptr<Upstreams> upstreams_;
+  std::vector<std::unique_ptr<Upstreams>> upstreams_;  // one set per thread
   SigninCounters counters_;
   int audit_fd_ = -1;
   io::Mailboxes* mailboxes_ = nullptr;
