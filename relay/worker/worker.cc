@@ -140,6 +140,7 @@ Worker::Worker(unsigned index, Shared& shared)
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       mcp_tasks_(McpTaskTable::kMaxEntries, McpTaskTable::kDefaultTtlMs),
+      mcp_params_(McpParamTable::kMaxTools),
       outbox_(shared.mailboxes, index, shared.worker_count) {}
 
 Worker::~Worker() {
@@ -981,6 +982,7 @@ void Worker::end_session(SessionSlot& slot) {
       record_exposure("closed", forward.name, session, "the SSH connection ended");
       mcp_sessions_.drop_tunnel(forward.name);
       mcp_tasks_.drop_tunnel(forward.name);
+      mcp_params_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
     release_name(forward.name, session.id());
@@ -1146,6 +1148,7 @@ ssh::ForwardDecision Worker::on_forward_request(ssh::PublisherSession& session,
                  .finish());
   mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
   mcp_tasks_.drop_tunnel(name);
+  mcp_params_.drop_tunnel(name);
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), claim.generation, true);
   record_exposure("opened", name, session, "");
@@ -1164,6 +1167,7 @@ void Worker::on_forward_cancelled(ssh::PublisherSession& session, const ssh::For
     record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
     mcp_sessions_.drop_tunnel(forward.name);
     mcp_tasks_.drop_tunnel(forward.name);
+    mcp_params_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
   release_name(forward.name, session.id());
@@ -1445,6 +1449,7 @@ bool Worker::close_tunnel(const std::string& name, std::string_view why) {
   record_exposure("closed", name, session, why);
   mcp_sessions_.drop_tunnel(name);
   mcp_tasks_.drop_tunnel(name);
+  mcp_params_.drop_tunnel(name);
   tunnels_.erase(it);
   release_name(name, session.id());
   // A session left with nothing published has no reason to stay: end it, so the publisher's

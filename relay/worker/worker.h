@@ -33,6 +33,7 @@
 #include "relay/limits/ssh_gate.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/mcp_params.h"
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
@@ -126,6 +127,7 @@ class Worker final : public ssh::SessionEvents {
   /// Which subject each MCP session of this worker's tunnels belongs to.
   McpSessionTable& mcp_sessions() { return mcp_sessions_; }
   McpTaskTable& mcp_tasks() { return mcp_tasks_; }
+  McpParamTable& mcp_params() { return mcp_params_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -276,6 +278,7 @@ class Worker final : public ssh::SessionEvents {
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
   McpTaskTable mcp_tasks_;
+  McpParamTable mcp_params_;
   // Recent exposure events as JSON objects with their wall-clock time, oldest first; bounded
   // so a busy relay keeps the last kMaxExposures per worker.
   std::deque<std::pair<std::uint64_t, std::string>> exposures_;
