@@ -6,7 +6,8 @@
 // - an accepted Mcp-Name on a method of the table decodes (by this target's own Base64
 //   decoder) to exactly the params member the table names, as simdjson's DOM reads it; an
 //   accepted one on a method off the table changes nothing the body says;
-// - the header spelled as the body's own member (plainly, or Base64-wrapped) is accepted;
+// - the header spelled as the body's own member (Base64-wrapped, or plainly when it does not
+//   look like a wrapper) is accepted;
 // - a created task's id is the one DOM reads at result.taskId (resultType "task") or
 //   result.task.taskId, and reading in place or from a copy agrees;
 // - Mcp-Param (params.h): the body read as a tool's inputSchema scans alike in place and from
@@ -14,7 +15,7 @@
 //   `Mcp-Name` value as an Mcp-Param-Region header against the body read as a tools/call to a
 //   tool declaring region, count and a nested zone: only 0 or kHeaderMismatch, an accepted
 //   header decodes to the argument's text (or equals it as a number), and each argument's own
-//   text as its header is always accepted.
+//   text as its header (wrapped) is always accepted.
 #include <simdjson.h>
 
 #include <cstddef>
@@ -126,10 +127,16 @@ void check_headers(std::string_view method_header, std::string_view name_header,
   if (!error.ok()) FUZZ_CHECK(error.id_raw == m.id_raw);
   const NameSource source = mcp_name_source(m.method);
 
-  // The body's own member, plainly or wrapped, always passes.
+  // The body's own member, plainly or wrapped, always passes; plainly only when it does not
+  // itself look like a wrapper (clients must wrap such a value, SEP-2243).
+  const auto looks_wrapped = [](std::string_view v) {
+    return v.size() >= 11 && v.starts_with("=?base64?") && v.ends_with("?=");
+  };
   if (source != NameSource::kNone && !member_of(m, source).empty()) {
     const std::string_view member = member_of(m, source);
-    FUZZ_CHECK(check_mcp_headers(inspection, m.method, member).ok());
+    if (!looks_wrapped(member) && !looks_wrapped(m.method)) {
+      FUZZ_CHECK(check_mcp_headers(inspection, m.method, member).ok());
+    }
     FUZZ_CHECK(check_mcp_headers(inspection, "", "=?base64?" + encode_base64(member) + "?=").ok());
   }
   if (!error.ok() || name_header.empty()) return;
@@ -205,6 +212,8 @@ void check_param_headers(std::string_view header, std::string_view body) {
     FUZZ_CHECK(c.error.id_raw == m.id_raw);
     return;
   }
+  std::vector<std::string> wrapped;  // each argument's text, wrapped as a client may send it
+  wrapped.reserve(c.values.size());
   std::vector<ParamHeader> own;
   for (const ParamValue& v : c.values) {
     FUZZ_CHECK(v.header == "region" || v.header == "count" || v.header == "zone");
@@ -213,9 +222,11 @@ void check_param_headers(std::string_view header, std::string_view body) {
       FUZZ_CHECK(decode_param_header(header, decoded));
       FUZZ_CHECK(decoded == v.value);
     }
-    own.push_back({v.header, v.value});
+    wrapped.push_back("=?base64?" + encode_base64(v.value) + "?=");
+    own.push_back({v.header, wrapped.back()});
   }
-  // Every argument mirrored as its own text passes, and is then confirmed.
+  // Every argument mirrored as its own text (Base64-wrapped, since a value may itself look
+  // like a wrapper) passes, and is then confirmed.
   const ParamCheck mirrored =
       tg::mcp::check_param_headers(declarations, m.raw, m.id_raw, own, true);
   FUZZ_CHECK(mirrored.error.ok());
