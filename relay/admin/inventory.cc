@@ -73,6 +73,8 @@ constexpr Family kFamilies[] = {
      "MCP task requests naming a task not held for the caller (answered not found)."},
     {"tunnelgate_mcp_header_unverifiable_total", "counter",
      "MCP requests refused because the decision depended on a header the relay cannot check."},
+    {"tunnelgate_mcp_param_mismatch_total", "counter",
+     "MCP tool calls refused because an Mcp-Param header disagreed with the argument it mirrors."},
     {"tunnelgate_mcp_streams_cut_total", "counter",
      "MCP event streams ended for an event over the size cap."},
     {"tunnelgate_origin_refused_total", "counter", "Requests refused for a foreign Origin."},
@@ -283,6 +285,7 @@ std::string encode_counters(const WorkerCounters& c, const WorkerGauges& g) {
   line(out, "tunnelgate_mcp_tasks_bound_total", "", m.tasks_bound);
   line(out, "tunnelgate_mcp_task_refused_total", "", m.task_refused);
   line(out, "tunnelgate_mcp_header_unverifiable_total", "", m.header_unverifiable);
+  line(out, "tunnelgate_mcp_param_mismatch_total", "", m.param_mismatch);
   line(out, "tunnelgate_mcp_streams_cut_total", "", m.streams_cut);
   line(out, "tunnelgate_origin_refused_total", "", m.origin_refused);
   line(out, "tunnelgate_tunnels", "", g.tunnels);

@@ -68,6 +68,7 @@ struct McpCounters {
   std::uint64_t tasks_bound = 0;          // tasks a server created, bound to their caller
   std::uint64_t task_refused = 0;         // task requests naming a task not held for the caller
   std::uint64_t header_unverifiable = 0;  // 400: the decision hung on a header nothing checks
+  std::uint64_t param_mismatch = 0;       // 400: an Mcp-Param header disagreed with its argument
   std::uint64_t origin_refused = 0;       // 403: a foreign Origin (any tunnel)
   std::uint64_t streams_cut = 0;          // an SSE event over the cap while a list was pending
 

@@ -35,9 +35,10 @@ std::optional<ListKind> kind_of_key(std::string_view key) {
 }
 
 struct Entry {
-  std::string_view bytes;  // the entry's JSON text
-  std::string_view name;   // name (uri for resources), unescaped
-  bool judgeable = false;  // an object with exactly one string name
+  std::string_view bytes;   // the entry's JSON text
+  std::string_view name;    // name (uri for resources), unescaped
+  std::string_view schema;  // a tool's inputSchema text ("" without one)
+  bool judgeable = false;   // an object with exactly one string name
 };
 
 struct List {
@@ -186,6 +187,12 @@ Fault Rewriter::entry(value& element, ListKind kind, std::size_t depth, Entry& o
   bool name_is_string = false;
   const bool repeated_before = walker_.take_duplicate();
   const Fault fault = walker_.object(members, depth + 1, [&](std::string_view key, value& v) {
+    if (kind == ListKind::kTools && key == "inputSchema") {
+      const std::string_view first_token = v.raw_json_token();
+      const Fault skipped = walker_.skip(v, depth + 1);
+      if (skipped == Fault::kNone) out.schema = detail::walked_value(*doc_, first_token, parsed_);
+      return skipped;
+    }
     if (key != name_key) return walker_.skip(v, depth + 1);
     ++names;
     json_type t;
@@ -295,6 +302,7 @@ void Rewriter::filter(const List& list) {
   for (std::size_t i = 0; i < list.entries.size(); ++i) {
     const Entry& e = list.entries[i];
     keep[i] = e.judgeable && allow_(list.kind, e.name);
+    if (e.judgeable && list.kind == ListKind::kTools) allow_.tool_schema(e.name, e.schema);
     kept += keep[i] ? 1 : 0;
   }
   result_.entries_kept += kept;

@@ -77,9 +77,25 @@ class NameFilter {
     return function_ != nullptr && function_(object_, kind, name);
   }
 
+  /// Also told, for each tool of a tools list it filters (kept or not), the tool's name and
+  /// its `inputSchema`'s JSON text ("" when it has none), over the same object: the relay
+  /// learns the tool's Mcp-Param declarations from it (params.h). The text is valid only
+  /// during the call, and the function must not parse it there (the parser is in use).
+  using SchemaFunction = void (*)(const void* object, std::string_view tool,
+                                  std::string_view input_schema) noexcept;
+  constexpr NameFilter with_schemas(SchemaFunction schemas) const {
+    NameFilter filter = *this;
+    filter.schemas_ = schemas;
+    return filter;
+  }
+  void tool_schema(std::string_view tool, std::string_view input_schema) const {
+    if (schemas_ != nullptr) schemas_(object_, tool, input_schema);
+  }
+
  private:
   const void* object_ = nullptr;
   Function function_ = nullptr;
+  SchemaFunction schemas_ = nullptr;
 };
 
 /// The list requests whose responses are still to come on one response stream.

@@ -45,6 +45,7 @@ constexpr std::array<AttributeInfo, static_cast<std::size_t>(Attr::kCount)> kAtt
     {Attr::kMcpProtocolVersion, "mcp.protocol_version", Type::kString, false, kAccessPhase},
     {Attr::kMcpSession, "mcp.session", Type::kString, false, kAccessPhase},
     {Attr::kMcpTask, "mcp.task", Type::kString, false, kAccessPhase},
+    {Attr::kMcpParam, "mcp.param", Type::kString, true, kAccessPhase},
 }};
 
 // The table is indexed by Attr; a misordered entry would read the wrong context field.

@@ -58,6 +58,7 @@ enum class Attr : std::uint8_t {
   kMcpProtocolVersion,
   kMcpSession,
   kMcpTask,
+  kMcpParam,
   kCount,
 };
 

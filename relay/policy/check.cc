@@ -122,9 +122,10 @@ class Checker {
                                " rules");
     }
     if (info.keyed && !indexed) {
-      return fail(n.begin,
-                  n.text + " needs a name in brackets, such as " + n.text +
-                      (*attr == Attr::kHttpHeader ? "[\"x-request-id\"]" : "[\"tenant\"]"));
+      return fail(n.begin, n.text + " needs a name in brackets, such as " + n.text +
+                               (*attr == Attr::kHttpHeader ? "[\"x-request-id\"]"
+                                : *attr == Attr::kMcpParam ? "[\"region\"]"
+                                                           : "[\"tenant\"]"));
     }
     (*nodes_)[index].attr = *attr;
     type_of(index) = info.type;
@@ -136,19 +137,20 @@ class Checker {
     const AstNode& base = node(n.children[0]);
     const AstNode& key = node(n.children[1]);
     if (base.kind != AstKind::kAttribute) {
-      return fail(n.at, "only http.header and jwt.claims can be indexed with [\"…\"]");
+      return fail(n.at, "only http.header, jwt.claims and mcp.param can be indexed with [\"…\"]");
     }
     std::optional<Attr> attr = find_attribute(base.text);
     if (attr && !attribute_info(*attr).keyed) {
-      return fail(n.at,
-                  base.text + " cannot be indexed; only http.header and jwt.claims take [\"…\"]");
+      return fail(
+          n.at, base.text +
+                    " cannot be indexed; only http.header, jwt.claims and mcp.param take [\"…\"]");
     }
     if (!check_attribute(n.children[0], true)) return false;
     if (key.kind != AstKind::kString) {
       return fail(key.begin, "the name in " + base.text + "[…] must be a literal string");
     }
     if (key.text.empty()) return fail(key.begin, "the name in " + base.text + "[…] is empty");
-    if (*attr == Attr::kHttpHeader) {
+    if (*attr == Attr::kHttpHeader || *attr == Attr::kMcpParam) {
       for (char c : key.text) {
         if (!is_token_char(c)) {
           return fail(key.begin, quoted(key.text) + " is not a header name");

@@ -36,7 +36,7 @@ class Lowerer {
       case AstKind::kIndex: {
         Attr attr = checked_[n.children[0]].attr;
         std::string key = ast_.nodes[n.children[1]].text;
-        if (attr == Attr::kHttpHeader) {
+        if (attr == Attr::kHttpHeader || attr == Attr::kMcpParam) {  // case-insensitive names
           std::transform(key.begin(), key.end(), key.begin(), [](char c) {
             return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
           });

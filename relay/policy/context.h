@@ -184,6 +184,7 @@ struct AccessContext {
   std::string_view mcp_protocol_version;  // mcp.protocol_version
   std::string_view mcp_session;           // mcp.session
   std::string_view mcp_task;              // mcp.task: the task a task method names
+  KeyLookup mcp_params;  // mcp.param["name"]: a tools/call's argument declared x-mcp-header
 
   std::int64_t unix_time = kUnknownTime;  // time.hour, time.weekday (UTC)
 };

@@ -106,6 +106,8 @@ inline Lookup read_keyed(const AccessContext& c, Attr attr, std::string_view key
       return c.http_headers(key);
     case Attr::kJwtClaims:
       return c.jwt_claims(key);
+    case Attr::kMcpParam:
+      return c.mcp_params(key);
     default:
       return Lookup::absent();
   }

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "relay/log/log.h"
+#include "relay/mcp/params.h"
 #include "relay/mcp/redact.h"
 #include "relay/mcp/tasks.h"
 #include "relay/proxy/mcp_sessions.h"
@@ -15,8 +16,14 @@ namespace {
 
 constexpr std::size_t kMaxBatch = 128;  // at least mcp::Limits::max_batch
 constexpr std::size_t kMaxAuditArgumentBytes = 8 * 1024;
+constexpr std::size_t kMaxListedSchemas = 4096;  // tools learnt from one response
+constexpr std::size_t kMaxParamHeaders = 64;     // Mcp-Param-* headers read from one request
+constexpr std::string_view kParamPrefix = "mcp-param-";
+// From this revision on a client mirrors every declared argument it sends (SEP-2243).
+constexpr std::string_view kParamHeadersRevision = "2026-07-28";
 constexpr int kSessionNotFound = -32001;  // what MCP servers answer with their 404
 constexpr std::string_view kTaskNotHeld = "task not held for this caller";
+constexpr std::string_view kRevoked = "revoked by a policy reload";
 constexpr std::string_view kUnverifiedHeader =
     "the decision depends on a header the relay cannot check";
 
@@ -45,21 +52,55 @@ std::string_view target_field(mcp::Target target) {
 struct UnverifiedHidden {
   policy::KeyLookup headers;
   bool hide_name = false;
+  const std::vector<mcp::ParamValue>* params = nullptr;  // those confirmed are not hidden
 };
 
 policy::Lookup hide_unverified(const UnverifiedHidden& hidden, std::string_view key) {
-  if (key.starts_with("mcp-param-") || (hidden.hide_name && key == "mcp-name")) {
-    return policy::Lookup::absent();
+  if (key.starts_with(kParamPrefix)) {
+    const std::string_view name = key.substr(kParamPrefix.size());
+    const bool confirmed =
+        hidden.params != nullptr &&
+        std::any_of(hidden.params->begin(), hidden.params->end(),
+                    [&](const mcp::ParamValue& p) { return p.header_checked && p.header == name; });
+    if (!confirmed) return policy::Lookup::absent();
   }
+  if (hidden.hide_name && key == "mcp-name") return policy::Lookup::absent();
   return hidden.headers(key);
 }
 
-bool has_param_header(const http::RequestHead& head) {
-  for (std::size_t i = 0; i < head.header_count; ++i) {
-    const std::string_view name = head.headers[i].name;
-    if (name.size() > 10 && http::iequals(name.substr(0, 10), "mcp-param-")) return true;
+// mcp.param["name"]: the value the call's arguments give a declared header (the policy asks
+// with lower-case names); a rule asking of a tool whose declarations the relay does not hold
+// is noted, so the call is refused rather than decided without them.
+struct ParamLookup {
+  const std::vector<mcp::ParamValue>* values = nullptr;
+  bool unknown = false;
+  mutable bool asked_unknown = false;
+};
+
+policy::Lookup find_param(const ParamLookup& params, std::string_view key) {
+  if (params.unknown) {
+    params.asked_unknown = true;
+    return policy::Lookup::absent();
   }
-  return false;
+  if (params.values == nullptr) return policy::Lookup::absent();
+  for (const mcp::ParamValue& p : *params.values) {
+    if (p.header == key) return policy::Lookup::found(p.value);
+  }
+  return policy::Lookup::absent();
+}
+
+// The request's Mcp-Param-* headers, names without the prefix (at most kMaxParamHeaders).
+std::size_t param_headers(const http::RequestHead& head,
+                          std::array<mcp::ParamHeader, kMaxParamHeaders>& out) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < head.header_count && count < out.size(); ++i) {
+    const std::string_view name = head.headers[i].name;
+    if (name.size() > kParamPrefix.size() &&
+        http::iequals(name.substr(0, kParamPrefix.size()), kParamPrefix)) {
+      out[count++] = {name.substr(kParamPrefix.size()), head.headers[i].value};
+    }
+  }
+  return count;
 }
 
 }  // namespace
@@ -98,6 +139,9 @@ McpExchange::Start McpExchange::begin(const http::RequestHead& head, const Tunne
   inspected_ = false;
   initialize_ = false;
   unverified_headers_ = false;
+  param_values_.clear();
+  params_unknown_ = false;
+  listed_schemas_.clear();
   watched_tool_.clear();
   created_task_.clear();
   wants_continue_ = false;
@@ -203,7 +247,13 @@ McpExchange::Verdict McpExchange::judge(const mcp::Message& message) const {
       }
     }
   }
-  verdict.decision = decide(message, verdict.task_tool);
+  bool params_unknown = false;
+  verdict.decision = decide(message, verdict.task_tool, false, &params_unknown);
+  if (params_unknown) {
+    verdict.decision.allowed = false;
+    verdict.refusal = kUnverifiedHeader;
+    return verdict;
+  }
   if (unverified_headers_ &&
       decide(message, verdict.task_tool, true).allowed != verdict.decision.allowed) {
     verdict.decision.allowed = false;
@@ -213,15 +263,60 @@ McpExchange::Verdict McpExchange::judge(const mcp::Message& message) const {
 }
 
 policy::AccessDecision McpExchange::decide(const mcp::Message& message, std::string_view task_tool,
-                                           bool hide_unverified_headers) const {
+                                           bool hide_unverified_headers,
+                                           bool* params_unknown) const {
   policy::AccessContext context = access_.context();
   mcp::fill_access_context(message, protocol_version_, session_id_, context);
   if (!task_tool.empty()) context.mcp_tool = task_tool;
-  UnverifiedHidden hidden{context.http_headers, true};
+  UnverifiedHidden hidden{context.http_headers, true, &param_values_};
   if (hide_unverified_headers) {
     context.http_headers = policy::KeyLookup::bind<&hide_unverified>(hidden);
   }
-  return worker_.policy().decide_access(context);
+  // Only a lone call's arguments were checked; a call in a batch has no mcp.param to give.
+  ParamLookup params{&param_values_, message.target == mcp::Target::kTool &&
+                                         (params_unknown_ || inspection_.batch())};
+  if (message.target == mcp::Target::kTool) {
+    context.mcp_params = policy::KeyLookup::bind<&find_param>(params);
+  }
+  policy::AccessDecision decision = worker_.policy().decide_access(context);
+  if (params_unknown != nullptr) *params_unknown = params.asked_unknown;
+  return decision;
+}
+
+bool McpExchange::check_params(const mcp::Message& message) {
+  const std::vector<mcp::ParamDeclaration>* declarations =
+      worker_.mcp_params().find(tunnel_name_, message.name);
+  if (declarations == nullptr) {
+    params_unknown_ = true;
+    return true;
+  }
+  std::array<mcp::ParamHeader, kMaxParamHeaders> headers{};
+  const std::size_t count = param_headers(head_, headers);
+  mcp::ParamCheck check =
+      mcp::check_param_headers(*declarations, message.raw, message.id_raw, {headers.data(), count},
+                               protocol_version_ >= kParamHeadersRevision);
+  if (!check.error.ok()) {
+    ++worker_.counters().mcp.param_mismatch;
+    ++worker_.counters().mcp.requests_refused;
+    worker_.logs().push(log::JsonLine("request_refused")
+                            .add("name", tunnel_name_)
+                            .add("client", source_ip_)
+                            .add("tool", message.name)
+                            .add("reason", check.error.counter)
+                            .add("detail", check.error.message)
+                            .add("request_id", request_id_)
+                            .finish());
+    refuse(400, mcp::make_error_body(check.error), false);
+    return false;
+  }
+  param_values_ = std::move(check.values);
+  return true;
+}
+
+bool McpExchange::param_header_verified(std::string_view lower_name) const {
+  return std::any_of(param_values_.begin(), param_values_.end(), [&](const mcp::ParamValue& p) {
+    return p.header_checked && p.header == lower_name;
+  });
 }
 
 bool McpExchange::allows_entry(mcp::ListKind kind, std::string_view name) const {
@@ -279,12 +374,28 @@ McpExchange::Dispatch McpExchange::dispatch() {
     refuse(400, mcp::make_error_body(mismatch), false);
     return Dispatch::kAnswered;
   }
+  if (!inspection_.batch()) {
+    const mcp::Message& message = inspection_.messages().front();
+    if (message.target == mcp::Target::kTool && message.kind == mcp::MessageKind::kRequest &&
+        message.method == "tools/call" && !check_params(message)) {
+      return Dispatch::kAnswered;
+    }
+  }
   // What the body cannot confirm: an Mcp-Name on a method off the table (check_mcp_headers
-  // passed it, so this is a single message), and Mcp-Param-* (which argument each mirrors is
-  // in the tool's schema, which the relay does not hold).
+  // passed it, so this is a single message), and an Mcp-Param-* header check_params did not
+  // confirm (no declaration of the tool names it, or the relay does not hold the tool's).
+  std::array<mcp::ParamHeader, kMaxParamHeaders> headers{};
+  const std::size_t param_count = param_headers(head_, headers);
+  bool unconfirmed_param = false;
+  std::string lower;
+  for (std::size_t i = 0; i < param_count; ++i) {
+    lower.assign(headers[i].name);
+    for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (!param_header_verified(lower)) unconfirmed_param = true;
+  }
   unverified_headers_ =
-      has_param_header(head_) ||
-      (!name_header.empty() &&
+      unconfirmed_param ||
+      (!name_header.empty() && !inspection_.batch() &&
        mcp::mcp_name_source(inspection_.messages().front().method) == mcp::NameSource::kNone);
   if (!session_id_.empty() &&
       worker_.mcp_sessions().check(tunnel_name_, session_id_, subject_, worker_.now_ms()) !=
@@ -411,13 +522,42 @@ bool McpExchange::on_response_head(const http::ResponseHead& head, bool keep_ali
     sessions.drop(tunnel_name_, session_id_);
   }
   const auto mode = rewriter_.start(std::move(plan_), head, head_.version_minor == 1, keep_alive,
-                                    mcp::NameFilter(this, &McpExchange::allows_entry_thunk),
+                                    mcp::NameFilter(this, &McpExchange::allows_entry_thunk)
+                                        .with_schemas(&McpExchange::listed_schema_thunk),
                                     mcp::kDefaultMaxListBytes, head_out);
   if (mode == McpResponseRewriter::Mode::kObserve) {
     http::write_visitor_response_head(head, keep_alive, head_out);  // the body goes on unchanged
   }
   plan_ = McpResponsePlan{};
   return true;
+}
+
+void McpExchange::listed_schema_thunk(const void* self, std::string_view tool,
+                                      std::string_view input_schema) noexcept {
+  const auto* exchange = static_cast<const McpExchange*>(self);
+  if (exchange->listed_schemas_.size() >= kMaxListedSchemas) return;  // the rest stay unknown
+  ListedSchema& listed = exchange->listed_schemas_.emplace_back();
+  listed.tool.assign(tool);
+  if (input_schema.size() > mcp::kMaxParamSchemaBytes) {
+    listed.too_large = true;
+  } else if (input_schema.find("x-mcp-header") != std::string_view::npos ||
+             input_schema.find('\\') != std::string_view::npos) {
+    listed.schema.assign(input_schema);  // the key may be spelt with escapes
+  }
+}
+
+void McpExchange::learn_listed_schemas() {
+  McpParamTable& table = worker_.mcp_params();
+  for (ListedSchema& listed : listed_schemas_) {
+    mcp::ParamScan scan;
+    if (listed.too_large) {
+      scan.outcome = mcp::ParamScan::Outcome::kUnreadable;
+    } else if (!listed.schema.empty()) {
+      scan = mcp::scan_param_schema(mcp::padded(listed.schema));
+    }
+    table.learn(tunnel_name_, listed.tool, std::move(scan));
+  }
+  listed_schemas_.clear();
 }
 
 void McpExchange::bind_created_task() {
@@ -432,7 +572,8 @@ void McpExchange::bind_created_task() {
 
 bool McpExchange::response_body(std::string_view framed, std::string& out) {
   const bool ok = rewriter_.body(framed, out);
-  bind_created_task();  // before `out` is sent: the client learns the id only once it is held
+  bind_created_task();
+  learn_listed_schemas();  // before `out` is sent: the client learns the id only once it is held
   if (ok) return true;
   ++worker_.counters().mcp.streams_cut;
   return false;
@@ -441,13 +582,25 @@ bool McpExchange::response_body(std::string_view framed, std::string& out) {
 void McpExchange::response_end(std::string& out) {
   rewriter_.finish(out);
   bind_created_task();
+  learn_listed_schemas();
 }
 
 bool McpExchange::recheck() {
-  for (const mcp::Message& message : inspection_.messages()) {
-    if (message.kind != mcp::MessageKind::kResponse && !judge(message).decision.allowed) {
-      return false;
+  const auto messages = inspection_.messages();
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    const mcp::Message& message = messages[i];
+    if (message.kind == mcp::MessageKind::kResponse) continue;
+    const Verdict verdict = judge(message);
+    if (verdict.decision.allowed) continue;
+    // The stream ends: its audit line says the reload took back what was allowed.
+    for (Record& record : records_) {
+      if (record.raw.data() != message.raw.data() || !record.allowed) continue;
+      record.allowed = false;
+      record.outcome = verdict.decision.outcome;
+      record.refusal = kRevoked;
+      record.rule.assign(verdict.decision.rule_id);
     }
+    return false;
   }
   return true;
 }

@@ -36,6 +36,7 @@
 #include "relay/http/http.h"
 #include "relay/mcp/list_filter.h"
 #include "relay/mcp/mcp.h"
+#include "relay/mcp/params.h"
 #include "relay/policy/policy.h"
 #include "relay/proxy/caller.h"
 #include "relay/proxy/mcp_response.h"
@@ -128,13 +129,30 @@ class McpExchange {
                                  // the task table next changes)
   };
 
+  /// A tool's inputSchema seen in a tools/list result, to learn its Mcp-Param declarations
+  /// once the filter is done with the parser.
+  struct ListedSchema {
+    std::string tool;
+    std::string schema;      // "" when it mentions no x-mcp-header (declares none)
+    bool too_large = false;  // over mcp::kMaxParamSchemaBytes: unknown
+  };
+
   Answer& refuse(int status, std::string body, bool close);
   Verdict judge(const mcp::Message& message) const;
   /// `hide_unverified`: decide as if the headers the relay cannot check against the body
-  /// (Mcp-Param-*, and Mcp-Name on a method off the table) were absent.
+  /// (Mcp-Param-* not confirmed by check_param_headers, and Mcp-Name on a method off the
+  /// table) were absent. `params_unknown`, when given, is set when a rule asked for
+  /// mcp.param of a call whose tool's declarations the relay does not hold.
   policy::AccessDecision decide(const mcp::Message& message, std::string_view task_tool,
-                                bool hide_unverified = false) const;
+                                bool hide_unverified = false, bool* params_unknown = nullptr) const;
+  /// Checks the single tools/call's Mcp-Param-* headers against its arguments (params.h),
+  /// filling param_values_; false (answer() set) when they disagree.
+  bool check_params(const mcp::Message& message);
+  bool param_header_verified(std::string_view lower_name) const;
   void bind_created_task();
+  void learn_listed_schemas();
+  static void listed_schema_thunk(const void* self, std::string_view tool,
+                                  std::string_view input_schema) noexcept;
   bool allows_entry(mcp::ListKind kind, std::string_view name) const;
   static bool allows_entry_thunk(const void* self, mcp::ListKind kind,
                                  std::string_view name) noexcept;
@@ -155,6 +173,11 @@ class McpExchange {
   bool unverified_headers_ = false;  // Mcp-Param-*, or an Mcp-Name nothing in the body mirrors
   std::string watched_tool_;         // a lone tools/call: the tool, for the task it may create
   std::string created_task_;         // the task its answer created (for the audit)
+  // A lone tools/call: the values its arguments give the tool's declared Mcp-Param headers,
+  // or, when the relay does not hold the tool's declarations, params_unknown_.
+  std::vector<mcp::ParamValue> param_values_;
+  bool params_unknown_ = false;
+  mutable std::vector<ListedSchema> listed_schemas_;  // filled from a const filter callback
   bool wants_continue_ = false;
 
   std::uint64_t remaining_ = 0;  // Content-Length bytes still to read

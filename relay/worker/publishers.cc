@@ -285,6 +285,7 @@ void Publishers::end_session(SessionSlot& slot) {
       record_exposure("closed", forward.name, session, "the SSH connection ended");
       worker_.mcp_sessions_.drop_tunnel(forward.name);
       worker_.mcp_tasks_.drop_tunnel(forward.name);
+      worker_.mcp_params_.drop_tunnel(forward.name);
       tunnels_.erase(it);
     }
     release_name(forward.name, session.id());
@@ -454,6 +455,7 @@ ssh::ForwardDecision Publishers::on_forward_request(ssh::PublisherSession& sessi
                          .finish());
   worker_.mcp_sessions_.drop_tunnel(name);  // a takeover: the old publisher's sessions are gone
   worker_.mcp_tasks_.drop_tunnel(name);
+  worker_.mcp_params_.drop_tunnel(name);
   tunnels_[name] = std::move(tunnel);
   publish_route(name, session.id(), claim.generation, true);
   record_exposure("opened", name, session, "");
@@ -472,6 +474,7 @@ void Publishers::on_forward_cancelled(ssh::PublisherSession& session, const ssh:
     record_exposure("closed", forward.name, session, "the publisher cancelled the forward");
     worker_.mcp_sessions_.drop_tunnel(forward.name);
     worker_.mcp_tasks_.drop_tunnel(forward.name);
+    worker_.mcp_params_.drop_tunnel(forward.name);
     tunnels_.erase(it);
   }
   release_name(forward.name, session.id());
@@ -544,6 +547,7 @@ bool Publishers::close_tunnel(const std::string& name, std::string_view why) {
   record_exposure("closed", name, session, why);
   worker_.mcp_sessions_.drop_tunnel(name);
   worker_.mcp_tasks_.drop_tunnel(name);
+  worker_.mcp_params_.drop_tunnel(name);
   tunnels_.erase(it);
   release_name(name, session.id());
   // A session left with nothing published has no reason to stay: end it, so the publisher's

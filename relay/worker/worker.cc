@@ -32,6 +32,7 @@ Worker::Worker(unsigned index, Shared& shared)
       memory_(shared.memory_budget, index),
       mcp_sessions_(shared.config.mcp_max_sessions, shared.config.mcp_session_idle_ms),
       mcp_tasks_(McpTaskTable::kMaxEntries, McpTaskTable::kDefaultTtlMs),
+      mcp_params_(McpParamTable::kMaxTools),
       outbox_(shared.mailboxes, index, shared.worker_count),
       publishers_(*this),
       control_(*this),

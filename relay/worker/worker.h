@@ -41,6 +41,7 @@
 #include "relay/limits/memory_budget.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
+#include "relay/proxy/mcp_params.h"
 #include "relay/proxy/mcp_sessions.h"
 #include "relay/proxy/mcp_tasks.h"
 #include "relay/routing/route_table.h"
@@ -123,6 +124,7 @@ class Worker final {
   /// Which subject each MCP session of this worker's tunnels belongs to.
   McpSessionTable& mcp_sessions() { return mcp_sessions_; }
   McpTaskTable& mcp_tasks() { return mcp_tasks_; }
+  McpParamTable& mcp_params() { return mcp_params_; }
 
   // For the admin API (worker 0): ask every worker, answers arrive at the AdminServer.
   void ask_snapshots(std::uint64_t request_id, const std::string& name, const std::string& owner,
@@ -193,6 +195,7 @@ class Worker final {
   std::uint64_t refusals_unlogged_ = 0;  // refusals since then
   McpSessionTable mcp_sessions_;
   McpTaskTable mcp_tasks_;
+  McpParamTable mcp_params_;
   // What a full mailbox refused and must not be dropped (unlike a visitor handoff), per
   // receiving worker, retried every loop round.
   io::Outbox outbox_;

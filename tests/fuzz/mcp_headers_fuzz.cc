@@ -6,9 +6,16 @@
 // - an accepted Mcp-Name on a method of the table decodes (by this target's own Base64
 //   decoder) to exactly the params member the table names, as simdjson's DOM reads it; an
 //   accepted one on a method off the table changes nothing the body says;
-// - the header spelled as the body's own member (plainly, or Base64-wrapped) is accepted;
+// - the header spelled as the body's own member (Base64-wrapped, or plainly when it does not
+//   look like a wrapper) is accepted;
 // - a created task's id is the one DOM reads at result.taskId (resultType "task") or
-//   result.task.taskId, and reading in place or from a copy agrees.
+//   result.task.taskId, and reading in place or from a copy agrees;
+// - Mcp-Param (params.h): the body read as a tool's inputSchema scans alike in place and from
+//   a copy, into declarations within the bounds with token names and non-empty paths; the
+//   `Mcp-Name` value as an Mcp-Param-Region header against the body read as a tools/call to a
+//   tool declaring region, count and a nested zone: only 0 or kHeaderMismatch, an accepted
+//   header decodes to the argument's text (or equals it as a number), and each argument's own
+//   text as its header (wrapped) is always accepted.
 #include <simdjson.h>
 
 #include <cstddef>
@@ -16,8 +23,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "relay/mcp/mcp.h"
+#include "relay/mcp/params.h"
 #include "relay/mcp/tasks.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -118,10 +127,16 @@ void check_headers(std::string_view method_header, std::string_view name_header,
   if (!error.ok()) FUZZ_CHECK(error.id_raw == m.id_raw);
   const NameSource source = mcp_name_source(m.method);
 
-  // The body's own member, plainly or wrapped, always passes.
+  // The body's own member, plainly or wrapped, always passes; plainly only when it does not
+  // itself look like a wrapper (clients must wrap such a value, SEP-2243).
+  const auto looks_wrapped = [](std::string_view v) {
+    return v.size() >= 11 && v.starts_with("=?base64?") && v.ends_with("?=");
+  };
   if (source != NameSource::kNone && !member_of(m, source).empty()) {
     const std::string_view member = member_of(m, source);
-    FUZZ_CHECK(check_mcp_headers(inspection, m.method, member).ok());
+    if (!looks_wrapped(member) && !looks_wrapped(m.method)) {
+      FUZZ_CHECK(check_mcp_headers(inspection, m.method, member).ok());
+    }
     FUZZ_CHECK(check_mcp_headers(inspection, "", "=?base64?" + encode_base64(member) + "?=").ok());
   }
   if (!error.ok() || name_header.empty()) return;
@@ -163,6 +178,62 @@ void check_created_task(std::string_view body) {
   FUZZ_CHECK(id == task.task_id);
 }
 
+void check_param_scan(std::string_view body) {
+  std::string copy(body);
+  const ParamScan scan = scan_param_schema(padded(copy));
+  const ParamScan again = scan_param_schema(body);
+  FUZZ_CHECK(scan.outcome == again.outcome &&
+             scan.declarations.size() == again.declarations.size());
+  FUZZ_CHECK(scan.outcome == ParamScan::Outcome::kDeclared || scan.declarations.empty());
+  FUZZ_CHECK(scan.declarations.size() <= kMaxParamDeclarations);
+  for (const ParamDeclaration& d : scan.declarations) {
+    FUZZ_CHECK(!d.header.empty() && d.header.size() <= kMaxParamNameBytes);
+    FUZZ_CHECK(!d.path.empty() && d.path.size() <= kMaxParamPath);
+    for (char c : d.header) FUZZ_CHECK(c > ' ' && c < 0x7f && c != '"' && c != ',');
+  }
+}
+
+void check_param_headers(std::string_view header, std::string_view body) {
+  static const std::vector<ParamDeclaration> declarations = [] {
+    ParamScan scan = scan_param_schema(std::string_view(R"({"properties":{
+        "region":{"type":"string","x-mcp-header":"Region"},
+        "count":{"type":"integer","x-mcp-header":"Count"},
+        "where":{"properties":{"zone":{"type":"string","x-mcp-header":"Zone"}}}}})"));
+    return scan.declarations;
+  }();
+  FUZZ_CHECK(declarations.size() == 3);
+  const Inspection inspection = inspect_request(body, "");
+  if (!inspection.ok() || inspection.batch()) return;
+  const Message& m = inspection.messages()[0];
+  const ParamHeader given[] = {{"region", header}};
+  const ParamCheck c = tg::mcp::check_param_headers(declarations, m.raw, m.id_raw, given, false);
+  FUZZ_CHECK(c.error.code == 0 || c.error.code == kHeaderMismatch);
+  if (!c.error.ok()) {
+    FUZZ_CHECK(c.error.id_raw == m.id_raw);
+    return;
+  }
+  std::vector<std::string> wrapped;  // each argument's text, wrapped as a client may send it
+  wrapped.reserve(c.values.size());
+  std::vector<ParamHeader> own;
+  for (const ParamValue& v : c.values) {
+    FUZZ_CHECK(v.header == "region" || v.header == "count" || v.header == "zone");
+    if (v.header == "region" && v.header_checked) {
+      std::string decoded;
+      FUZZ_CHECK(decode_param_header(header, decoded));
+      FUZZ_CHECK(decoded == v.value);
+    }
+    wrapped.push_back("=?base64?" + encode_base64(v.value) + "?=");
+    own.push_back({v.header, wrapped.back()});
+  }
+  // Every argument mirrored as its own text (Base64-wrapped, since a value may itself look
+  // like a wrapper) passes, and is then confirmed.
+  const ParamCheck mirrored =
+      tg::mcp::check_param_headers(declarations, m.raw, m.id_raw, own, true);
+  FUZZ_CHECK(mirrored.error.ok());
+  FUZZ_CHECK(mirrored.values.size() == c.values.size());
+  for (const ParamValue& v : mirrored.values) FUZZ_CHECK(v.header_checked);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -176,5 +247,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view body = input.substr(second + 1);
   check_headers(method_header, name_header, body);
   check_created_task(body);
+  check_param_scan(body);
+  check_param_headers(name_header, body);
   return 0;
 }

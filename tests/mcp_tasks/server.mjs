@@ -15,18 +15,24 @@
 //                          era 2025-11-25's `{ task: { taskId, ttl, … } }`. The task completes
 //                          `ms` after it was created, with the text "report ready";
 //   audit     { ms }    -> the same, the tool a test policy lets callers start but not cancel;
-//   wipe      { confirm } -> "wiped" (the tool the policy keeps out of reach).
+//   wipe      { confirm } -> "wiped" (the tool the policy keeps out of reach);
+//   locate    { region, city } -> "located in REGION": `region` is declared with
+//                          `x-mcp-header: Region`, so 2026-07-28 clients mirror it in
+//                          Mcp-Param-Region and the SDK checks that header against it;
+//   confirm   { action } -> an InputRequiredResult (`resultType: "input_required"`) asking the
+//                          client to confirm through elicitation, with a fixed requestState.
 // Task methods (custom handlers, as the SDK has no task runtime of its own): tasks/get
 // (status; result once completed), tasks/update (ack), tasks/cancel (ack, status cancelled),
 // tasks/result (2025-11-25: the result, or an error until completed).
 //
 // Stdout: {"event":"listening","port":N} when ready, then one line per JSON-RPC request the
-// service received: {"event":"request","method":M,"taskId":T,"tool":N,"mcpName":H}, so the
+// service received: {"event":"request","method":M,"taskId":T,"tool":N,"mcpName":H,"region":R,
+// "paramRegion":P} (R: arguments.region; P: the Mcp-Param-Region header), so the
 // test can tell what never reached it.
 import { createServer } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod/v4';
-import { McpServer, ProtocolError, ProtocolErrorCode, createMcpHandler } from '@modelcontextprotocol/server';
+import { McpServer, ProtocolError, ProtocolErrorCode, createMcpHandler, inputRequired } from '@modelcontextprotocol/server';
 import { toNodeHandler, localhostHostValidation } from '@modelcontextprotocol/node';
 
 const port = Number.parseInt(process.argv[2] ?? '', 10);
@@ -101,6 +107,16 @@ function build({ era }) {
   server.registerTool('wipe', { description: 'Would erase everything', inputSchema: z.object({ confirm: z.boolean() }) },
     async () => ({ content: [{ type: 'text', text: 'wiped' }] }));
 
+  server.registerTool('locate', {
+    description: 'Says where a region is; the region travels in a header too',
+    inputSchema: z.object({ region: z.string().meta({ 'x-mcp-header': 'Region' }), city: z.string().optional() }),
+  }, async ({ region }) => ({ content: [{ type: 'text', text: `located in ${region}` }] }));
+  server.registerTool('confirm', { description: 'Asks the client to confirm first', inputSchema: z.object({ action: z.string() }) },
+    async ({ action }) => inputRequired({
+      inputRequests: { confirm: inputRequired.elicit({ message: `Really ${action}?`, requestedSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] } }) },
+      requestState: 'state-1',
+    }));
+
   const taskParams = { params: z.object({ taskId: z.string() }).passthrough() };
   server.server.setRequestHandler('tasks/get', taskParams, async ({ taskId }) => taskState(taskId));
   server.server.setRequestHandler('tasks/update', taskParams, async ({ taskId }) => {
@@ -138,6 +154,7 @@ createServer(async (req, res) => {
       process.stdout.write(JSON.stringify({
         event: 'request', method: message.method, taskId: message.params?.taskId ?? null,
         tool: message.params?.name ?? null, mcpName: req.headers['mcp-name'] ?? null,
+        region: message.params?.arguments?.region ?? null, paramRegion: req.headers['mcp-param-region'] ?? null,
       }) + '\n');
     }
   }

@@ -14,7 +14,12 @@
 //   get ID | update ID | cancel ID
 //                one task request; prints the result or the JSON-RPC error;
 //   listen ID    subscriptions/listen for the task's notifications (2026-07-28 only; used
-//                where the relay refuses it, since an admitted listen stays open).
+//                where the relay refuses it, since an admitted listen stays open);
+//   locate REGION
+//                lists tools (so the v2 client learns `locate`'s x-mcp-header declaration and
+//                mirrors `region` in Mcp-Param-Region), then calls locate; prints the result
+//                or the error;
+//   discover     server/discover through the SDK; prints the result or the error.
 // Prints one JSON line on stdout. Task requests go through the SDK: in the 2025 era with
 // client.request (the Tasks methods are not in the v2 client's result decoder), in the
 // 2026-07-28 era through the connected SDK transport with the per-request `_meta` envelope
@@ -161,7 +166,7 @@ async function check(session) {
     if (!ok) out.errors.push(`${name}: ${JSON.stringify(detail)}`);
   };
   const tools = (await session.client.listTools()).tools.map((t) => t.name).sort();
-  note('tools_list_filtered', JSON.stringify(tools) === JSON.stringify(['audit', 'countdown', 'echo', 'report']), tools);
+  note('tools_list_filtered', JSON.stringify(tools) === JSON.stringify(['audit', 'confirm', 'countdown', 'echo', 'locate', 'report']), tools);
   const wipe = await call(session, 'tools/call', { name: 'wipe', arguments: { confirm: true } });
   note('denied_tool_refused', wipe.error?.code === -32602 && /Unknown tool: wipe/.test(wipe.error?.message), wipe);
   const echo = await session.client.callTool({ name: 'echo', arguments: { text: 'hello' } });
@@ -213,6 +218,18 @@ async function main() {
     case 'cancel':
       out = await call(session, `tasks/${command}`, command === 'update'
         ? { taskId: argument, inputResponses: {} } : { taskId: argument });
+      break;
+    case 'locate': {
+      await session.client.listTools();
+      try {
+        out = { result: await session.client.callTool({ name: 'locate', arguments: { region: argument } }) };
+      } catch (e) {
+        out = { error: { code: e.code, message: e.message } };
+      }
+      break;
+    }
+    case 'discover':
+      out = await call(session, 'server/discover', {});
       break;
     case 'listen':  // only for a refusal: an admitted listen stays open
       out = await call(session, 'subscriptions/listen', { notifications: { taskIds: [argument] } });

@@ -52,12 +52,13 @@ def log(message):
     print(f"[mcp-tasks] {message}", flush=True)
 
 
-def policy(tools):
+def policy(tools, deny_listen=False):
     import hashlib
     keys = "".join(
         f'\n[[identity.api_key]]\nname = "{name}"\nsha256 = "{hashlib.sha256(key.encode()).hexdigest()}"\n'
         for name, key in KEYS.items())
     listed = ", ".join(f'"{t}"' for t in tools)
+    listen_rule = ", 'mcp.method == \"subscriptions/listen\"'" if deny_listen else ""
     return f"""[[expose]]
 id = "publish"
 names = ["*"]
@@ -68,7 +69,8 @@ id = "notes-tasks"
 names = ["notes"]
 mcp = true
 allow = ['has(api_key.name) && (!has(mcp.tool) || mcp.tool in [{listed}])']
-deny = ['mcp.tool == "audit" && mcp.method == "tasks/cancel"']
+deny = ['mcp.tool == "audit" && mcp.method == "tasks/cancel"',
+        'mcp.tool == "locate" && mcp.param["region"] == "forbidden"'{listen_rule}]
 {keys}"""
 
 
@@ -81,7 +83,7 @@ file = "audit.jsonl"
 def tasks(tmp, tg_bin, procs):
     policy_path = os.path.join(tmp, "policy.toml")
     with open(policy_path, "w") as f:
-        f.write(policy(["echo", "countdown", "report", "audit"]))
+        f.write(policy(["echo", "countdown", "report", "audit", "locate", "confirm"]))
     smoke_test.make_credentials(tmp)  # keeps the policy written above
     https_port, ssh_port = free_port(), free_port()
     while ssh_port == https_port:
@@ -200,13 +202,134 @@ def tasks(tmp, tg_bin, procs):
     expect(raw.status == 400 and b"-32020" in raw.body, f"Mcp-Name mismatch: {raw.describe()}")
     expect(len(seen(task, "tasks/get")) == 1, "the mismatched tasks/get reached the service")
 
-    # A reload that drops report ends alice's access to her running report task.
+    def events(**match):
+        """The requests the service received whose logged fields equal `match`."""
+        with server.cond:
+            lines = list(server.lines)
+        out = []
+        for line in lines:
+            if line.startswith("{") and '"request"' in line:
+                event = json.loads(line)
+                if all(event.get(k) == v for k, v in match.items()):
+                    out.append(event)
+        return out
+
+    modern_meta = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                   "io.modelcontextprotocol/clientCapabilities": {}}
+
+    def post(target, method, params, extra_headers=(), name_header=None, meta=None):
+        headers = ["Content-Type: application/json", "Accept: application/json, text/event-stream",
+                   f"Authorization: Bearer {KEYS['alice']}", "MCP-Protocol-Version: 2026-07-28",
+                   f"Mcp-Method: {method}", *extra_headers]
+        if name_header:
+            headers.append(f"Mcp-Name: {name_header}")
+        body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": method,
+                           "params": {**params, "_meta": meta or modern_meta}}).encode()
+        return smoke_test.harness.curl(target, ca=os.path.join(tmp, "ca.pem"), method="POST",
+                                       headers=headers, data=body)
+
+    # Mcp-Param-*: `locate` declares region with x-mcp-header (learnt by the relay from the
+    # tools/list it filtered). The 2026-07-28 clients mirror it and the service sees the
+    # header; the older ones send none and pass; the policy reads it as mcp.param["region"].
+    for mode in ("pin", "auto", "legacy", "v1"):
+        region = f"eu-{mode}"
+        located = client("alice", mode, "locate", region)
+        text = ((located.get("result") or {}).get("content") or [{}])[0].get("text")
+        expect(text == f"located in {region}", f"{mode}: locate: {located}")
+        arrived = events(tool="locate", region=region)
+        mirrored = region if eras[mode] == "modern" else None
+        expect(len(arrived) == 1 and arrived[0].get("paramRegion") == mirrored,
+               f"{mode}: the service saw {arrived}, expected Mcp-Param-Region {mirrored}")
+        refused = client("alice", mode, "locate", "forbidden")
+        expect((refused.get("error") or {}).get("code") == -32602,
+               f"{mode}: locate forbidden, denied by mcp.param: {refused}")
+    expect(events(tool="locate", region="forbidden") == [], "a denied locate reached the service")
+    # Forged: the header says eu, the argument something else; and a 2026-07-28 call without
+    # the header. Both 400 -32020, never forwarded. The Base64 form of a non-ASCII value passes.
+    forged = post(url, "tools/call", {"name": "locate", "arguments": {"region": "elsewhere"}},
+                  ["Mcp-Param-Region: eu"], "locate")
+    expect(forged.status == 400 and b"-32020" in forged.body, f"forged Mcp-Param: {forged.describe()}")
+    missing = post(url, "tools/call", {"name": "locate", "arguments": {"region": "nowhere"}},
+                   [], "locate")
+    expect(missing.status == 400 and b"-32020" in missing.body,
+           f"missing Mcp-Param: {missing.describe()}")
+    hidden = post(url, "tools/call", {"name": "locate", "arguments": {"region": "forbidden"}},
+                  ["Mcp-Param-Region: eu"], "locate")
+    expect(hidden.status == 400 and b"-32020" in hidden.body,
+           f"a forged header to slip past the rule: {hidden.describe()}")
+    import base64
+    wrapped = "=?base64?" + base64.b64encode("zürich".encode()).decode() + "?="
+    accepted = post(url, "tools/call", {"name": "locate", "arguments": {"region": "zürich"}},
+                    [f"Mcp-Param-Region: {wrapped}"], "locate")
+    expect(accepted.status == 200 and "located in zürich" in accepted.body.decode(),
+           f"Base64 Mcp-Param: {accepted.describe()}")
+    for region in ("elsewhere", "nowhere"):
+        expect(events(tool="locate", region=region) == [], f"the refused locate {region} was forwarded")
+
+    # server/discover passes in every mode: the service answers it. (The v2 client in legacy
+    # mode refuses to send it itself: a legacy-era probe goes with curl, without the headers.)
+    for mode in ("auto", "pin", "v1"):
+        before = len(events(method="server/discover"))
+        found = client("alice", mode, "discover")
+        expect(len(events(method="server/discover")) > before,
+               f"{mode}: server/discover did not reach the service: {found}")
+        if eras[mode] == "modern":
+            expect("2026-07-28" in (found.get("result") or {}).get("supportedVersions", []),
+                   f"{mode}: server/discover: {found}")
+        log(f"{mode}: server/discover -> {json.dumps(found)[:160]}")
+    before = len(events(method="server/discover"))
+    probe = smoke_test.harness.curl(
+        url, ca=os.path.join(tmp, "ca.pem"), method="POST",
+        headers=["Content-Type: application/json", "Accept: application/json, text/event-stream",
+                 f"Authorization: Bearer {KEYS['alice']}"],
+        data=b'{"jsonrpc":"2.0","id":3,"method":"server/discover","params":{}}')
+    expect(len(events(method="server/discover")) == before + 1 and b'"id":3' in probe.body,
+           f"legacy-era server/discover: {probe.describe()}")
+
+    # An InputRequiredResult passes untouched: the same bytes as from the service directly.
+    backend = f"http://127.0.0.1:{backend_port}/mcp"
+    confirm = {"name": "confirm", "arguments": {"action": "deploy"}}
+    elicit = {**modern_meta, "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}}}
+    via_relay = post(url, "tools/call", confirm, [], "confirm", meta=elicit)
+    direct = smoke_test.harness.curl(backend, ca=os.path.join(tmp, "ca.pem"), method="POST", headers=[
+        "Content-Type: application/json", "Accept: application/json, text/event-stream",
+        "MCP-Protocol-Version: 2026-07-28", "Mcp-Method: tools/call", "Mcp-Name: confirm"],
+        data=json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tools/call",
+                         "params": {**confirm, "_meta": elicit}}).encode())
+    expect(via_relay.status == 200 and b'"input_required"' in via_relay.body
+           and via_relay.body == direct.body,
+           f"InputRequiredResult: relay {via_relay.describe()} direct {direct.describe()}")
+
+    # An open subscriptions/listen stream, cut when a reload denies the method.
+    listen_body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": True}, "_meta": modern_meta}})
+    listen_cmd = ["curl", "-sS", "-N", "--cacert", os.path.join(tmp, "ca.pem"),
+                  *smoke_test.harness.resolve_arg(url), "-X", "POST",
+                  "-H", "Content-Type: application/json", "-H", "Accept: application/json, text/event-stream",
+                  "-H", f"Authorization: Bearer {KEYS['alice']}", "-H", "MCP-Protocol-Version: 2026-07-28",
+                  "-H", "Mcp-Method: subscriptions/listen", "--data-binary", listen_body, url]
+    listener = subprocess.Popen(listen_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                preexec_fn=die_with_parent)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not events(method="subscriptions/listen"):
+        time.sleep(0.05)
+    expect(events(method="subscriptions/listen"), "alice's listen did not reach the service")
+    expect(listener.poll() is None, f"alice's listen stream ended before the reload: {listener.poll()}")
+
+    # A reload that drops report ends alice's access to her running report task, and denies
+    # subscriptions/listen: the open stream is cut.
     with open(policy_path, "w") as f:
-        f.write(policy(["echo", "countdown", "audit"]))
+        f.write(policy(["echo", "countdown", "audit"], deny_listen=True))
     reloads = sum('"reloaded"' in line for line in relay.lines)
     relay.proc.send_signal(signal.SIGHUP)
     relay.wait_for(lambda line: sum('"reloaded"' in l for l in relay.lines) >= reloads + 2,
                    30, "reloaded events")
+    try:
+        listener.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        listener.kill()
+        listener.wait()
+        expect(False, "the listen stream stayed open after the reload denied it")
     revoked = client("alice", "pin", "get", task)
     expect(not_found(revoked), f"alice's get after the reload: {revoked}")
     expect(len(seen(task, "tasks/get")) == 1, "the revoked tasks/get reached the service")
@@ -231,6 +354,10 @@ def tasks(tmp, tg_bin, procs):
     allowed = [l for l in about if l["mcp_method"] == "tasks/get" and l["decision"] == "allow"]
     expect(len(allowed) == 1 and allowed[0]["tool"] == "report" and allowed[0]["subject"] == "alice",
            f"audit of alice's get: {allowed}")
+    cut = [l for l in lines if l["mcp_method"] == "subscriptions/listen" and l["subject"] == "alice"]
+    expect(len(cut) == 1 and cut[0]["decision"] == "deny"
+           and cut[0]["reason"] == "revoked by a policy reload"
+           and cut[0]["rule"] == "notes-tasks", f"audit of the cut listen stream: {cut}")
     if errors:
         raise Failure("tasks check failed:\n  " + "\n  ".join(errors))
     log(f"ok: {len(eras)} modes, task {task} bound to alice, {len(about)} audit lines about it")

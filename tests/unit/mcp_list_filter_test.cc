@@ -2,6 +2,8 @@
 
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "relay/mcp/list_filter.h"
 
@@ -41,6 +43,36 @@ TEST(McpListFilter, KeepsOnlyAllowedTools) {
             R"("nextCursor":"n1"}})");
   const ListRewrite none = filter(kTools, ListKind::kTools, Allowed{});
   EXPECT_EQ(none.json, R"({"jsonrpc":"2.0","id":2,"result":{"tools":[],"nextCursor":"n1"}})");
+}
+
+// Records each listed tool's schema, as the relay does to learn Mcp-Param declarations.
+struct Schemas {
+  Allowed allowed;
+  mutable std::vector<std::pair<std::string, std::string>> seen;
+};
+
+TEST(McpListFilter, HandsEveryListedToolsSchemaOver) {
+  Schemas schemas{{{"a"}}, {}};
+  const NameFilter filter =
+      NameFilter(&schemas, [](const void* o, ListKind kind, std::string_view name) noexcept {
+        return static_cast<const Schemas*>(o)->allowed(kind, name);
+      }).with_schemas([](const void* o, std::string_view tool, std::string_view schema) noexcept {
+        static_cast<const Schemas*>(o)->seen.emplace_back(tool, schema);
+      });
+  const ListRewrite result = filter_list_result(std::string_view(kTools), ListKind::kTools, filter);
+  EXPECT_EQ(result.outcome, ListRewrite::Outcome::kRewritten);
+  // Hidden tools too: the schema is the server's, whoever may see the tool.
+  ASSERT_EQ(schemas.seen.size(), 3u);
+  EXPECT_EQ(schemas.seen[0].first, "a");
+  EXPECT_EQ(schemas.seen[0].second, R"({"type":"object","properties":{"name":{"type":"string"}}})");
+  EXPECT_EQ(schemas.seen[1].first, "b");
+  EXPECT_EQ(schemas.seen[1].second, "{}");
+  // Prompts have no input schema to hand over.
+  schemas.seen.clear();
+  filter_list_result(
+      std::string_view(R"({"jsonrpc":"2.0","id":1,"result":{"prompts":[{"name":"a"}]}})"),
+      ListKind::kPrompts, filter);
+  EXPECT_TRUE(schemas.seen.empty());
 }
 
 TEST(McpListFilter, LeavesAFullyAllowedListAlone) {

@@ -148,8 +148,9 @@ TEST(PolicyCheck, KeyedAttributes) {
             "0: http.header needs a name in brackets, such as http.header[\"x-request-id\"]");
   EXPECT_EQ(error(R"(jwt.claims.contains("x"))"),
             "0: jwt.claims needs a name in brackets, such as jwt.claims[\"tenant\"]");
-  EXPECT_EQ(error(R"(http.method["x"] == "a")"),
-            "11: http.method cannot be indexed; only http.header and jwt.claims take [\"…\"]");
+  EXPECT_EQ(
+      error(R"(http.method["x"] == "a")"),
+      "11: http.method cannot be indexed; only http.header, jwt.claims and mcp.param take [\"…\"]");
   EXPECT_EQ(error(R"(http.header[jwt.sub] == "a")"),
             "12: the name in http.header[…] must be a literal string");
   EXPECT_EQ(error(R"(http.header[""] == "a")"), "12: the name in http.header[…] is empty");

@@ -121,6 +121,15 @@ TEST_F(PolicyEval, McpAttributesAreAbsentUntilFilled) {
             Truth::kTrue);
 }
 
+TEST_F(PolicyEval, McpParamIsKeyedCaseInsensitively) {
+  EXPECT_EQ(eval(R"(has(mcp.param["region"]))", c), Truth::kFalse);
+  std::array<KeyValue, 1> params = {{{"region", "eu"}}};
+  c.mcp_params = KeyLookup::exact(params);  // the relay hands lower-case names
+  EXPECT_EQ(eval(R"(mcp.param["Region"] == "eu" && mcp.param["region"] == "eu")", c), Truth::kTrue);
+  EXPECT_EQ(eval(R"(mcp.param["region"] == "us")", c), Truth::kFalse);
+  EXPECT_EQ(eval(R"(has(mcp.param["city"]))", c), Truth::kFalse);
+}
+
 TEST_F(PolicyEval, EveryExposeAttribute) {
   ExposeContext e;
   e.name = "alice-api";
