@@ -74,10 +74,11 @@ class McpServer:
 class OAuthClient:
     """One run of oauth_client.mjs; `browser_step(url) -> callback URL` plays the browser."""
 
-    def __init__(self, relay, state_file, browser_step, calls=(), extra=()):
-        resolve = []
-        for name in ("notes", "auth", "other"):
-            resolve += ["--resolve", f"{name}.localhost:127.0.0.1"]
+    def __init__(self, relay, state_file, browser_step, calls=(), extra=(), resolve=None):
+        if resolve is None:
+            resolve = []
+            for name in ("notes", "auth", "other"):
+                resolve += ["--resolve", f"{name}.localhost:127.0.0.1"]
         cmd = ["node", os.path.join(MCP_DIR, "oauth_client.mjs"), relay.url("notes", "/mcp"),
                "--state", state_file, *resolve, *extra]
         for call in calls:
