@@ -1,10 +1,5 @@
 #include "relay/auth/client_metadata_fetch.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
-#include <memory>
-
 #include "relay/identity/jwks_fetch.h"
 
 namespace tg::auth {
@@ -35,26 +30,19 @@ Result<ClientMetadata> ClientMetadataFetcher::fetch(std::string_view url, std::i
   if (!parsed) return make_error("client_id is not a valid https URL");
   if (parsed->target == "/") return make_error("a client_id URL must have a path");
 
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(parsed->host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
-    return make_error("client_id's host does not resolve");
-  }
-  std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
-  for (const addrinfo* entry = found; entry != nullptr; entry = entry->ai_next) {
-    const policy::IpAddress address = policy::IpAddress::from_sockaddr(entry->ai_addr);
-    bool allowed = !is_internal_address(address);
-    for (const policy::Cidr& block : allow_) allowed = allowed || block.contains(address);
-    if (!allowed) {
-      return make_error("client_id's host resolves to an internal address (" +
-                        address.to_string() + "), which this relay does not fetch");
-    }
-  }
   identity::FetchOptions options;
   options.ca_file = ca_file_;
   options.max_bytes = kMaxRegistrationBytes;
   options.timeout_ms = 3000;
+  // Checked on the very addresses the connection then uses (no second lookup to rebind).
+  options.admit_address = [this](const sockaddr* address) -> std::string {
+    const policy::IpAddress ip = policy::IpAddress::from_sockaddr(address);
+    bool allowed = !is_internal_address(ip);
+    for (const policy::Cidr& block : allow_) allowed = allowed || block.contains(ip);
+    if (allowed) return {};
+    return "client_id's host resolves to an internal address (" + ip.to_string() +
+           "), which this relay does not fetch";
+  };
   auto body = identity::fetch_https(url, options);
   if (!body) return make_error("client metadata document: " + body.error().message);
   auto metadata = parse_client_metadata_document(*body, url);

@@ -2,10 +2,12 @@
 /// publishes its registration there, and the authorization server reads it.
 ///
 /// The URL is a stranger's choice, so the fetch is the classic server-side request forgery
-/// risk. Defences: https only, with a path; the host's addresses are resolved first and the
+/// risk. Defences: https only, with a path; the host's addresses are resolved once and the
 /// fetch refused when any of them is loopback, private (RFC 1918, ULA), link-local, CGNAT,
 /// multicast or unspecified, unless the operator's allow-list (`[signin]
-/// client_metadata_allow`) covers it; no redirects; at most 16 KiB; a 3-second deadline.
+/// client_metadata_allow`) covers it; the connection then uses those same addresses (no
+/// second lookup a rebinding DNS answer could change); no redirects; at most 16 KiB; a
+/// 3-second deadline.
 /// Documents are cached (per sign-in thread, at most kMaxCachedDocuments, 5 minutes each).
 /// Blocking: sign-in threads only.
 #pragma once

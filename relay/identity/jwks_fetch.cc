@@ -31,7 +31,9 @@ Result<HttpsResponse> exchange(const HttpsUrl& url, const HttpsRequest& request,
   const net::Clock::time_point deadline =
       net::Clock::now() + std::chrono::milliseconds(options.timeout_ms);
   net::HttpClientConnection connection;
-  if (Status connected = connection.connect(url.host, url.port, &context, deadline); !connected) {
+  if (Status connected =
+          connection.connect(url.host, url.port, &context, deadline, options.admit_address);
+      !connected) {
     return connected.error();
   }
   std::string text = request.method + " " + url.target + " HTTP/1.1\r\nHost: " +

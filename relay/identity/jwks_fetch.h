@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "relay/base/result.h"
+#include "relay/net/http_client.h"
 #include "relay/policy/identity.h"
 
 namespace tg::identity {
@@ -50,6 +51,7 @@ struct FetchOptions {
   std::string ca_file = policy::kSystemCaBundle;  // PEM certificates trusted for the server
   std::size_t max_bytes = 1 << 20;                // largest body accepted
   int timeout_ms = 5000;                          // the whole fetch, connect to last byte
+  net::AddressCheck admit_address;  // when set: which addresses the host may resolve to
 };
 
 /// The parts of an https:// URL that a fetch needs.

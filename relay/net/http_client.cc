@@ -85,7 +85,8 @@ Status HttpClientConnection::wait(short events, Clock::time_point deadline) {
 }
 
 Status HttpClientConnection::connect(const std::string& host, std::uint16_t port,
-                                     tls::ClientTlsContext* tls, Clock::time_point deadline) {
+                                     tls::ClientTlsContext* tls, Clock::time_point deadline,
+                                     const AddressCheck& admit) {
   close();
   host_ = host;
   addrinfo hints{};
@@ -100,6 +101,11 @@ Status HttpClientConnection::connect(const std::string& host, std::uint16_t port
                       (rc == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(rc)));
   }
   std::unique_ptr<addrinfo, decltype(&::freeaddrinfo)> addresses(found, &::freeaddrinfo);
+  if (admit) {
+    for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
+      if (std::string why = admit(address->ai_addr); !why.empty()) return make_error(why);
+    }
+  }
   std::string error = "no address for " + host;
   bool connected = false;
   for (const addrinfo* address = found; address != nullptr && !connected;

@@ -20,9 +20,12 @@
 /// deadline.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,6 +43,9 @@ namespace tg::net {
 
 using Clock = std::chrono::steady_clock;
 
+/// Says why the connection must not go to `address` ("" when it may).
+using AddressCheck = std::function<std::string(const sockaddr* address)>;
+
 /// The head of an answer, copied out of the connection's buffer.
 struct HttpAnswerHead {
   int status = 0;
@@ -56,9 +62,13 @@ class HttpClientConnection {
   HttpClientConnection& operator=(const HttpClientConnection&) = delete;
 
   /// Connects to `host`:`port` (every address getaddrinfo gives, in turn), then, with `tls`,
-  /// runs a TLS handshake that accepts only a certificate valid for `host`.
+  /// runs a TLS handshake that accepts only a certificate valid for `host`. With `admit`,
+  /// every address the name resolves to is shown to it first and the connection refused with
+  /// its reason when it objects to any: the check and the connection use the same answer, so
+  /// a name cannot resolve to one address for the check and another for the connection.
   Status connect(const std::string& host, std::uint16_t port, tls::ClientTlsContext* tls,
-                 Clock::time_point deadline);
+                 Clock::time_point deadline,
+                 const AddressCheck& admit = {});
 
   /// Writes `request` (a whole request: head and body) to the server.
   Status send(std::string_view request, Clock::time_point deadline);
