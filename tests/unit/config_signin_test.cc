@@ -158,3 +158,43 @@ TEST_F(SigninConfigTest, ChecksTheClientSecretFile) {
 
 }  // namespace
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST_F(SigninConfigTest, ReadsTheAuthorizationServersSettings) {
+  auto config = load(std::string("\n[signin]\nhost = \"login\"\naccess_token_seconds = 600\n"
+                                 "code_seconds = 30\nthreads = 3\n"
+                                 "client_metadata_allow = [\"10.0.0.0/8\"]\n") +
+                     std::string(kProvider));
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  EXPECT_TRUE(config->signin.enabled);
+  EXPECT_EQ(config->signin.host, "login");
+  EXPECT_EQ(config->signin.access_token_seconds, 600u);
+  EXPECT_EQ(config->signin.code_seconds, 30u);
+  EXPECT_EQ(config->signin.threads, 3u);
+  ASSERT_EQ(config->signin.client_metadata_allow.size(), 1u);
+  EXPECT_FALSE(config->signin.dev_signin);  // only --dev has the development page
+  auto defaults = load(std::string(kProvider));
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->signin.host, "auth");
+  EXPECT_EQ(defaults->signin.refresh_token_seconds, 2'592'000u);
+  auto off = load("");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->signin.enabled);
+}
+
+TEST_F(SigninConfigTest, RefusesBadSettings) {
+  const std::string provider(kProvider);
+  EXPECT_EQ(error("\n[signin]\nhost = \"Auth.Box\"\n" + provider).find("F:12: "), 0u);
+  EXPECT_NE(error("\n[signin]\ncode_seconds = 5\n" + provider).find("code_seconds"),
+            std::string::npos);
+  EXPECT_NE(error("\n[signin]\nclient_metadata_allow = [\"10.0.0.1/8\"]\n" + provider)
+                .find("client_metadata_allow"),
+            std::string::npos);
+  EXPECT_NE(error("\n[signin]\ndev_signin = true\n" + provider).find("dev_signin"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tg
