@@ -52,7 +52,8 @@ struct Setup {
             R"(","sub":"google:10769150350006150715113082367","email":"alice@example.com",)"
             R"("groups":["eng","admins"],"idp":"google","client_id":"https://claude.ai/oauth/)"
             R"(mcp-oauth-client-metadata","scope":"","tg_via":"oauth","jti":"Yd3kq0aT2vS1oQ",)"
-            R"("iat":)" + std::to_string(kNow) + R"(,"exp":)" + std::to_string(kNow + 3600) + "}",
+            R"("iat":)" +
+            std::to_string(kNow) + R"(,"exp":)" + std::to_string(kNow + 3600) + "}",
         kNow));
   }
 };
@@ -80,13 +81,15 @@ void BM_IdentifyCaller(benchmark::State& state, Credential credential) {
   if (credential == Credential::kBearer) headers[6] = {"Authorization", authorization};
   if (credential == Credential::kCookie) headers[6] = {"Cookie", cookie};
   const tg::policy::KeyLookup lookup = tg::policy::KeyLookup::headers(headers);
-  const std::string_view session_cookie =
-      credential == Credential::kNoneSigninOff ? std::string_view() : tg::auth::kTunnelSessionCookie;
+  const std::string_view session_cookie = credential == Credential::kNoneSigninOff
+                                              ? std::string_view()
+                                              : tg::auth::kTunnelSessionCookie;
   id::TokenCache cache;
   for (auto _ : state) {
     tg::Caller caller =
         tg::identify_caller(lookup, {}, *s.sources, cache, kTunnel, kNow, session_cookie);
-    if (caller.identified() != (credential == Credential::kBearer || credential == Credential::kCookie)) {
+    if (caller.identified() !=
+        (credential == Credential::kBearer || credential == Credential::kCookie)) {
       state.SkipWithError("unexpected identification");
       break;
     }
@@ -119,8 +122,11 @@ void BM_TokenEndpointRefresh(benchmark::State& state) {
   tg::auth::AuthState auth_state("", 60);
   tg::auth::SigninCounters counters;
   must(auth_state.open_family("family", kNow + 86400));
-  tg::auth::RefreshGrant grant{"family", 0, "tgc1.client", kTunnel, "", {"dev:a", "a@b.test", "", "dev", {"eng"}}, kNow + 86400};
-  std::string refresh = "tgr1." + must(keyring.seal(tg::auth::kRefreshPurpose, tg::auth::encode(grant)));
+  tg::auth::RefreshGrant grant{"family",    0,  "tgc1.client",
+                               kTunnel,     "", {"dev:a", "a@b.test", "", "dev", {"eng"}},
+                               kNow + 86400};
+  std::string refresh =
+      "tgr1." + must(keyring.seal(tg::auth::kRefreshPurpose, tg::auth::encode(grant)));
   tg::auth::AuthServer server(settings, keyring, keys, 0, auth_state, counters, nullptr, -1);
   tg::auth::Request request;
   request.auth_host = true;

@@ -21,11 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "relay/auth/auth_service.h"
 #include "relay/base/file_limit.h"
 #include "relay/base/version.h"
 #include "relay/config/config.h"
 #include "relay/ctl/ctl.h"
-#include "relay/auth/auth_service.h"
 #include "relay/dev/dev_state.h"
 #include "relay/log/log.h"
 #include "relay/policy/policy.h"
@@ -333,7 +333,7 @@ int main(int argc, char** argv) {
   }
   for (auto& thread : threads) thread.join();
   if (signin) signin->stop();  // before `shared`, whose mailboxes they use, goes away
-  jwks.stop_refreshing();  // before `shared`, which its callback touches, goes away
+  jwks.stop_refreshing();      // before `shared`, which its callback touches, goes away
   worker_objects.clear();
   tg::log::write_now(tg::log::JsonLine("stopped").add("exit_code", exit_code).finish());
   ssh_finalize();

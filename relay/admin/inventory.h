@@ -90,7 +90,7 @@ struct WorkerCounters {
   std::uint64_t per_source_answered = 0, per_source_closed = 0;
   std::uint64_t refused_memory_budget = 0;  // connections and requests answered 503 for memory
   std::uint64_t proxy_headers_refused = 0;  // trusted peers without a valid PROXY v2 header
-  std::uint64_t signin_redirects = 0;  // browser navigations sent to sign in
+  std::uint64_t signin_redirects = 0;       // browser navigations sent to sign in
   std::uint64_t refused_get_head_body = 0;  // GET or HEAD requests with a body, answered 400
   std::uint64_t response_desyncs = 0;       // service bytes beyond a response: channel dropped
   std::uint64_t sessions_accepted = 0;

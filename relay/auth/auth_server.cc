@@ -108,8 +108,7 @@ AuthServer::AuthServer(const ServerSettings& settings, SealKeyring keyring, Sign
 Answer AuthServer::html(int status, std::string_view body, std::string_view fields) {
   std::string all = settings_.own_fields;
   all.append(kPageFields).append(fields);
-  return {http::make_response(status, "text/html; charset=utf-8", all, body, false), status,
-          false};
+  return {http::make_response(status, "text/html; charset=utf-8", all, body, false), status, false};
 }
 
 Answer AuthServer::json(int status, std::string_view body, std::string_view fields) {
@@ -144,17 +143,23 @@ void AuthServer::audit(std::string_view event,
 
 Answer AuthServer::handle(const Request& request, std::int64_t now) {
   const std::size_t mark = request.target.find('?');
-  Context context{request, now, std::string_view(request.target).substr(0, mark),
+  Context context{request,
+                  now,
+                  std::string_view(request.target).substr(0, mark),
                   mark == std::string::npos ? std::string_view()
                                             : std::string_view(request.target).substr(mark + 1),
-                  {}, {}, std::nullopt, false};
+                  {},
+                  {},
+                  std::nullopt,
+                  false};
   auto query = FormFields::parse(context.query_text);
   if (!query) return html(400, message_page("Bad request", query.error().message));
   context.query = std::move(*query);
   if (request.method == "POST") {
     if (!request.content_type.starts_with("application/x-www-form-urlencoded") &&
         !(request.auth_host && context.path == "/register")) {
-      return oauth_error(415, "invalid_request", "the body must be application/x-www-form-urlencoded");
+      return oauth_error(415, "invalid_request",
+                         "the body must be application/x-www-form-urlencoded");
     }
     if (context.path != "/register") {
       auto form = FormFields::parse(request.body);
@@ -275,8 +280,8 @@ Answer AuthServer::register_client(Context& context) {
     ++counters_.registrations_refused;
     audit("client_registration_refused",
           {{"client", context.request.peer_ip}, {"reason", "rate limit"}});
-    Answer answer = oauth_error(429, "invalid_client_metadata",
-                                "too many registrations; retry in a minute");
+    Answer answer =
+        oauth_error(429, "invalid_client_metadata", "too many registrations; retry in a minute");
     return answer;
   }
   auto parsed = parse_registration_request(context.request.body);
@@ -299,7 +304,8 @@ Answer AuthServer::register_client(Context& context) {
   std::string body = "{\"client_id\":" + json_quote(client_id);
   body.append(",\"client_id_issued_at\":").append(std::to_string(context.now));
   body.append(",\"redirect_uris\":").append(json_list(registration.redirect_uris));
-  if (!registration.name.empty()) body.append(",\"client_name\":").append(json_quote(registration.name));
+  if (!registration.name.empty())
+    body.append(",\"client_name\":").append(json_quote(registration.name));
   body.append(
       ",\"token_endpoint_auth_method\":\"none\",\"grant_types\":[\"authorization_code\","
       "\"refresh_token\"],\"response_types\":[\"code\"]}");
@@ -316,13 +322,13 @@ Answer AuthServer::authorize(Context& context) {
   // redirect to an unchecked URI would make the relay an open redirector (RFC 6749 §4.1.2.1).
   auto client = find_client(client_id, context.now);
   if (!client) {
-    return html(400, message_page("Unknown application",
-                                  "The application's client_id is not known here: " +
-                                      client.error().message));
+    return html(
+        400, message_page("Unknown application", "The application's client_id is not known here: " +
+                                                     client.error().message));
   }
-  const auto registered = std::find_if(
-      client->redirect_uris.begin(), client->redirect_uris.end(),
-      [&](const std::string& uri) { return redirect_uri_matches(uri, redirect_uri); });
+  const auto registered =
+      std::find_if(client->redirect_uris.begin(), client->redirect_uris.end(),
+                   [&](const std::string& uri) { return redirect_uri_matches(uri, redirect_uri); });
   if (redirect_uri.empty() || registered == client->redirect_uris.end()) {
     return html(400, message_page("Wrong redirect address",
                                   "The application asked to return to an address it did not "
@@ -354,18 +360,17 @@ Answer AuthServer::authorize(Context& context) {
                     form_encode("/authorize?" + std::string(context.query_text)));
   }
   // Consent already given by this person to this client for this tunnel (and these scopes)?
-  const std::string consent_key = sha256_base64url(who->person.sub + "\n" + std::string(client_id) +
-                                                   "\n" + tunnel_origin_of(q.get("resource")) +
-                                                   "\n" + std::string(q.get("scope")));
-  if (auto remembered = keyring_.open(kConsentPurpose,
-                                      cookie_value(context.request.cookie, kConsentCookie))) {
+  const std::string consent_key =
+      sha256_base64url(who->person.sub + "\n" + std::string(client_id) + "\n" +
+                       tunnel_origin_of(q.get("resource")) + "\n" + std::string(q.get("scope")));
+  if (auto remembered =
+          keyring_.open(kConsentPurpose, cookie_value(context.request.cookie, kConsentCookie))) {
     if (remembered->find(consent_key) != std::string::npos) {
       return issue_code(context, std::string(context.query_text), who->person, {});
     }
   }
-  auto request = keyring_.seal(kConsentRequestPurpose,
-                               std::to_string(context.now + 600) + " " +
-                                   std::string(context.query_text));
+  auto request = keyring_.seal(kConsentRequestPurpose, std::to_string(context.now + 600) + " " +
+                                                           std::string(context.query_text));
   if (!request) return html(500, message_page("Error", request.error().message));
   ConsentPage page;
   page.client_name = client->name;
@@ -422,8 +427,8 @@ Answer AuthServer::consent(Context& context) {
       who->person.sub + "\n" + std::string(fields->get("client_id")) + "\n" +
       tunnel_origin_of(fields->get("resource")) + "\n" + std::string(fields->get("scope")));
   std::string remembered;
-  if (auto previous = keyring_.open(kConsentPurpose,
-                                    cookie_value(context.request.cookie, kConsentCookie))) {
+  if (auto previous =
+          keyring_.open(kConsentPurpose, cookie_value(context.request.cookie, kConsentCookie))) {
     remembered = std::move(*previous);
   }
   std::vector<std::string> keys{key};
@@ -601,9 +606,9 @@ Answer AuthServer::revoke(Context& context) {
   // RFC 7009 §2.2: 200 whatever the token was, so a caller learns nothing from the answer.
   if (presented.starts_with(kRefreshPrefix)) {
     if (auto opened = keyring_.open(kRefreshPurpose, presented.substr(kRefreshPrefix.size()))) {
-      if (auto grant = decode_refresh(*opened);
-          grant && grant->client_id == context.form.get("client_id") &&
-          state_.revoke_family(grant->family)) {
+      if (auto grant = decode_refresh(*opened); grant &&
+                                                grant->client_id == context.form.get("client_id") &&
+                                                state_.revoke_family(grant->family)) {
         ++counters_.revocations;
         audit("refresh_token_revoked", {{"sub", grant->person.sub}, {"family", grant->family}});
       }
@@ -654,8 +659,8 @@ Answer AuthServer::signin_start(Context& context) {
                            "&x=" + std::to_string(context.now + 600);
   auto state = keyring_.seal(kSigninStatePurpose, state_text);
   if (!state) return html(500, message_page("Error", state.error().message));
-  auto url = upstreams_->authorization_url(provider, settings_.issuer + "/callback", *state,
-                                           *nonce, s256_challenge(code_verifier));
+  auto url = upstreams_->authorization_url(provider, settings_.issuer + "/callback", *state, *nonce,
+                                           s256_challenge(code_verifier));
   if (!url) return html(400, message_page("Sign-in failed", url.error().message));
   return redirect(*url);
 }
@@ -672,8 +677,8 @@ Answer AuthServer::callback(Context& context) {
   if (!state) return fail("the sign-in state is not valid; start again");
   std::int64_t expires = 0;
   const std::string_view expires_text = state->get("x");
-  if (std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires)
-              .ec != std::errc() ||
+  if (std::from_chars(expires_text.data(), expires_text.data() + expires_text.size(), expires).ec !=
+          std::errc() ||
       expires <= context.now) {
     return fail("the sign-in took too long; start again");
   }
@@ -681,9 +686,9 @@ Answer AuthServer::callback(Context& context) {
     return fail("the provider said: " + std::string(context.query.get("error")));
   }
   if (upstreams_ == nullptr) return fail("no provider");
-  auto person = upstreams_->finish(state->get("p"), context.query.get("code"),
-                                   settings_.issuer + "/callback", state->get("v"),
-                                   state->get("n"), context.now);
+  auto person =
+      upstreams_->finish(state->get("p"), context.query.get("code"), settings_.issuer + "/callback",
+                         state->get("v"), state->get("n"), context.now);
   if (!person) return fail(person.error().message);
   return signed_in(context, *person, state->get("r"));
 }
@@ -695,8 +700,7 @@ Answer AuthServer::dev_signin(Context& context) {
   std::int64_t expires = 0;
   if (!token ||
       std::from_chars(token->data(), token->data() + token->size(), expires).ec != std::errc() ||
-      expires <= context.now ||
-      (!origin.empty() && origin != settings_.issuer)) {
+      expires <= context.now || (!origin.empty() && origin != settings_.issuer)) {
     return html(403, message_page("Refused", "This form did not come from this page."));
   }
   std::string email(context.form.get("email"));
@@ -734,7 +738,8 @@ Answer AuthServer::signed_in(Context& context, const Person& person, std::string
   if (!sealed) return html(500, message_page("Error", sealed.error().message));
   ++counters_.signins;
   std::string groups;
-  for (const std::string& group : person.groups) groups.append(groups.empty() ? "" : ",").append(group);
+  for (const std::string& group : person.groups)
+    groups.append(groups.empty() ? "" : ",").append(group);
   audit("signed_in", {{"sub", person.sub},
                       {"email", person.email},
                       {"idp", person.idp},
@@ -777,9 +782,9 @@ Answer AuthServer::signout(Context& context) {
 Answer AuthServer::handoff(Context& context) {
   auto refuse = [&](std::string_view reason) {
     ++counters_.handoffs_refused;
-    audit("handoff_refused", {{"host", context.request.host},
-                              {"client", context.request.peer_ip},
-                              {"reason", reason}});
+    audit(
+        "handoff_refused",
+        {{"host", context.request.host}, {"client", context.request.peer_ip}, {"reason", reason}});
     return html(400, message_page("Sign-in failed", "This sign-in link is not valid here (" +
                                                         std::string(reason) + "); start again."));
   };

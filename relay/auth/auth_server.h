@@ -36,8 +36,8 @@
 #include "relay/auth/exchange.h"
 #include "relay/auth/grants.h"
 #include "relay/auth/sealed_box.h"
-#include "relay/base/result.h"
 #include "relay/auth/signing_keys.h"
+#include "relay/base/result.h"
 
 namespace tg::auth {
 
@@ -77,8 +77,8 @@ struct SigninCounters {
 };
 
 struct ServerSettings {
-  std::string issuer;  // "https://auth.relay.example[:port]"
-  std::string domain;  // tunnels are NAME.DOMAIN
+  std::string issuer;       // "https://auth.relay.example[:port]"
+  std::string domain;       // tunnels are NAME.DOMAIN
   std::string port_suffix;  // ":8443", or "" for 443
   std::string auth_label;   // "auth"
   std::int64_t access_token_seconds = 3600;
@@ -133,7 +133,8 @@ class AuthServer {
   std::string csrf_token(std::string_view session_id) const;
   std::string tunnel_origin_of(std::string_view url) const;
   Result<Registration> find_client(std::string_view client_id, std::int64_t now);
-  void audit(std::string_view event, std::initializer_list<std::pair<std::string_view, std::string_view>> facts);
+  void audit(std::string_view event,
+             std::initializer_list<std::pair<std::string_view, std::string_view>> facts);
 
   Answer html(int status, std::string_view body, std::string_view fields = {});
   Answer json(int status, std::string_view body, std::string_view fields = {});

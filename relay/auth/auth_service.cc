@@ -65,7 +65,9 @@ Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config) {
   return service;
 }
 
-AuthService::~AuthService() { stop(); }
+AuthService::~AuthService() {
+  stop();
+}
 
 Result<std::string> AuthService::rotate_keys() {
   if (auto st = keys_->rotate(epoch_seconds()); !st) return st.error();

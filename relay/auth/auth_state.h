@@ -67,7 +67,7 @@ class AuthState {
   const std::uint32_t registrations_per_minute_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::int64_t> one_time_ids_;  // id → expires
-  std::multimap<std::int64_t, std::string> one_time_expiry_;     // expires → id
+  std::multimap<std::int64_t, std::string> one_time_expiry_;    // expires → id
   std::unordered_map<std::string, Family> families_;
   std::int64_t registration_minute_ = 0;
   std::uint32_t registrations_this_minute_ = 0;

@@ -5,14 +5,14 @@
 namespace tg::auth {
 bool is_internal_address(const policy::IpAddress& address) {
   static const policy::Cidr kBlocks[] = {
-      *policy::Cidr::parse("0.0.0.0/8"),     *policy::Cidr::parse("10.0.0.0/8"),
-      *policy::Cidr::parse("100.64.0.0/10"), *policy::Cidr::parse("127.0.0.0/8"),
+      *policy::Cidr::parse("0.0.0.0/8"),      *policy::Cidr::parse("10.0.0.0/8"),
+      *policy::Cidr::parse("100.64.0.0/10"),  *policy::Cidr::parse("127.0.0.0/8"),
       *policy::Cidr::parse("169.254.0.0/16"), *policy::Cidr::parse("172.16.0.0/12"),
-      *policy::Cidr::parse("192.0.0.0/24"),  *policy::Cidr::parse("192.168.0.0/16"),
-      *policy::Cidr::parse("198.18.0.0/15"), *policy::Cidr::parse("224.0.0.0/3"),
-      *policy::Cidr::parse("::/128"),        *policy::Cidr::parse("::1/128"),
-      *policy::Cidr::parse("fc00::/7"),      *policy::Cidr::parse("fe80::/10"),
-      *policy::Cidr::parse("ff00::/8"),      *policy::Cidr::parse("64:ff9b::/96"),
+      *policy::Cidr::parse("192.0.0.0/24"),   *policy::Cidr::parse("192.168.0.0/16"),
+      *policy::Cidr::parse("198.18.0.0/15"),  *policy::Cidr::parse("224.0.0.0/3"),
+      *policy::Cidr::parse("::/128"),         *policy::Cidr::parse("::1/128"),
+      *policy::Cidr::parse("fc00::/7"),       *policy::Cidr::parse("fe80::/10"),
+      *policy::Cidr::parse("ff00::/8"),       *policy::Cidr::parse("64:ff9b::/96"),
   };
   if (address.empty()) return true;
   for (const policy::Cidr& block : kBlocks) {

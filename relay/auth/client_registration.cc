@@ -113,8 +113,7 @@ Result<ClientMetadata> parse_registration_request(std::string_view json) {
   return parse(json, false);
 }
 
-Result<ClientMetadata> parse_client_metadata_document(std::string_view json,
-                                                      std::string_view url) {
+Result<ClientMetadata> parse_client_metadata_document(std::string_view json, std::string_view url) {
   auto parsed = parse(json, true);
   if (!parsed) return parsed;
   if (parsed->client_id != url) {

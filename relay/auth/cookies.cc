@@ -22,8 +22,9 @@ void for_each_cookie(std::string_view header, Visit&& visit) {
     const std::size_t equals = pair.find('=');
     const std::string_view name =
         trim_spaces(equals == std::string_view::npos ? pair : pair.substr(0, equals));
-    const std::string_view value =
-        equals == std::string_view::npos ? std::string_view() : trim_spaces(pair.substr(equals + 1));
+    const std::string_view value = equals == std::string_view::npos
+                                       ? std::string_view()
+                                       : trim_spaces(pair.substr(equals + 1));
     visit(pair, name, value);
   }
 }

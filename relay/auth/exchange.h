@@ -12,12 +12,12 @@
 namespace tg::auth {
 
 struct Request {
-  bool auth_host = false;   // the auth host itself; false: a tunnel's reserved path prefix
-  std::string host;         // the Host, lower case, without port ("notes.relay.example")
-  std::string origin;       // scheme, host and port as the public sees them ("https://…")
-  std::string method;       // "GET", "POST", …
-  std::string target;       // path and query, normalised
-  std::string cookie;       // the Cookie header(s), joined with "; "
+  bool auth_host = false;  // the auth host itself; false: a tunnel's reserved path prefix
+  std::string host;        // the Host, lower case, without port ("notes.relay.example")
+  std::string origin;      // scheme, host and port as the public sees them ("https://…")
+  std::string method;      // "GET", "POST", …
+  std::string target;      // path and query, normalised
+  std::string cookie;      // the Cookie header(s), joined with "; "
   std::string authorization;
   std::string content_type;
   std::string accept;

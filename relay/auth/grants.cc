@@ -23,7 +23,9 @@ class Writer {
     text_.append(form_encode(value));
     return *this;
   }
-  Writer& add(std::string_view name, std::int64_t value) { return add(name, std::to_string(value)); }
+  Writer& add(std::string_view name, std::int64_t value) {
+    return add(name, std::to_string(value));
+  }
   Writer& add(std::string_view name, const std::vector<std::string>& list) {
     std::string joined;
     for (const std::string& item : list) {

@@ -10,8 +10,9 @@ constexpr std::string_view kStyle =
     "padding:0 .2em}";
 
 std::string page(std::string_view title, std::string_view body) {
-  std::string html = "<!doctype html><html lang=en><head><meta charset=utf-8>"
-                     "<meta name=viewport content=\"width=device-width\"><title>";
+  std::string html =
+      "<!doctype html><html lang=en><head><meta charset=utf-8>"
+      "<meta name=viewport content=\"width=device-width\"><title>";
   html.append(html_escape(title)).append(" · tunnelgate</title><style>");
   html.append(kStyle).append("</style></head><body><h1>");
   html.append(html_escape(title)).append("</h1>").append(body).append("</body></html>\n");
@@ -25,12 +26,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out.append("&amp;"); break;
-      case '<': out.append("&lt;"); break;
-      case '>': out.append("&gt;"); break;
-      case '"': out.append("&quot;"); break;
-      case '\'': out.append("&#39;"); break;
-      default: out.push_back(c);
+      case '&':
+        out.append("&amp;");
+        break;
+      case '<':
+        out.append("&lt;");
+        break;
+      case '>':
+        out.append("&gt;");
+        break;
+      case '"':
+        out.append("&quot;");
+        break;
+      case '\'':
+        out.append("&#39;");
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

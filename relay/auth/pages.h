@@ -20,8 +20,8 @@ struct ProviderLink {
 
 struct SigninPage {
   std::span<const ProviderLink> providers;
-  bool dev_form = false;     // the --dev page: a field that signs in any email
-  std::string_view return_to;  // carried through the dev form
+  bool dev_form = false;        // the --dev page: a field that signs in any email
+  std::string_view return_to;   // carried through the dev form
   std::string_view form_token;  // the dev form's CSRF token
 };
 std::string signin_page(const SigninPage& page);

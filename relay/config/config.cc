@@ -289,9 +289,9 @@ bool ConfigReader::read_log(const Section& log, Config& config) {
 
 bool ConfigReader::read_top(const Section& top, Config& config) {
   config.state_dir = "state";  // resolved like a configured one when the key is absent
-  return known_keys(top, {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits",
-                          "policy", "tuning", "audit", "log", "mcp", "paths", "cluster",
-                          "signin"}) &&
+  return known_keys(top,
+                    {"workers", "domain", "state_dir", "https", "ssh", "admin", "limits", "policy",
+                     "tuning", "audit", "log", "mcp", "paths", "cluster", "signin"}) &&
          integer(top, "workers", 0, 256, config.workers) && domain(top, config.domain) &&
          path(top, "state_dir", false, config.state_dir);
 }
@@ -562,8 +562,8 @@ bool ConfigReader::read_signin(const Section& signin, Config& config) {
   out.enabled = true;
   std::vector<std::string> allow;
   if (!known_keys(signin, {"provider", "host", "access_token_seconds", "refresh_token_seconds",
-                           "session_seconds", "code_seconds", "registrations_per_minute",
-                           "threads", "client_metadata_allow", "client_metadata_ca"}) ||
+                           "session_seconds", "code_seconds", "registrations_per_minute", "threads",
+                           "client_metadata_allow", "client_metadata_ca"}) ||
       !string(signin, "host", false, out.host) ||
       !integer(signin, "access_token_seconds", 60, 86'400, out.access_token_seconds) ||
       !integer(signin, "refresh_token_seconds", 3600, 31'536'000, out.refresh_token_seconds) ||
@@ -594,8 +594,7 @@ Result<Config> ConfigReader::read(const toml::table& root) {
   Config config;
   config.source = path_;
   Section top{root, "", 1};
-  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp, paths,
-      signin;
+  std::optional<Section> https, ssh, limits, admin, policy, tuning, audit, log, mcp, paths, signin;
   bool ok = read_top(top, config) && section(root, "https", true, https) &&
             read_https(*https, config) && section(root, "ssh", true, ssh) &&
             read_ssh(*ssh, config) && section(root, "limits", false, limits) &&

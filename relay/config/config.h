@@ -36,13 +36,13 @@ struct ListenAddress {
 struct SigninSettings {
   bool enabled = false;
   std::string host = "auth";  // the auth host is HOST.DOMAIN, a name no publisher may take
-  std::uint32_t access_token_seconds = 3600;      // relay-issued access tokens and tunnel cookies
+  std::uint32_t access_token_seconds = 3600;        // relay-issued access tokens and tunnel cookies
   std::uint32_t refresh_token_seconds = 2'592'000;  // a refresh-token family's whole life (30 d)
   std::uint32_t session_seconds = 43'200;           // a person's sign-in on the auth host (12 h)
   std::uint32_t code_seconds = 60;                  // authorization codes and hand-offs
-  std::uint32_t registrations_per_minute = 60;  // Dynamic Client Registrations, all sources
-  std::uint32_t threads = 2;                    // threads serving the auth host (they may block
-                                                // on an upstream provider)
+  std::uint32_t registrations_per_minute = 60;      // Dynamic Client Registrations, all sources
+  std::uint32_t threads = 2;                        // threads serving the auth host (they may block
+                                                    // on an upstream provider)
   // Client ID Metadata Documents may resolve to these private addresses (default: none).
   std::vector<policy::Cidr> client_metadata_allow;
   std::string client_metadata_ca = policy::kSystemCaBundle;  // trusted for those fetches

@@ -27,8 +27,7 @@ struct Credentials {
 /// Authorization and, when `api_key_header` is not empty, that header.
 /// With `session_cookie` (the relay's sign-in cookie name, when sign-in is on), a request with
 /// no bearer JWT may carry its JWT in that cookie instead (a browser's session on a tunnel).
-Credentials find_credentials(const policy::KeyLookup& headers,
-                             std::string_view api_key_header = {},
+Credentials find_credentials(const policy::KeyLookup& headers, std::string_view api_key_header = {},
                              std::string_view session_cookie = {});
 
 }  // namespace tg::identity

@@ -15,8 +15,8 @@ namespace {
 bool is_safe_header(const std::string& name, const std::string& value) {
   if (name.empty()) return false;
   for (const char c : name) {
-    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                       (c >= '0' && c <= '9') || c == '-' || c == '_';
+    const bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                       c == '-' || c == '_';
     if (!token) return false;
   }
   for (const char c : value) {
@@ -36,9 +36,9 @@ Result<HttpsResponse> exchange(const HttpsUrl& url, const HttpsRequest& request,
       !connected) {
     return connected.error();
   }
-  std::string text = request.method + " " + url.target + " HTTP/1.1\r\nHost: " +
-                     url.host_header +
-                     "\r\nAccept: application/json\r\nConnection: close\r\nUser-Agent: tunnelgate\r\n";
+  std::string text =
+      request.method + " " + url.target + " HTTP/1.1\r\nHost: " + url.host_header +
+      "\r\nAccept: application/json\r\nConnection: close\r\nUser-Agent: tunnelgate\r\n";
   for (const auto& [name, value] : request.headers) {
     text.append(name).append(": ").append(value).append("\r\n");
   }

@@ -67,8 +67,7 @@ class HttpClientConnection {
   /// its reason when it objects to any: the check and the connection use the same answer, so
   /// a name cannot resolve to one address for the check and another for the connection.
   Status connect(const std::string& host, std::uint16_t port, tls::ClientTlsContext* tls,
-                 Clock::time_point deadline,
-                 const AddressCheck& admit = {});
+                 Clock::time_point deadline, const AddressCheck& admit = {});
 
   /// Writes `request` (a whole request: head and body) to the server.
   Status send(std::string_view request, Clock::time_point deadline);

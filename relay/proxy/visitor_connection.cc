@@ -457,9 +457,8 @@ void VisitorConnection::handle_request(http::RequestHead& head, std::size_t head
                                           worker_.assertion_jwks(), true));
     return;
   }
-  if (!worker_.signin_issuer().empty() &&
-      (tunnel_name_ == worker_.config().signin.host ||
-       head.target.starts_with(auth::kReservedPrefix))) {
+  if (!worker_.signin_issuer().empty() && (tunnel_name_ == worker_.config().signin.host ||
+                                           head.target.starts_with(auth::kReservedPrefix))) {
     begin_signin(head, head_size);
     return;
   }
@@ -679,11 +678,10 @@ VisitorConnection::Verdict VisitorConnection::decide(const http::RequestHead& he
   RequestAccess access;
   access.build(head, tunnel, connection_facts(), now);
   Verdict verdict;
-  verdict.caller =
-      identify_caller(access.context().http_headers, worker_.config().api_key_header,
-                      worker_.identity_sources(), worker_.token_cache(), tunnel.url, now,
-                      worker_.signin_issuer().empty() ? std::string_view()
-                                                      : auth::kTunnelSessionCookie);
+  verdict.caller = identify_caller(
+      access.context().http_headers, worker_.config().api_key_header, worker_.identity_sources(),
+      worker_.token_cache(), tunnel.url, now,
+      worker_.signin_issuer().empty() ? std::string_view() : auth::kTunnelSessionCookie);
   if (verdict.caller.status == Caller::Status::kRefused) return verdict;
   verdict.caller.fill(access.context());
   verdict.access = worker_.policy().decide_access(access.context());
@@ -1518,8 +1516,8 @@ void VisitorConnection::begin_signin(const http::RequestHead& head, std::size_t 
 }
 
 void VisitorConnection::read_signin_body() {
-  const std::size_t take = static_cast<std::size_t>(
-      std::min<std::uint64_t>(signin_remaining_, in_plain_.size()));
+  const std::size_t take =
+      static_cast<std::size_t>(std::min<std::uint64_t>(signin_remaining_, in_plain_.size()));
   signin_->request.body.append(in_plain_, 0, take);
   in_plain_.erase(0, take);
   bytes_in_ += take;
@@ -1561,15 +1559,15 @@ bool VisitorConnection::redirect_to_signin(const http::RequestHead& head) {
   if (head.method != "GET" && head.method != "HEAD") return false;
   // A browser navigating (a person typed the URL or followed a link): not an API client, not
   // a fetch from a page's script, which keep getting the 401 they can act on.
-  const std::string_view mode = http::find_header(head.headers.data(), head.header_count,
-                                                  "sec-fetch-mode");
-  const std::string_view accept = http::find_header(head.headers.data(), head.header_count,
-                                                    "accept");
-  const bool navigation = mode.empty() ? accept.find("text/html") != std::string_view::npos
-                                       : mode == "navigate";
+  const std::string_view mode =
+      http::find_header(head.headers.data(), head.header_count, "sec-fetch-mode");
+  const std::string_view accept =
+      http::find_header(head.headers.data(), head.header_count, "accept");
+  const bool navigation =
+      mode.empty() ? accept.find("text/html") != std::string_view::npos : mode == "navigate";
   if (!navigation) return false;
-  const std::string here = std::string(without_slash(worker_.public_url(tunnel_name_))) +
-                           std::string(head.target);
+  const std::string here =
+      std::string(without_slash(worker_.public_url(tunnel_name_))) + std::string(head.target);
   std::string location = worker_.signin_issuer() + "/signin?return_to=" + auth::form_encode(here);
   ++worker_.counters().signin_redirects;
   status_ = 302;

@@ -84,7 +84,7 @@ class VisitorConnection final : public ssh::ChannelSink {
   enum class Phase {
     kHandshake,
     kReadingHead,
-    kMcpBody,  // an MCP request's body is read whole before anything is forwarded
+    kMcpBody,     // an MCP request's body is read whole before anything is forwarded
     kSigninBody,  // a request for the relay's sign-in endpoints: its body is read whole
     kSigninWait,  // … and it waits for a sign-in thread's answer
     kWaitingChannel,
@@ -273,7 +273,8 @@ class VisitorConnection final : public ssh::ChannelSink {
   std::shared_ptr<auth::Exchange> signin_;  // the sign-in request being read or answered
   std::uint64_t signin_remaining_ = 0;      // its body bytes still to read
   std::uint64_t signin_handle_ = 0;         // what the worker knows the wait by
-  std::string forwarded_cookie_;  // the Cookie line sent on, the relay's session cookie removed  // the current exchange goes through mcp_
+  std::string forwarded_cookie_;  // the Cookie line sent on, the relay's session cookie removed  //
+                                  // the current exchange goes through mcp_
 };
 
 }  // namespace tg

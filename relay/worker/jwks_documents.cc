@@ -28,8 +28,8 @@ Result<std::shared_ptr<const PolicySet>> JwksDocuments::load(const std::string& 
     if (!jwks) return make_error("sign-in keys: " + jwks.error().message);
     signin = SigninIssuer{signin_issuer_, std::move(*jwks)};
   }
-  auto loaded = load_policy_set(path, source_.loader(epoch_seconds()), options,
-                                signin ? &*signin : nullptr);
+  auto loaded =
+      load_policy_set(path, source_.loader(epoch_seconds()), options, signin ? &*signin : nullptr);
   if (loaded) {
     source_.retain((*loaded)->rules.identity());
     requests_.wake();  // the next refresh may now be sooner

@@ -269,8 +269,12 @@ bool Worker::ask_signin(std::shared_ptr<auth::Exchange> exchange, VisitorConnect
   return true;
 }
 
-void Worker::forget_signin(std::uint64_t connection) { signin_waiting_.erase(connection); }
+void Worker::forget_signin(std::uint64_t connection) {
+  signin_waiting_.erase(connection);
+}
 
-std::string Worker::public_url(std::string_view name) const { return publishers_.public_url(name); }
+std::string Worker::public_url(std::string_view name) const {
+  return publishers_.public_url(name);
+}
 
 }  // namespace tg

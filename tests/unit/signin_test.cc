@@ -22,9 +22,9 @@ TEST(Cookies, ReadsOneCookieAmongOthers) {
 
 TEST(Cookies, TrustsNeitherCopyOfARepeatedCookie) {
   bool repeated = false;
-  EXPECT_EQ(cookie_value("__Host-tg_session=a; __Host-tg_session=b", kTunnelSessionCookie,
-                         &repeated),
-            "");
+  EXPECT_EQ(
+      cookie_value("__Host-tg_session=a; __Host-tg_session=b", kTunnelSessionCookie, &repeated),
+      "");
   EXPECT_TRUE(repeated);
 }
 
@@ -41,11 +41,13 @@ TEST(Cookies, SetCookieIsHostOnlySecureHttpOnlyLax) {
   EXPECT_NE(set_cookie_field(kAuthSessionCookie, "", -5).find("Max-Age=0"), std::string::npos);
 }
 
-Person ada() { return Person{"dev:ada@example.com", "ada@example.com", "Ada", "dev", {"eng", "a&b=c"}}; }
+Person ada() {
+  return Person{"dev:ada@example.com", "ada@example.com", "Ada", "dev", {"eng", "a&b=c"}};
+}
 
 TEST(Grants, RoundTripEveryKind) {
-  CodeGrant code{"id1", "tgc1.x", "http://127.0.0.1/cb", "challenge", "https://n.example",
-                 "a b", ada(), 99};
+  CodeGrant code{"id1", "tgc1.x", "http://127.0.0.1/cb", "challenge", "https://n.example", "a b",
+                 ada(), 99};
   auto decoded = decode_code(encode(code));
   ASSERT_TRUE(decoded) << decoded.error().message;
   EXPECT_EQ(decoded->redirect_uri, code.redirect_uri);
@@ -74,7 +76,7 @@ TEST(Grants, RefuseWhatIsMissingOrMalformed) {
   EXPECT_FALSE(decode_code("c=x&x=1"));  // no id
   EXPECT_FALSE(decode_code("j=a&x=soon"));
   EXPECT_FALSE(decode_refresh("f=a&n=-1&x=5"));
-  EXPECT_FALSE(decode_registration("n=a&t=1"));  // no redirect URI
+  EXPECT_FALSE(decode_registration("n=a&t=1"));      // no redirect URI
   EXPECT_FALSE(decode_auth_session("j=a&j=b&x=1"));  // a repeated field
 }
 
@@ -104,7 +106,8 @@ TEST(ClientRegistration, RefusesWhatItWouldNotEnforce) {
   EXPECT_FALSE(parse_registration_request(R"({"redirect_uris":["https://a.example/cb"],)"
                                           R"("client_id":"mine"})"));
   std::string many = R"({"redirect_uris":[)";
-  for (int i = 0; i < 9; ++i) many += std::string(i ? "," : "") + "\"https://a.example/" + std::to_string(i) + "\"";
+  for (int i = 0; i < 9; ++i)
+    many += std::string(i ? "," : "") + "\"https://a.example/" + std::to_string(i) + "\"";
   EXPECT_FALSE(parse_registration_request(many + "]}"));
 }
 
@@ -116,8 +119,9 @@ TEST(ClientRegistration, AMetadataDocumentNamesItsOwnUrl) {
 }
 
 TEST(ClientMetadataFetch, InternalAddressesAreRefusedUnlessAllowed) {
-  for (const char* text : {"127.0.0.1", "10.1.2.3", "192.168.1.1", "172.20.0.1", "169.254.169.254",
-                           "100.64.0.1", "::1", "fe80::1", "fd00::1", "0.0.0.0", "::ffff:127.0.0.1"}) {
+  for (const char* text :
+       {"127.0.0.1", "10.1.2.3", "192.168.1.1", "172.20.0.1", "169.254.169.254", "100.64.0.1",
+        "::1", "fe80::1", "fd00::1", "0.0.0.0", "::ffff:127.0.0.1"}) {
     EXPECT_TRUE(is_internal_address(*policy::IpAddress::parse(text))) << text;
   }
   for (const char* text : {"93.184.216.34", "2606:4700::1111", "8.8.8.8"}) {
@@ -138,7 +142,7 @@ TEST(AuthState, OneTimeIdsWorkOnce) {
   AuthState state("", 10);
   EXPECT_TRUE(state.use_once("a", 100, 50));
   EXPECT_FALSE(state.use_once("a", 100, 60));
-  EXPECT_FALSE(state.use_once("b", 40, 50));  // already expired
+  EXPECT_FALSE(state.use_once("b", 40, 50));   // already expired
   EXPECT_TRUE(state.use_once("a", 200, 150));  // the first use has expired with its code
 }
 
