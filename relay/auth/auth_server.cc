@@ -304,8 +304,9 @@ Answer AuthServer::register_client(Context& context) {
   std::string body = "{\"client_id\":" + json_quote(client_id);
   body.append(",\"client_id_issued_at\":").append(std::to_string(context.now));
   body.append(",\"redirect_uris\":").append(json_list(registration.redirect_uris));
-  if (!registration.name.empty())
+  if (!registration.name.empty()) {
     body.append(",\"client_name\":").append(json_quote(registration.name));
+  }
   body.append(
       ",\"token_endpoint_auth_method\":\"none\",\"grant_types\":[\"authorization_code\","
       "\"refresh_token\"],\"response_types\":[\"code\"]}");
@@ -738,8 +739,9 @@ Answer AuthServer::signed_in(Context& context, const Person& person, std::string
   if (!sealed) return html(500, message_page("Error", sealed.error().message));
   ++counters_.signins;
   std::string groups;
-  for (const std::string& group : person.groups)
+  for (const std::string& group : person.groups) {
     groups.append(groups.empty() ? "" : ",").append(group);
+  }
   audit("signed_in", {{"sub", person.sub},
                       {"email", person.email},
                       {"idp", person.idp},

@@ -106,8 +106,9 @@ TEST(ClientRegistration, RefusesWhatItWouldNotEnforce) {
   EXPECT_FALSE(parse_registration_request(R"({"redirect_uris":["https://a.example/cb"],)"
                                           R"("client_id":"mine"})"));
   std::string many = R"({"redirect_uris":[)";
-  for (int i = 0; i < 9; ++i)
+  for (int i = 0; i < 9; ++i) {
     many += std::string(i ? "," : "") + "\"https://a.example/" + std::to_string(i) + "\"";
+  }
   EXPECT_FALSE(parse_registration_request(many + "]}"));
 }
 

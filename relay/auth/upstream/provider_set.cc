@@ -42,8 +42,9 @@ Result<Person> ProviderSet::finish(std::string_view id, std::string_view code,
   if (!identity) return identity.error();
   for (const std::string& group : identity->groups) {
     // Groups travel joined by this byte in sealed values (grants.h).
-    if (group.find('\x1f') != std::string::npos)
+    if (group.find('\x1f') != std::string::npos) {
       return make_error("a group name holds a control byte");
+    }
   }
   Person person;
   person.sub = client->provider().id + ":" + identity->sub;
