@@ -27,8 +27,11 @@ class Writer {
     return add(name, std::to_string(value));
   }
   Writer& add(std::string_view name, const std::vector<std::string>& list) {
+    // Empty items are left out (they mean nothing here), so that reading the text back gives
+    // exactly the list written.
     std::string joined;
     for (const std::string& item : list) {
+      if (item.empty()) continue;
       if (!joined.empty()) joined.push_back(kListSeparator);
       joined.append(item);
     }
@@ -56,7 +59,7 @@ std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
   while (!text.empty()) {
     const std::size_t end = text.find(kListSeparator);
-    out.emplace_back(text.substr(0, end));
+    if (end != 0) out.emplace_back(text.substr(0, end));
     if (end == std::string_view::npos) break;
     text.remove_prefix(end + 1);
   }
