@@ -238,6 +238,9 @@ const AuthSession* AuthServer::session(Context& context) {
 }
 
 Result<Registration> AuthServer::find_client(std::string_view client_id, std::int64_t now) {
+  for (const SigninClient& client : settings_.clients) {
+    if (client.id == client_id) return Registration{client.name, client.redirect_uris, 0};
+  }
   if (client_id.starts_with(kClientPrefix)) {
     auto text = keyring_.open(kRegistrationPurpose, client_id.substr(kClientPrefix.size()));
     if (!text) return make_error("unknown client_id");
@@ -249,6 +252,43 @@ Result<Registration> AuthServer::find_client(std::string_view client_id, std::in
     return Registration{metadata->client_name, metadata->redirect_uris, now};
   }
   return make_error("unknown client_id");
+}
+
+Result<std::string> AuthServer::authenticate_client(Context& context) {
+  std::string id(context.form.get("client_id"));
+  std::string secret(context.form.get("client_secret"));
+  const std::string_view authorization = context.request.authorization;
+  const bool basic = authorization.size() > 6 && (authorization.substr(0, 6) == "Basic " ||
+                                                  authorization.substr(0, 6) == "basic ");
+  if (!authorization.empty() && !basic) return make_error("unsupported client authentication");
+  if (basic) {
+    if (!secret.empty()) return make_error("the client authenticated twice");
+    // RFC 6749 §2.3.1: base64(form_encode(id) ":" form_encode(secret)).
+    std::string text(authorization.substr(6));
+    while (!text.empty() && text.back() == '=') text.pop_back();
+    for (char& c : text) c = c == '+' ? '-' : c == '/' ? '_' : c;
+    auto decoded = identity::decode_base64url(text);
+    const std::size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) return make_error("malformed Basic credentials");
+    auto pair =
+        FormFields::parse("i=" + decoded->substr(0, colon) + "&s=" + decoded->substr(colon + 1));
+    if (!pair) return make_error("malformed Basic credentials");
+    if (!id.empty() && id != pair->get("i"))
+      return make_error("client_id differs from the credentials");
+    id = pair->get("i");
+    secret = pair->get("s");
+  }
+  if (id.empty()) return make_error("client_id is missing");
+  for (const SigninClient& client : settings_.clients) {
+    if (client.id != id) continue;
+    if (client.secret.empty()) break;  // a public client registered by the operator
+    if (secret.empty() || !constant_time_equal(secret, client.secret)) {
+      return make_error("the client's secret is not valid");
+    }
+    return id;
+  }
+  if (!secret.empty()) return make_error("this client has no secret; it authenticates with none");
+  return id;
 }
 
 // --- metadata and registration -------------------------------------------------------------
@@ -265,8 +305,10 @@ Answer AuthServer::metadata(Context&) {
       ",\"response_types_supported\":[\"code\"],\"response_modes_supported\":[\"query\"],"
       "\"grant_types_supported\":[\"authorization_code\",\"refresh_token\"],"
       "\"code_challenge_methods_supported\":[\"S256\"],"
-      "\"token_endpoint_auth_methods_supported\":[\"none\"],"
-      "\"revocation_endpoint_auth_methods_supported\":[\"none\"],"
+      "\"token_endpoint_auth_methods_supported\":[\"none\",\"client_secret_basic\","
+      "\"client_secret_post\"],"
+      "\"revocation_endpoint_auth_methods_supported\":[\"none\",\"client_secret_basic\","
+      "\"client_secret_post\"],"
       "\"client_id_metadata_document_supported\":true,"
       "\"authorization_response_iss_parameter_supported\":true,"
       "\"scopes_supported\":[\"openid\",\"email\",\"profile\",\"groups\",\"offline_access\"],"
@@ -524,17 +566,15 @@ Answer AuthServer::token_response(Context& context, const RefreshGrant& grant,
 Answer AuthServer::token(Context& context) {
   const FormFields& f = context.form;
   const std::string_view grant_type = f.get("grant_type");
-  if (!context.request.authorization.empty()) {
-    // Clients registered here are public ("none"): a secret would be one we never issued.
-    return oauth_error(401, "invalid_client", "this client authenticates with method none");
-  }
+  auto client = authenticate_client(context);
+  if (!client) return oauth_error(401, "invalid_client", client.error().message);
   if (grant_type == "authorization_code") {
     auto opened = keyring_.open(kCodePurpose, f.get("code"));
     if (!opened) return oauth_error(400, "invalid_grant", "the code is not valid");
     auto code = decode_code(*opened);
     if (!code) return oauth_error(400, "invalid_grant", "the code is not valid");
     if (code->expires <= context.now) return oauth_error(400, "invalid_grant", "the code expired");
-    if (f.get("client_id") != code->client_id) {
+    if (*client != code->client_id) {
       return oauth_error(400, "invalid_grant", "the code was issued to another client");
     }
     if (f.get("redirect_uri") != code->redirect_uri) {
@@ -574,7 +614,7 @@ Answer AuthServer::token(Context& context) {
     if (!opened) return oauth_error(400, "invalid_grant", "the refresh token is not valid");
     auto grant = decode_refresh(*opened);
     if (!grant) return oauth_error(400, "invalid_grant", "the refresh token is not valid");
-    if (f.get("client_id") != grant->client_id) {
+    if (*client != grant->client_id) {
       return oauth_error(400, "invalid_grant", "the refresh token was issued to another client");
     }
     if (f.find("resource") != nullptr && tunnel_origin_of(f.get("resource")) != grant->resource) {
@@ -603,6 +643,8 @@ Answer AuthServer::token(Context& context) {
 }
 
 Answer AuthServer::revoke(Context& context) {
+  auto client = authenticate_client(context);
+  if (!client) return oauth_error(401, "invalid_client", client.error().message);
   const std::string_view presented = context.form.get("token");
   // RFC 7009 §2.2: 200 whatever the token was, so a caller learns nothing from the answer.
   if (presented.starts_with(kRefreshPrefix)) {

@@ -38,6 +38,7 @@
 #include "relay/auth/sealed_box.h"
 #include "relay/auth/signing_keys.h"
 #include "relay/base/result.h"
+#include "relay/config/signin_client.h"
 
 namespace tg::auth {
 
@@ -89,6 +90,7 @@ struct ServerSettings {
   std::string own_fields;  // header lines every answer carries (HSTS)
   std::vector<policy::Cidr> client_metadata_allow;
   std::string client_metadata_ca;
+  std::vector<SigninClient> clients;  // registered by the operator
 };
 
 class AuthServer {
@@ -133,6 +135,9 @@ class AuthServer {
   std::string csrf_token(std::string_view session_id) const;
   std::string tunnel_origin_of(std::string_view url) const;
   Result<Registration> find_client(std::string_view client_id, std::int64_t now);
+  // The client a token or revocation request comes from: its id once its secret checks out
+  // (a configured confidential client), or the client_id it names (a public client).
+  Result<std::string> authenticate_client(Context& context);
   void audit(std::string_view event,
              std::initializer_list<std::pair<std::string_view, std::string_view>> facts);
 

@@ -44,6 +44,7 @@ Result<std::unique_ptr<AuthService>> AuthService::create(const Config& config) {
   s.dev_signin = config.signin.dev_signin;
   s.client_metadata_allow = config.signin.client_metadata_allow;
   s.client_metadata_ca = config.signin.client_metadata_ca;
+  s.clients = config.signin.clients;
   if (!config.https_hsts.empty()) {
     s.own_fields = "strict-transport-security: " + config.https_hsts + "\r\n";
   }

@@ -561,9 +561,10 @@ bool ConfigReader::read_signin(const Section& signin, Config& config) {
   SigninSettings& out = config.signin;
   out.enabled = true;
   std::vector<std::string> allow;
-  if (!known_keys(signin, {"provider", "host", "access_token_seconds", "refresh_token_seconds",
-                           "session_seconds", "code_seconds", "registrations_per_minute", "threads",
-                           "client_metadata_allow", "client_metadata_ca"}) ||
+  if (!known_keys(signin,
+                  {"provider", "client", "host", "access_token_seconds", "refresh_token_seconds",
+                   "session_seconds", "code_seconds", "registrations_per_minute", "threads",
+                   "client_metadata_allow", "client_metadata_ca"}) ||
       !string(signin, "host", false, out.host) ||
       !integer(signin, "access_token_seconds", 60, 86'400, out.access_token_seconds) ||
       !integer(signin, "refresh_token_seconds", 3600, 31'536'000, out.refresh_token_seconds) ||
@@ -578,6 +579,10 @@ bool ConfigReader::read_signin(const Section& signin, Config& config) {
   }
   if (auto problem = validate_name(out.host)) {
     return fail(signin.table.get("host")->source(), describe(signin, "host") + ": " + *problem);
+  }
+  if (Status clients = read_signin_clients(signin.table, path_, dir_, out.clients); !clients) {
+    error_ = clients.error().message;
+    return false;
   }
   for (const std::string& text : allow) {
     auto cidr = policy::Cidr::parse(text);
@@ -668,6 +673,14 @@ Result<Config> load_config(const std::string& path) {
       return make_error(path + ":" + std::to_string(provider.line) + ": " + secret.error().message);
     }
     provider.client_secret = std::move(*secret);
+  }
+  for (SigninClient& client : config->signin.clients) {
+    if (client.secret_file.empty()) continue;
+    auto secret = read_client_secret(client.secret_file);
+    if (!secret) {
+      return make_error(path + ":" + std::to_string(client.line) + ": " + secret.error().message);
+    }
+    client.secret = std::move(*secret);
   }
   return config;
 }

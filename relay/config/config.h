@@ -15,6 +15,7 @@
 
 #include "relay/base/result.h"
 #include "relay/config/cluster_config.h"
+#include "relay/config/signin_client.h"
 #include "relay/config/signin_provider.h"
 #include "relay/http/path_normalize.h"
 #include "relay/http/strict_transport_security.h"
@@ -46,7 +47,8 @@ struct SigninSettings {
   // Client ID Metadata Documents may resolve to these private addresses (default: none).
   std::vector<policy::Cidr> client_metadata_allow;
   std::string client_metadata_ca = policy::kSystemCaBundle;  // trusted for those fetches
-  bool dev_signin = false;  // --dev only: a loopback page that signs in any typed email
+  bool dev_signin = false;            // --dev only: a loopback page that signs in any typed email
+  std::vector<SigninClient> clients;  // [[signin.client]]: registered by the operator
 };
 
 struct Config {

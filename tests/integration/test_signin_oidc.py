@@ -9,6 +9,8 @@ callback and consent page. Also: a person outside the provider's allowed email d
 refused at the callback; a metadata document on an address the allow-list does not cover is
 refused (SSRF defence); an expired code is refused; the sign-in events are counted in /metrics."""
 
+import base64
+import hashlib
 import http.server
 import json
 import os
@@ -92,6 +94,11 @@ class SigninOidcTest(unittest.TestCase):
         with open(secret_file, "w") as f:
             f.write(secret)
         os.chmod(secret_file, 0o600)
+        cls.agent_secret = "agent-" + os.urandom(8).hex()
+        agent_secret_file = os.path.join(cls.relay.dir, "agent-secret")
+        with open(agent_secret_file, "w") as f:
+            f.write(cls.agent_secret)
+        os.chmod(agent_secret_file, 0o600)
         with open(cls.relay.policy_path, "w") as f:
             f.write(POLICY)
         cls.admin_port = harness.free_port()
@@ -103,6 +110,12 @@ listen = "127.0.0.1:{cls.admin_port}"
 code_seconds = 10
 client_metadata_allow = ["127.0.0.1/32", "::1/128"]
 client_metadata_ca = "{cls.metadata.ca}"
+
+[[signin.client]]
+id = "corp-agent"
+name = "Corp Agent"
+redirect_uris = ["{CLIENT}"]
+secret_file = "{agent_secret_file}"
 
 [[signin.provider]]
 id = "corp"
@@ -242,6 +255,48 @@ allowed_email_domains = ["example.com"]
         answer = self.relay.request("auth", raw)
         self.assertEqual(answer.status, 400)
         self.assertIn("expired", json.loads(bytes(answer.body))["error_description"])
+
+    def test_configured_confidential_client_must_present_its_secret(self):
+        verifier = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+        query = urllib.parse.urlencode({"response_type": "code", "client_id": "corp-agent", "redirect_uri": CLIENT,
+                                        "code_challenge": challenge, "code_challenge_method": "S256",
+                                        "state": "st", "resource": self.relay.url("notes", "")})
+        seen = {"provider": 0, "consent": 0}
+        location = self.sign_in(Browser(self.relay.ca_path), "alice@example.com", seen)(
+            self.issuer + "/authorize?" + query)
+        self.assertIn("Corp Agent", seen["consent_text"])
+        params = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)
+        self.assertEqual(params["state"], ["st"])
+        form = {"grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": CLIENT,
+                "code_verifier": verifier}
+
+        def token(fields, authorization=None):
+            body = urllib.parse.urlencode(fields).encode()
+            extra = f"Authorization: {authorization}\r\n" if authorization else ""
+            raw = (f"POST /token HTTP/1.1\r\nHost: auth.{self.relay.domain}:{self.relay.https_port}\r\n{extra}"
+                   f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+                   "Connection: close\r\n\r\n").encode() + body
+            answer = self.relay.request("auth", raw)
+            return answer.status, json.loads(bytes(answer.body))
+
+        basic = lambda secret: "Basic " + base64.b64encode(f"corp-agent:{secret}".encode()).decode()
+        status, answer = token(dict(form, client_id="corp-agent"))
+        self.assertEqual((status, answer["error"]), (401, "invalid_client"))
+        status, answer = token(form, basic("wrong"))
+        self.assertEqual((status, answer["error"]), (401, "invalid_client"))
+        status, answer = token(form, basic(self.agent_secret))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["token_type"], "Bearer")
+        claims = json.loads(base64.urlsafe_b64decode(answer["access_token"].split(".")[1] + "=="))
+        self.assertEqual(claims["client_id"], "corp-agent")
+        self.assertEqual(claims["aud"], self.relay.url("notes", "").rstrip("/"))
+        self.assertEqual(claims["iss"], self.issuer)
+        self.assertEqual(claims["groups"], ["eng", "admins"])
+        # client_secret_post works the same way, for a refresh.
+        status, answer = token({"grant_type": "refresh_token", "refresh_token": answer["refresh_token"],
+                                "client_id": "corp-agent", "client_secret": self.agent_secret})
+        self.assertEqual(status, 200, answer)
 
     def metrics(self):
         import urllib.request

@@ -198,3 +198,44 @@ TEST_F(SigninConfigTest, RefusesBadSettings) {
 
 }  // namespace
 }  // namespace tg
+
+namespace tg {
+namespace {
+
+TEST_F(SigninConfigTest, ReadsConfiguredClients) {
+  write_secret("agent", "agent-secret\n", 0600);
+  auto config =
+      load(std::string(kProvider) +
+           "\n[[signin.client]]\nid = \"corp-agent\"\nname = \"Corp Agent\"\n"
+           "redirect_uris = [\"http://127.0.0.1/cb\", \"https://agent.example/cb\"]\n"
+           "secret_file = \"agent\"\n"
+           "\n[[signin.client]]\nid = \"ide\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n");
+  ASSERT_TRUE(config.ok()) << config.error().message;
+  ASSERT_EQ(config->signin.clients.size(), 2u);
+  EXPECT_EQ(config->signin.clients[0].secret, "agent-secret");
+  EXPECT_EQ(config->signin.clients[0].redirect_uris.size(), 2u);
+  EXPECT_EQ(config->signin.clients[1].name, "ide");
+  EXPECT_TRUE(config->signin.clients[1].secret.empty());
+}
+
+TEST_F(SigninConfigTest, RefusesBadClients) {
+  const std::string provider(kProvider);
+  const std::string head = provider + "\n[[signin.client]]\n";
+  EXPECT_NE(error(head + "id = \"tgc1.x\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n")
+                .find("\"id\" in [[signin.client]]"),
+            std::string::npos);
+  EXPECT_NE(error(head + "id = \"a\"\nredirect_uris = [\"http://evil.example/cb\"]\n")
+                .find("redirect_uris"),
+            std::string::npos);
+  EXPECT_NE(error(head + "id = \"a\"\n").find("redirect_uris"), std::string::npos);
+  EXPECT_NE(error(head + "id = \"a\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\ncolour = 1\n")
+                .find("unknown key \"colour\""),
+            std::string::npos);
+  EXPECT_NE(error(head + "id = \"a\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n" +
+                  "\n[[signin.client]]\nid = \"a\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n")
+                .find("already used"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace tg
