@@ -108,6 +108,7 @@ listen = "127.0.0.1:{cls.admin_port}"
 
 [signin]
 code_seconds = 10
+access_token_seconds = 60
 client_metadata_allow = ["127.0.0.1/32", "::1/128"]
 client_metadata_ca = "{cls.metadata.ca}"
 
@@ -297,6 +298,27 @@ allowed_email_domains = ["example.com"]
         status, answer = token({"grant_type": "refresh_token", "refresh_token": answer["refresh_token"],
                                 "client_id": "corp-agent", "client_secret": self.agent_secret})
         self.assertEqual(status, 200, answer)
+
+    def test_tokens_and_browser_sessions_expire(self):
+        """After the access token's 60 s (and the verifiers' 60 s leeway): the SDK client's next
+        request is refused, it refreshes and goes on; a browser's session cookie has run out
+        too, and the browser is sent to sign in again."""
+        seen = {"provider": 0, "consent": 0}
+        state = os.path.join(self.tmp, "alice-expiry.json")
+        browser = Browser(self.relay.ca_path)
+        self.run_client(state, self.sign_in(browser, "alice@example.com", seen))
+        page = browser.follow(self.relay.url("notes", "/page"),
+                              stop=lambda r: (r.location or "").startswith(self.provider.issuer))
+        self.assertIsNotNone(browser.cookie(f"notes.{self.relay.domain}", "__Host-tg_session"))
+        self.assertNotIn("/signin", page.url)
+        time.sleep(122)
+        result = self.run_client(state, self.sign_in(browser, "alice@example.com", seen))
+        self.assertEqual(result["authorizations"], 0)
+        self.assertEqual(result["token_requests"], [200])
+        self.assertEqual(result["calls"]["echo"], {"ok": True, "text": "hi"})
+        expired = browser.request(self.relay.url("notes", "/page"))
+        self.assertEqual(expired.status, 302)
+        self.assertTrue(expired.location.startswith(self.issuer + "/signin?"), expired.location)
 
     def metrics(self):
         import urllib.request
