@@ -273,8 +273,9 @@ Result<std::string> AuthServer::authenticate_client(Context& context) {
     auto pair =
         FormFields::parse("i=" + decoded->substr(0, colon) + "&s=" + decoded->substr(colon + 1));
     if (!pair) return make_error("malformed Basic credentials");
-    if (!id.empty() && id != pair->get("i"))
+    if (!id.empty() && id != pair->get("i")) {
       return make_error("client_id differs from the credentials");
+    }
     id = pair->get("i");
     secret = pair->get("s");
   }

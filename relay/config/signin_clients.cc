@@ -30,8 +30,9 @@ Status read_one(const toml::table& table, const std::string& path, const std::fi
   for (std::string_view key : {"id", "name", "secret_file"}) {
     const toml::node* node = table.get(key);
     if (node == nullptr) {
-      if (key == "id")
+      if (key == "id") {
         return fail(path, table.source(), "missing required key \"id\" in [[signin.client]]");
+      }
       continue;
     }
     const auto* text = node->as_string();
